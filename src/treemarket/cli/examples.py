@@ -1,0 +1,49 @@
+"""`treemarket examples`: list the bundled model files, or write them to a folder."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from treemarket.cli._common import console
+from treemarket.io.common import write_atomic
+
+
+def bundled_examples() -> dict[str, str]:
+    """Name -> text of every bundled example file."""
+    folder = resources.files("treemarket") / "examples"
+    out = {}
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith((".yaml", ".csv")):
+            out[entry.name] = entry.read_text(encoding="utf-8")
+    return out
+
+
+def example_path(name: str) -> Path:
+    """A filesystem path of a bundled example (the package is installed as files)."""
+    return Path(str(resources.files("treemarket") / "examples" / name))
+
+
+def examples_command(
+    out: Path | None = typer.Option(None, "--out", help="Write the example files to this folder."),
+) -> None:
+    """List the bundled examples; with --out, write them there."""
+    files = bundled_examples()
+    table = Table(title="bundled examples")
+    table.add_column("file")
+    table.add_column("model")
+    table.add_column("name")
+    for name, text in files.items():
+        model = next((ln.split(":", 1)[1].strip() for ln in text.splitlines()
+                      if ln.startswith("model:")), "data")  # fmt: skip
+        title = next((ln.split(":", 1)[1].strip() for ln in text.splitlines()
+                      if ln.startswith("name:")), "")  # fmt: skip
+        table.add_row(name, model, title)
+        if out is not None:
+            write_atomic(out / name, lambda h, text=text: h.write(text))
+    console.print(table)
+    if out is not None:
+        console.print(f"wrote {len(files)} files to {out}")

@@ -1,0 +1,121 @@
+"""`treemarket ttp ...`: solve TTP models and print or write the results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.table import Table
+
+from treemarket.cli._common import console, emit_json, fmt
+from treemarket.io.ttp_file import load_ttp
+from treemarket.ttp import TTPSolution, check_optimality, solve
+
+app = typer.Typer(help="Tradable time-specific permits: optimal assignment and prices.")
+
+FileArg = typer.Argument(..., help="TTP model file (YAML or JSON).", show_default=False)
+
+
+@app.command("solve")
+def solve_command(
+    file: Path = FileArg,
+    method: str = typer.Option("auto", help="exact | auto"),
+    formulation: str = typer.Option("path", help="path | z (the exact solver's formulation)"),
+    ranges: bool = typer.Option(True, "--ranges/--no-ranges", help="Price range per node."),
+    option_values: bool = typer.Option(False, "--option-values", help="Add ψ to the JSON."),
+    as_json: bool = typer.Option(False, "--json", help="Print the SPEC JSON object."),
+    output: Path | None = typer.Option(None, "--output", help="Write the JSON here atomically."),
+) -> None:
+    """Optimal assignment of [P0], the LP bound of [P1], and the supporting prices."""
+    model = load_ttp(file)
+    solution = solve(model, method=method, formulation=formulation, price_ranges=ranges)
+    if as_json or output is not None:
+        emit_json(solution.to_json(option_values=option_values), output)
+        if output is not None and not as_json:
+            console.print(f"wrote {output}")
+        return
+    print_solution(solution)
+
+
+def print_solution(solution: TTPSolution) -> None:
+    """The readable report: who buys when and where, prices, welfare, bound, integrality."""
+    model = solution.model
+    tree = model.tree
+    title = f"TTP '{model.name}'" if model.name else "TTP"
+    console.rule(title)
+    console.print(
+        f"{model.n_buyers} buyers (x{int(model.counts.sum())}), T = {tree.horizon}, "
+        f"{tree.n_nodes} nodes, {tree.n_scenarios} scenarios, supply μ = {model.supply.tolist()}"
+    )
+    table = Table(title="assignment (who buys when and where)")
+    for col in ("buyer", "time", "event", "probability", "value"):
+        table.add_column(
+            col, justify="right" if col in ("time", "probability", "value") else "left"
+        )
+    for row in solution.assignment():
+        buyer = row["buyer"] + (f" x{row['count']}" if "count" in row else "")
+        table.add_row(
+            buyer, str(row["time"]), _event(row["event"]), fmt(row["probability"]),
+            fmt(row["value"]),
+        )  # fmt: skip
+    console.print(table)
+    prices = Table(title="market-clearing prices per node (range that supports the optimum)")
+    for col in ("time", "event", "supply", "sold", "min", "max"):
+        prices.add_column(col, justify="left" if col == "event" else "right")
+    for row in solution.price_table():
+        event = _event(row["event"]) + (f"  ({row['label']})" if "label" in row else "")
+        high = "any" if row["max"] is None else fmt(row["max"])
+        prices.add_row(
+            str(row["time"]), event, str(row["supply"]), fmt(row["sold"]), fmt(row["min"]), high
+        )
+    console.print(prices)
+    console.print(f"expected welfare [P0]: [bold]{solution.welfare:.10g}[/bold]")
+    console.print(f"LP bound [P1]:         {solution.lp_bound:.10g}")
+    console.print(f"upper bound, gap:      {solution.upper_bound:.10g}, {solution.gap:.3g}")
+    if solution.lp_integral:
+        console.print("the LP relaxation is integral: [P1] = [P0]")
+    else:
+        console.print(
+            "[bold yellow]the LP relaxation is fractional[/bold yellow]: [P1] > [P0], so no "
+            "prices support the integer optimum as an equilibrium; the ranges above are the LP's"
+        )
+    if solution.prices is not None:
+        y = solution.y if solution.supported else solution.lp_y
+        report = check_optimality(model, y, solution.prices.price, solution.prices.option_value)
+        verdict = "holds" if report.holds() else "FAILS"
+        console.print(
+            f"optimality system at the lowest-revenue prices: {verdict} "
+            f"(largest violation {report.worst:.2g}); expected revenue "
+            f"{solution.prices.revenue(model, y):.6g}"
+        )
+
+
+def _event(names: list[str], limit: int = 6) -> str:
+    if len(names) <= limit:
+        return "{" + ", ".join(names) + "}"
+    return "{" + ", ".join(names[:limit]) + f", … ({len(names)})" + "}"
+
+
+def demo_command(
+    out: Path = typer.Option(Path("out"), "--out", help="Folder for the pictures and results."),
+) -> None:
+    """Run the bundled examples end to end (what `make demo` shows)."""
+    from treemarket.cli.examples import example_path
+    from treemarket.io.common import write_json
+
+    out.mkdir(parents=True, exist_ok=True)
+    results: dict[str, Any] = {}
+    for name in ("weather.yaml", "weather-tree.yaml", "fractional.yaml"):
+        path = example_path(name)
+        if not path.exists():
+            continue
+        solution = solve(load_ttp(path))
+        print_solution(solution)
+        results[name] = solution.to_json()
+        write_json(out / (path.stem + ".json"), results[name])
+    from treemarket.cli import intermediation as inter
+
+    if hasattr(inter, "demo"):
+        inter.demo(out)
+    console.print(f"results written to {out}/")

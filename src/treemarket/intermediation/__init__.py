@@ -1,0 +1,1 @@
+"""Intermediation trees: validation, chains, profitability and welfare pricing."""

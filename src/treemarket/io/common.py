@@ -1,0 +1,185 @@
+"""Reading model documents (YAML or JSON) with the line of every place, and atomic writing."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from treemarket.errors import ModelError
+
+Place = tuple[str | int, ...]
+
+
+class Document:
+    """A parsed model file: its data, and the line on which each place starts.
+
+    ``place`` is a tuple of keys and list indices, e.g. ``("scenarios", "FC", "probability")``.
+    """
+
+    def __init__(self, data: Any, file: str | None, lines: dict[Place, int] | None = None) -> None:
+        self.data = data
+        self.file = file
+        self.lines = lines or {}
+        self.directory = Path(file).parent if file else Path.cwd()
+
+    def line(self, place: Iterable[str | int]) -> int | None:
+        """The line of ``place``, or of its nearest enclosing place that has one."""
+        key = tuple(place)
+        while key:
+            if key in self.lines:
+                return self.lines[key]
+            key = key[:-1]
+        return self.lines.get((), None)
+
+    def error(self, place: Iterable[str | int], message: str) -> ModelError:
+        """A :class:`ModelError` for ``place`` in this document."""
+        key = tuple(place)
+        return ModelError(message, file=self.file, place=format_place(key), line=self.line(key))
+
+
+def format_place(place: Iterable[str | int]) -> str:
+    """``("information", 1, 0)`` -> ``information[1][0]``; ``("tree", "children", 0)`` ->
+    ``tree.children[0]``.
+
+    >>> format_place(("scenarios", "FC", "values", "A"))
+    'scenarios.FC.values.A'
+    >>> format_place(("information", 1, 0))
+    'information[1][0]'
+    """
+    text = ""
+    for part in place:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
+
+
+def _yaml_lines(node: yaml.Node, place: Place, out: dict[Place, int]) -> None:
+    out.setdefault(place, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out[(*place, key)] = key_node.start_mark.line + 1
+            _yaml_lines(value_node, (*place, key), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _yaml_lines(item, (*place, index), out)
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys (YAML would silently keep the last)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_document(path: str | os.PathLike[str]) -> Document:
+    """Read a YAML or JSON file into a :class:`Document`; any failure is a :class:`ModelError`."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ModelError(f"cannot read file: {reason}", file=file) from None
+    return parse_document(text, file)
+
+
+def parse_document(text: str, file: str | None = None) -> Document:
+    """Parse YAML, or JSON when the file name ends in ``.json``; keep the line of each place."""
+    if file is not None and file.lower().endswith(".json"):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ModelError(f"not valid JSON: {exc.msg}", file=file, line=exc.lineno) from None
+        lines: dict[Place, int] = {}
+        try:
+            node = yaml.compose(text, Loader=_UniqueKeyLoader)
+            if node is not None:
+                _yaml_lines(node, (), lines)
+        except yaml.YAMLError:
+            lines = {}
+        if data is None:
+            raise ModelError("the file is empty", file=file)
+        return Document(data, file, lines)
+    try:
+        node = yaml.compose(text, Loader=_UniqueKeyLoader)
+        data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        line = mark.line + 1 if mark is not None else None
+        raise ModelError(f"not valid YAML: {problem}", file=file, line=line) from None
+    lines = {}
+    if node is not None:
+        _yaml_lines(node, (), lines)
+    if data is None:
+        raise ModelError("the file is empty", file=file)
+    return Document(data, file, lines)
+
+
+def validate(doc: Document, schema: type[BaseModel], data: Any = None, place: Place = ()) -> Any:
+    """Validate ``data`` (default: the whole document) against a pydantic ``schema``.
+
+    The first error becomes a one-line :class:`ModelError` naming its place.
+    """
+    try:
+        return schema.model_validate(doc.data if data is None else data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = tuple(p for p in first["loc"] if not _is_union_tag(p))
+        message = _message(first)
+        raise doc.error((*place, *loc), message) from None
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic inserts the union member's name into the location (e.g. 'str', 'BuyerEntry').
+    return isinstance(part, str) and (
+        part[:1].isupper() or part in {"str", "int", "float", "list[str]"} or "[" in part
+    )
+
+
+def _message(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    text = error["msg"]
+    return text[0].lower() + text[1:] if text else kind
+
+
+def write_atomic(
+    path: str | os.PathLike[str], write: Callable[[Any], None], mode: str = "w"
+) -> None:
+    """Write a file completely or not at all: write to a temporary file beside it, then rename."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, mode) as handle:
+            write(handle)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: str | os.PathLike[str], obj: Any) -> None:
+    """Write ``obj`` as indented JSON, atomically."""
+    write_atomic(path, lambda h: h.write(json.dumps(obj, indent=2) + "\n"))

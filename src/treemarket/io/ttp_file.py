@@ -1,0 +1,348 @@
+"""TTP model files (``model: ttp``): the filtration form, the tree form and sampled paths.
+
+Every mistake becomes a :class:`~treemarket.errors.ModelError` naming the file, the line and the
+place, e.g. ``weather.yaml:9: information[1][0]: block [FC, CR] lies in two blocks of F(0)``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+from treemarket.errors import ModelError
+from treemarket.io.common import Document, Place, read_document, validate
+from treemarket.scenario import ScenarioTree, check_refinement
+from treemarket.ttp.model import TTPModel
+
+PROBABILITY_TOL = 1e-9
+
+
+def _name(value: Any) -> Any:
+    """YAML reads ``1:`` as a number; names are strings."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Name = Annotated[str, BeforeValidator(_name), Field(min_length=1)]
+Number = Annotated[float, Field(allow_inf_nan=False, strict=False)]
+Count = Annotated[int, Field(ge=1, strict=True)]
+Supply = Annotated[int, Field(ge=0, strict=True)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class BuyerType(_Strict):
+    name: Name
+    count: Count = 1
+
+
+class ScenarioSpec(_Strict):
+    probability: Number
+    values: dict[Name, Number]
+
+
+class TreeNodeSpec(_Strict):
+    probability: Number | None = None
+    label: str | None = None
+    scenario: Name | None = None
+    values: dict[Name, Number] | None = None
+    children: list[TreeNodeSpec] | None = None
+
+
+class PathsSpec(_Strict):
+    file: str
+    weight: str | None = None
+    delimiter: str = ","
+
+
+class TTPFileSpec(_Strict):
+    model: Literal["ttp"]
+    name: str | None = None
+    buyers: list[Name | BuyerType] = Field(min_length=1)
+    supply: list[Supply] = Field(min_length=1)
+    scenarios: dict[Name, ScenarioSpec] | None = None
+    information: list[list[list[Name]]] | None = None
+    tree: TreeNodeSpec | None = None
+    paths: str | PathsSpec | None = None
+
+
+def load_ttp(path: str | os.PathLike[str]) -> TTPModel:
+    """Read and validate a TTP model file (YAML or JSON)."""
+    return ttp_from_document(read_document(path))
+
+
+def ttp_from_dict(data: dict[str, Any], file: str | None = None) -> TTPModel:
+    """Validate a TTP model given as a dict with the file's structure."""
+    return ttp_from_document(Document(data, file))
+
+
+def ttp_from_document(doc: Document) -> TTPModel:
+    if not isinstance(doc.data, dict):
+        raise doc.error((), "a model file must be a mapping with 'model: ttp'")
+    if doc.data.get("model") != "ttp":
+        raise doc.error(("model",), f"expected 'model: ttp', got {doc.data.get('model')!r}")
+    spec: TTPFileSpec = validate(doc, TTPFileSpec)
+    buyers, counts = _buyers(doc, spec)
+    supply = np.asarray(spec.supply, dtype=np.int64)
+    forms = [
+        key
+        for key, present in (
+            ("scenarios/information", spec.scenarios is not None or spec.information is not None),
+            ("tree", spec.tree is not None),
+            ("paths", spec.paths is not None),
+        )
+        if present
+    ]
+    if len(forms) != 1:
+        which = " and ".join(forms) if forms else "none"
+        raise doc.error(
+            (), f"give exactly one of scenarios+information, tree or paths (found: {which})"
+        )
+    if spec.tree is not None:
+        tree, values = _tree_form(doc, spec.tree, buyers, len(supply) - 1)
+    elif spec.paths is not None:
+        tree, values = _paths_form(doc, spec.paths, buyers, len(supply) - 1)
+    else:
+        tree, values = _filtration_form(doc, spec, buyers, len(supply) - 1)
+    return TTPModel.from_arrays(
+        tree, buyers, supply, values, counts, name=spec.name or _stem(doc.file)
+    )
+
+
+def _stem(file: str | None) -> str:
+    return os.path.splitext(os.path.basename(file))[0] if file else ""
+
+
+def _buyers(doc: Document, spec: TTPFileSpec) -> tuple[list[str], list[int]]:
+    names: list[str] = []
+    counts: list[int] = []
+    seen: set[str] = set()
+    for k, entry in enumerate(spec.buyers):
+        name, count = (entry, 1) if isinstance(entry, str) else (entry.name, entry.count)
+        if name in seen:
+            raise doc.error(("buyers", k), f"buyer {name!r} appears twice")
+        seen.add(name)
+        names.append(name)
+        counts.append(count)
+    return names, counts
+
+
+def _check_probability(doc: Document, place: Place, p: float) -> None:
+    if not p > 0 or p > 1 + PROBABILITY_TOL:
+        raise doc.error(place, f"probability must be in (0, 1], got {p}")
+
+
+def _values_row(
+    doc: Document, place: Place, values: dict[str, float] | None, buyers: list[str]
+) -> list[float]:
+    if values is None:
+        raise doc.error(place, "missing values")
+    unknown = [b for b in values if b not in set(buyers)]
+    if unknown:
+        raise doc.error((*place, unknown[0]), f"unknown buyer {unknown[0]!r}")
+    missing = [b for b in buyers if b not in values]
+    if missing:
+        raise doc.error(place, f"missing value for buyer {missing[0]!r}")
+    return [float(values[b]) for b in buyers]
+
+
+def _filtration_form(
+    doc: Document, spec: TTPFileSpec, buyers: list[str], horizon: int
+) -> tuple[ScenarioTree, np.ndarray]:
+    if spec.scenarios is None:
+        raise doc.error(("scenarios",), "required key is missing (information needs scenarios)")
+    if spec.information is None:
+        raise doc.error(("information",), "required key is missing (scenarios need information)")
+    if not spec.scenarios:
+        raise doc.error(("scenarios",), "there must be at least one scenario")
+    names = list(spec.scenarios)
+    probs = []
+    rows = []
+    for name, scen in spec.scenarios.items():
+        _check_probability(doc, ("scenarios", name, "probability"), scen.probability)
+        probs.append(scen.probability)
+        rows.append(_values_row(doc, ("scenarios", name, "values"), scen.values, buyers))
+    total = math.fsum(probs)
+    if abs(total - 1.0) > PROBABILITY_TOL:
+        raise doc.error(("scenarios",), f"probabilities sum to {total:.12g}, not 1")
+    info = spec.information
+    if len(info) != horizon + 1:
+        raise doc.error(
+            ("information",),
+            f"has {len(info)} partitions but supply has {horizon + 1} entries (times 0..T)",
+        )
+    index = {name: k for k, name in enumerate(names)}
+    states = np.full((len(names), len(info)), -1, dtype=np.int64)
+    for t, partition in enumerate(info):
+        for b, block in enumerate(partition):
+            if not block:
+                raise doc.error(("information", t, b), "empty block")
+            for k, name in enumerate(block):
+                if name not in index:
+                    raise doc.error(("information", t, b, k), f"unknown scenario {name!r}")
+                if states[index[name], t] >= 0:
+                    raise doc.error(
+                        ("information", t, b, k), f"scenario {name!r} is in two blocks of F({t})"
+                    )
+                states[index[name], t] = b
+        uncovered = [names[s] for s in np.nonzero(states[:, t] < 0)[0].tolist()]
+        if uncovered:
+            raise doc.error(("information", t), f"F({t}) does not cover scenario {uncovered[0]!r}")
+    bad = check_refinement(states)
+    if bad is not None:
+        t, b = bad
+        block = sorted(info[t][b])
+        raise doc.error(
+            ("information", t, b),
+            f"block {block} lies in two blocks of F({t - 1}): F({t}) does not refine F({t - 1})",
+        )
+    tree, order = ScenarioTree.from_paths(states, np.asarray(probs), names=names)
+    values = np.asarray(rows, dtype=np.float64)[order].T.reshape(len(buyers), -1)
+    return tree, values
+
+
+def _tree_form(
+    doc: Document, root: TreeNodeSpec, buyers: list[str], horizon: int
+) -> tuple[ScenarioTree, np.ndarray]:
+    # Walk the nested nodes once (a model file, not a hot path) and hand the leaf histories to
+    # the vectorized builder: each leaf is a path whose state at time t is its ancestor's id.
+    histories: list[list[int]] = []
+    weights: list[float] = []
+    names: list[str] = []
+    rows: list[list[float]] = []
+    labels: dict[tuple[int, object], str] = {}
+    seen: dict[str, Place] = {}
+    counter = 0
+    if root.probability is not None and abs(root.probability - 1.0) > PROBABILITY_TOL:
+        raise doc.error(("tree", "probability"), "the root's probability must be 1 (or omitted)")
+    stack: list[tuple[TreeNodeSpec, Place, list[int], float]] = [(root, ("tree",), [], 1.0)]
+    while stack:
+        node, place, history, prob = stack.pop()
+        node_id = counter
+        counter += 1
+        path = [*history, node_id]
+        depth = len(path) - 1
+        if node.label is not None:
+            labels[(depth, node_id)] = node.label
+        if node.children:
+            if node.scenario is not None or node.values is not None:
+                raise doc.error(place, "only leaves carry a scenario and values")
+            if depth >= horizon:
+                raise doc.error(
+                    place, f"node at time {depth} has children but T = {horizon} (from supply)"
+                )
+            probs = []
+            for k, child in enumerate(node.children):
+                cplace = (*place, "children", k)
+                if child.probability is None:
+                    raise doc.error(cplace, "probability is missing")
+                _check_probability(doc, (*cplace, "probability"), child.probability)
+                probs.append(child.probability)
+            total = math.fsum(probs)
+            if abs(total - 1.0) > PROBABILITY_TOL:
+                raise doc.error(
+                    (*place, "children"), f"children's probabilities sum to {total:.12g}, not 1"
+                )
+            for k in range(len(node.children) - 1, -1, -1):
+                child = node.children[k]
+                stack.append((child, (*place, "children", k), path, prob * probs[k]))
+            continue
+        if node.children is not None:
+            raise doc.error((*place, "children"), "an empty list of children")
+        if depth != horizon:
+            raise doc.error(place, f"leaf at time {depth}, but every leaf must be at T = {horizon}")
+        if node.scenario is None:
+            raise doc.error(place, "a leaf needs a scenario name")
+        if node.scenario in seen:
+            raise doc.error((*place, "scenario"), f"scenario {node.scenario!r} appears twice")
+        seen[node.scenario] = place
+        rows.append(_values_row(doc, (*place, "values"), node.values, buyers))
+        histories.append(path)
+        weights.append(prob)
+        names.append(node.scenario)
+    tree, order = ScenarioTree.from_paths(
+        np.asarray(histories, dtype=np.int64), np.asarray(weights), names=names, labels=labels
+    )
+    values = np.asarray(rows, dtype=np.float64)[order].T.reshape(len(buyers), -1)
+    return tree, values
+
+
+def read_paths_csv(
+    path: str | os.PathLike[str], buyers: list[str], horizon: int, weight: str | None = None,
+    delimiter: str = ",", source: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:  # fmt: skip
+    """Read a table of sampled paths: columns ``t0..tT`` (states), one per buyer, optional weight.
+
+    Returns (states (P, T+1) str, values (P, I) float, weights (P,) or None).
+    """
+    file = str(path)
+    where = source or file
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            header = next(reader, None)
+            if header is None:
+                raise ModelError("the paths table is empty", file=where)
+            table = list(reader)
+    except OSError as exc:
+        raise ModelError(f"cannot read paths table: {exc.strerror}", file=where) from None
+    header = [h.strip() for h in header]
+    col = {h: k for k, h in enumerate(header)}
+    needed = [f"t{t}" for t in range(horizon + 1)] + list(buyers)
+    if weight is not None:
+        needed.append(weight)
+    for name in needed:
+        if name not in col:
+            raise ModelError(f"missing column {name!r}", file=where, place="header", line=1)
+    if not table:
+        raise ModelError("the paths table has no rows", file=where)
+    states = np.empty((len(table), horizon + 1), dtype=object)
+    values = np.empty((len(table), len(buyers)), dtype=np.float64)
+    weights = np.empty(len(table), dtype=np.float64) if weight is not None else None
+    for r, row in enumerate(table):
+        line = r + 2
+        if len(row) != len(header):
+            raise ModelError(
+                f"has {len(row)} fields, the header has {len(header)}", file=where, line=line,
+                place=f"row {r + 1}",
+            )  # fmt: skip
+        for t in range(horizon + 1):
+            states[r, t] = row[col[f"t{t}"]].strip()
+        for i, b in enumerate(buyers):
+            values[r, i] = _csv_number(row[col[b]], where, line, b)
+        if weights is not None and weight is not None:
+            w = _csv_number(row[col[weight]], where, line, weight)
+            if w <= 0:
+                raise ModelError("weight must be positive", file=where, line=line, place=weight)
+            weights[r] = w
+    return states.astype(str), values, weights
+
+
+def _csv_number(text: str, file: str, line: int, column: str) -> float:
+    try:
+        x = float(text)
+    except ValueError:
+        raise ModelError(f"not a number: {text!r}", file=file, line=line, place=column) from None
+    if not math.isfinite(x):
+        raise ModelError(f"not a finite number: {text!r}", file=file, line=line, place=column)
+    return x
+
+
+def _paths_form(
+    doc: Document, paths: str | PathsSpec, buyers: list[str], horizon: int
+) -> tuple[ScenarioTree, np.ndarray]:
+    spec = PathsSpec(file=paths) if isinstance(paths, str) else paths
+    csv_path = doc.directory / spec.file
+    states, values, weights = read_paths_csv(
+        csv_path, buyers, horizon, spec.weight, spec.delimiter, source=str(csv_path)
+    )
+    tree, order = ScenarioTree.from_paths(states, weights)
+    return tree, values[order].T.copy()

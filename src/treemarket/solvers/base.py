@@ -1,0 +1,115 @@
+"""The one small interface every LP/MIP backend implements.
+
+A :class:`LinearProgram` is ``max/min c·x  s.t.  row_lower ≤ A x ≤ row_upper,
+col_lower ≤ x ≤ col_upper``, some ``x`` integer. Backends return a :class:`Solution` with the
+primal values, the row duals (for LPs), the objective and, for MIPs, the proven bound.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+INF = np.inf
+
+
+@dataclass
+class LinearProgram:
+    """A linear (or mixed-integer) program in arrays; ``A`` is a scipy sparse matrix."""
+
+    c: NDArray[np.float64]
+    A: sp.csc_array
+    row_lower: NDArray[np.float64]
+    row_upper: NDArray[np.float64]
+    col_lower: NDArray[np.float64]
+    col_upper: NDArray[np.float64]
+    integrality: NDArray[np.bool_] | None = None
+    maximize: bool = True
+
+    @property
+    def n_cols(self) -> int:
+        return int(self.c.shape[0])
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.row_lower.shape[0])
+
+    def relaxation(self) -> LinearProgram:
+        """The same program with every integrality requirement dropped."""
+        return LinearProgram(
+            self.c, self.A, self.row_lower, self.row_upper, self.col_lower, self.col_upper,
+            None, self.maximize,
+        )  # fmt: skip
+
+
+@dataclass
+class Solution:
+    """What a backend returns.
+
+    ``status`` is one of ``optimal``, ``infeasible``, ``unbounded``, ``time_limit``, ``error``.
+    For a MIP, ``bound`` is the solver's proven bound on the optimum (``objective`` itself when
+    proven optimal within the relative gap ``gap``).
+    """
+
+    status: str
+    x: NDArray[np.float64] | None = None
+    objective: float = float("nan")
+    row_duals: NDArray[np.float64] | None = None
+    bound: float = float("nan")
+    gap: float = float("nan")
+    iterations: int = 0
+    info: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "optimal"
+
+
+@dataclass
+class SolveOptions:
+    """Tolerances tight enough for answers right to about 1e-9 relative."""
+
+    time_limit: float = INF
+    mip_rel_gap: float = 1e-10
+    feasibility_tol: float = 1e-9
+    optimality_tol: float = 1e-10
+    threads: int = 1
+    verbose: bool = False
+
+
+class Solver(ABC):
+    """A backend. Subclasses implement :meth:`solve`; :meth:`session` for repeated solves."""
+
+    name: str = "abstract"
+    supports_mip: bool = True
+
+    @abstractmethod
+    def solve(self, lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
+        """Solve ``lp`` once."""
+
+    def session(self, lp: LinearProgram, options: SolveOptions | None = None) -> SolverSession:
+        """A handle that re-solves ``lp`` after objective changes, warm-started where possible."""
+        return _ColdSession(self, lp, options)
+
+
+class SolverSession(ABC):
+    """Repeated solves of one program with changing objectives."""
+
+    @abstractmethod
+    def solve_with_objective(self, c: NDArray[np.float64], maximize: bool) -> Solution: ...
+
+
+class _ColdSession(SolverSession):
+    def __init__(self, solver: Solver, lp: LinearProgram, options: SolveOptions | None) -> None:
+        self.solver, self.lp, self.options = solver, lp, options
+
+    def solve_with_objective(self, c: NDArray[np.float64], maximize: bool) -> Solution:
+        lp = LinearProgram(
+            c, self.lp.A, self.lp.row_lower, self.lp.row_upper, self.lp.col_lower,
+            self.lp.col_upper, self.lp.integrality, maximize,
+        )  # fmt: skip
+        return self.solver.solve(lp, self.options)

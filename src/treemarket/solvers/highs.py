@@ -1,0 +1,135 @@
+"""HiGHS through highspy: dual simplex for LPs (exact vertex duals), branch and cut for MIPs."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import highspy
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from treemarket.solvers.base import LinearProgram, Solution, SolveOptions, Solver, SolverSession
+
+_STATUS = {
+    highspy.HighsModelStatus.kOptimal: "optimal",
+    highspy.HighsModelStatus.kInfeasible: "infeasible",
+    highspy.HighsModelStatus.kUnbounded: "unbounded",
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: "infeasible",
+    highspy.HighsModelStatus.kTimeLimit: "time_limit",
+    highspy.HighsModelStatus.kIterationLimit: "time_limit",
+}
+
+
+_banner_shown = False
+
+
+def _new_highs() -> highspy.Highs:
+    """A HiGHS instance. HiGHS prints a banner on stdout at its first construction in a process,
+    which would corrupt ``--json`` output; that first construction runs with stdout closed."""
+    global _banner_shown
+    if _banner_shown:
+        return highspy.Highs()
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    _banner_shown = True
+    return h
+
+
+def _highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
+    h = _new_highs()
+    h.setOptionValue("output_flag", bool(options.verbose))
+    h.setOptionValue("threads", int(options.threads))
+    h.setOptionValue("primal_feasibility_tolerance", options.feasibility_tol)
+    h.setOptionValue("dual_feasibility_tolerance", options.optimality_tol)
+    h.setOptionValue("mip_rel_gap", options.mip_rel_gap)
+    h.setOptionValue("mip_abs_gap", 0.0)
+    h.setOptionValue("mip_feasibility_tolerance", options.feasibility_tol)
+    if np.isfinite(options.time_limit):
+        h.setOptionValue("time_limit", float(options.time_limit))
+    model = highspy.HighsLp()
+    model.num_col_ = lp.n_cols
+    model.num_row_ = lp.n_rows
+    model.col_cost_ = np.asarray(lp.c, dtype=np.float64)
+    model.col_lower_ = np.asarray(lp.col_lower, dtype=np.float64)
+    model.col_upper_ = np.asarray(lp.col_upper, dtype=np.float64)
+    model.row_lower_ = np.asarray(lp.row_lower, dtype=np.float64)
+    model.row_upper_ = np.asarray(lp.row_upper, dtype=np.float64)
+    A = sp.csc_array(lp.A)
+    A.sort_indices()
+    model.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    model.a_matrix_.start_ = A.indptr.astype(np.int32)
+    model.a_matrix_.index_ = A.indices.astype(np.int32)
+    model.a_matrix_.value_ = A.data.astype(np.float64)
+    model.sense_ = highspy.ObjSense.kMaximize if lp.maximize else highspy.ObjSense.kMinimize
+    if lp.integrality is not None and lp.integrality.any():
+        model.integrality_ = [
+            highspy.HighsVarType.kInteger if flag else highspy.HighsVarType.kContinuous
+            for flag in lp.integrality.tolist()
+        ]
+    h.passModel(model)
+    return h
+
+
+def _result(h: highspy.Highs, is_mip: bool) -> Solution:
+    status = _STATUS.get(h.getModelStatus(), "error")
+    info = h.getInfo()
+    sol = h.getSolution()
+    x = np.asarray(sol.col_value, dtype=np.float64) if sol.value_valid else None
+    out = Solution(status=status, x=x, iterations=int(info.simplex_iteration_count))
+    if x is not None:
+        out.objective = float(info.objective_function_value)
+    if is_mip:
+        out.bound = float(info.mip_dual_bound)
+        out.gap = float(info.mip_gap)
+        out.info["nodes"] = float(info.mip_node_count)
+    elif sol.dual_valid:
+        out.row_duals = np.asarray(sol.row_dual, dtype=np.float64)
+        out.bound = out.objective
+        out.gap = 0.0
+    if status == "time_limit" and x is None:
+        out.status = "time_limit"
+    return out
+
+
+class HighsSolver(Solver):
+    """The default backend (HiGHS); simplex for LPs so that duals are vertex duals."""
+
+    name = "highs"
+
+    def solve(self, lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
+        options = options or SolveOptions()
+        h = _highs(lp, options)
+        is_mip = lp.integrality is not None and bool(lp.integrality.any())
+        if not is_mip:
+            h.setOptionValue("solver", "simplex")
+        h.run()
+        return _result(h, is_mip)
+
+    def session(self, lp: LinearProgram, options: SolveOptions | None = None) -> SolverSession:
+        return _HighsSession(lp, options or SolveOptions())
+
+
+class _HighsSession(SolverSession):
+    """Keeps one HiGHS instance; a new objective is re-solved from the previous basis."""
+
+    def __init__(self, lp: LinearProgram, options: SolveOptions) -> None:
+        self.h = _highs(lp.relaxation(), options)
+        self.h.setOptionValue("solver", "simplex")
+        self.n = lp.n_cols
+        self.index = np.arange(self.n, dtype=np.int32)
+
+    def solve_with_objective(self, c: NDArray[np.float64], maximize: bool) -> Solution:
+        self.h.changeColsCost(self.n, self.index, np.asarray(c, dtype=np.float64))
+        sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
+        self.h.changeObjectiveSense(sense)
+        self.h.run()
+        return _result(self.h, False)

@@ -1,0 +1,227 @@
+"""[P0]/[P1] as sparse linear programs, built with numpy (no loop per nonzero).
+
+Two formulations of the same problem, chosen by measurement (see ``benchmarks/README.md``):
+
+* ``path`` ([P1] of the slides): ``Σ_{n on the path to ω} y_i(n) ≤ count_i`` for every buyer and
+  every distinct path prefix that matters; ``Σ_i y_i(n) ≤ μ(t)`` for every node.
+* ``z`` ([P] of the slides): the remaining purchase opportunity ``y_i(n) + z_i(n) ≤ z_i(parent)``.
+
+Only the pairs (i, n) with v_i(n) > 0 and μ(t(n)) > 0 get a variable: a buyer never buys at a
+non-positive value in an optimum, so the optimum value is unchanged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from treemarket.solvers import LinearProgram
+from treemarket.ttp.model import TTPModel
+
+FORMULATIONS = ("path", "z")
+
+
+@dataclass
+class Formulation:
+    """A built program and the map from its columns back to (buyer, node)."""
+
+    lp: LinearProgram
+    kind: str
+    col_buyer: NDArray[np.int64]
+    col_node: NDArray[np.int64]
+    n_y: int  # the first n_y columns are y_i(n); the rest (z form) are z_i(n)
+    scale: float  # objective coefficients were divided by this
+
+    def assignment(self, x: NDArray[np.float64], shape: tuple[int, int]) -> NDArray[np.float64]:
+        """y as a dense (I, N) matrix from a solution vector."""
+        y = np.zeros(shape, dtype=np.float64)
+        y[self.col_buyer, self.col_node] = x[: self.n_y]
+        return y
+
+
+def candidate_mask(model: TTPModel) -> NDArray[np.bool_]:
+    """(I, N) mask of the pairs that may buy: v_i(n) > 0, μ(t(n)) > 0 and count_i > 0."""
+    mask = model.values > 0
+    mask &= model.node_supply[None, :] > 0
+    mask &= model.counts[:, None] > 0
+    return mask
+
+
+def subtree_mask(model: TTPModel, mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """(I, N): does buyer i have a candidate at n or anywhere below n?"""
+    tree = model.tree
+    out = mask.copy()
+    for t in range(tree.horizon - 1, -1, -1):
+        below, here = tree.level(t + 1), tree.level(t)
+        starts = tree.child_start[here] - below.start
+        out[:, here] |= np.logical_or.reduceat(out[:, below], starts, axis=1)
+    return out
+
+
+def build(model: TTPModel, kind: str = "path", integer: bool = True) -> Formulation:
+    """Build [P0] (``integer=True``) or [P1] in formulation ``kind``."""
+    if kind not in FORMULATIONS:
+        raise ValueError(f"unknown formulation {kind!r}; choose from {FORMULATIONS}")
+    mask = candidate_mask(model)
+    col_buyer, col_node = np.nonzero(mask)
+    col_buyer = col_buyer.astype(np.int64)
+    col_node = col_node.astype(np.int64)
+    n_y = col_buyer.shape[0]
+    weight = model.tree.prob[col_node] * model.values[col_buyer, col_node]
+    scale = float(weight.max()) if n_y else 1.0
+    colindex = np.full(mask.shape, -1, dtype=np.int64)
+    colindex[col_buyer, col_node] = np.arange(n_y)
+
+    if kind == "path":
+        opp_rows, opp_lo, opp_up = _path_rows(model, colindex)
+        n_cols = n_y
+        c = weight / scale
+    else:
+        opp_rows, opp_lo, opp_up, n_z = _z_rows(model, mask, colindex)
+        n_cols = n_y + n_z
+        c = np.concatenate([weight / scale, np.zeros(n_z)])
+    supply_rows, supply_cap = _supply_rows(model, col_node, col_buyer, n_cols)
+    A = sp.csc_array(sp.vstack([supply_rows, opp_rows], format="csc"))
+    row_lower = np.concatenate([np.full(supply_cap.shape[0], -np.inf), opp_lo])
+    row_upper = np.concatenate([supply_cap, opp_up])
+    col_upper = np.concatenate([model.counts[col_buyer], np.full(n_cols - n_y, np.inf)]).astype(
+        np.float64
+    )
+    if kind == "z":
+        col_upper[n_y:] = _z_upper(model, mask)
+    lp = LinearProgram(
+        c=c,
+        A=A,
+        row_lower=row_lower,
+        row_upper=row_upper,
+        col_lower=np.zeros(n_cols),
+        col_upper=col_upper,
+        integrality=np.ones(n_cols, dtype=bool) if integer else None,
+        maximize=True,
+    )
+    return Formulation(lp, kind, col_buyer, col_node, n_y, scale)
+
+
+def _supply_rows(
+    model: TTPModel, col_node: NDArray[np.int64], col_buyer: NDArray[np.int64], n_cols: int
+) -> tuple[sp.csr_array, NDArray[np.float64]]:
+    """Σ_i y_i(n) ≤ μ(t(n)) for the nodes where the candidates could exceed the supply."""
+    demand = np.bincount(col_node, weights=model.counts[col_buyer], minlength=model.tree.n_nodes)
+    binding = demand > model.node_supply
+    nodes = np.nonzero(binding)[0]
+    row_of_node = np.full(model.tree.n_nodes, -1, dtype=np.int64)
+    row_of_node[nodes] = np.arange(nodes.shape[0])
+    keep = row_of_node[col_node] >= 0
+    rows = row_of_node[col_node[keep]]
+    cols = np.arange(col_node.shape[0], dtype=np.int64)[keep]
+    A = sp.csr_array((np.ones(rows.shape[0]), (rows, cols)), shape=(nodes.shape[0], n_cols))
+    return A, model.node_supply[nodes].astype(np.float64)
+
+
+def _path_rows(
+    model: TTPModel, colindex: NDArray[np.int64]
+) -> tuple[sp.csr_array, NDArray[np.float64], NDArray[np.float64]]:
+    """One row Σ y_i(n) ≤ count_i per buyer and distinct deepest candidate on a path.
+
+    Two leaves whose paths have the same deepest candidate of buyer i give the same row, and a
+    row with a single variable is just that variable's bound; both are dropped.
+    """
+    tree = model.tree
+    anc = tree.ancestors  # (L, T+1)
+    n_buyers = colindex.shape[0]
+    depth = anc.shape[1]
+    rows_cols: list[NDArray[np.int64]] = []
+    rows_len: list[NDArray[np.int64]] = []
+    rows_buyer: list[NDArray[np.int64]] = []
+    # chunks of buyers bound the (chunk, L, T+1) intermediate
+    chunk = max(1, int(2_000_000 // max(1, anc.size)))
+    for lo in range(0, n_buyers, chunk):
+        cols = colindex[lo : lo + chunk][:, anc]  # (b, L, T+1)
+        has = cols >= 0
+        count = has.sum(axis=2)
+        deepest = depth - 1 - np.argmax(has[:, :, ::-1], axis=2)
+        b_idx, l_idx = np.nonzero(count >= 2)
+        if b_idx.size == 0:
+            continue
+        key = cols[b_idx, l_idx, deepest[b_idx, l_idx]]
+        _, first = np.unique(key, return_index=True)
+        b_idx, l_idx = b_idx[first], l_idx[first]
+        entries = cols[b_idx, l_idx]  # (R, T+1)
+        keep = entries >= 0
+        rows_cols.append(entries[keep])
+        rows_len.append(keep.sum(axis=1))
+        rows_buyer.append(b_idx + lo)
+    n_y = int(colindex.max()) + 1 if colindex.size else 0
+    if not rows_cols:
+        return sp.csr_array((0, n_y)), np.zeros(0), np.zeros(0)
+    indices = np.concatenate(rows_cols)
+    lengths = np.concatenate(rows_len)
+    buyers = np.concatenate(rows_buyer)
+    indptr = np.zeros(lengths.shape[0] + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    A = sp.csr_array((np.ones(indices.shape[0]), indices, indptr), shape=(lengths.shape[0], n_y))
+    up = model.counts[buyers].astype(np.float64)
+    return A, np.full(up.shape[0], -np.inf), up
+
+
+def _z_index(model: TTPModel, mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """(I, N_inner) index of z_i(n) among the z variables, -1 where no candidate lies below n."""
+    tree = model.tree
+    inner = int(tree.level_offsets[-2])
+    sub = subtree_mask(model, mask)
+    below = np.zeros((mask.shape[0], inner), dtype=bool)
+    if inner:
+        start = int(tree.level_offsets[1])
+        below = np.logical_or.reduceat(sub[:, start:], tree.child_start - start, axis=1)[:, :inner]
+    zindex = np.full(below.shape, -1, dtype=np.int64)
+    zindex[below] = np.arange(int(below.sum()))
+    return zindex
+
+
+def _z_upper(model: TTPModel, mask: NDArray[np.bool_]) -> NDArray[np.float64]:
+    zindex = _z_index(model, mask)
+    buyers = np.nonzero(zindex >= 0)[0]
+    return model.counts[buyers].astype(np.float64)
+
+
+def _z_rows(
+    model: TTPModel, mask: NDArray[np.bool_], colindex: NDArray[np.int64]
+) -> tuple[sp.csr_array, NDArray[np.float64], NDArray[np.float64], int]:
+    """y_i(n) + z_i(n) − z_i(parent(n)) ≤ 0 (≤ count_i at time 0) where y or z exists."""
+    tree = model.tree
+    n_y = int(mask.sum())
+    zindex = _z_index(model, mask)
+    n_z = int((zindex >= 0).sum())
+    n_buyers, n_nodes = mask.shape
+    inner = zindex.shape[1]
+    zfull = np.full((n_buyers, n_nodes), -1, dtype=np.int64)
+    zfull[:, :inner] = zindex
+    exists = (colindex >= 0) | (zfull >= 0)
+    b, n = np.nonzero(exists)
+    n_rows = b.shape[0]
+    row = np.arange(n_rows, dtype=np.int64)
+    ri, ci, vi = [], [], []
+    has_y = colindex[b, n] >= 0
+    ri.append(row[has_y])
+    ci.append(colindex[b, n][has_y])
+    vi.append(np.ones(int(has_y.sum())))
+    has_z = zfull[b, n] >= 0
+    ri.append(row[has_z])
+    ci.append(n_y + zfull[b, n][has_z])
+    vi.append(np.ones(int(has_z.sum())))
+    par = tree.parent[n]
+    has_parent = par >= 0
+    pz = np.full(n_rows, -1, dtype=np.int64)
+    pz[has_parent] = zfull[b[has_parent], par[has_parent]]
+    linked = pz >= 0
+    ri.append(row[linked])
+    ci.append(n_y + pz[linked])
+    vi.append(-np.ones(int(linked.sum())))
+    A = sp.csr_array(
+        (np.concatenate(vi), (np.concatenate(ri), np.concatenate(ci))), shape=(n_rows, n_y + n_z)
+    )
+    up = np.where(has_parent, 0.0, model.counts[b].astype(np.float64))
+    return A, np.full(n_rows, -np.inf), up, n_z

@@ -1,0 +1,195 @@
+"""Market prices p(t, ω) and option values ψ_i(t, ω) that support an assignment.
+
+The optimality system of [P] (per-node units, i.e. not multiplied by the node's probability):
+
+* ``ψ_i(n) + p(n) ≥ v_i(n)``, with equality where ``y_i(n) > 0``   (buy only at v − p = ψ)
+* ``ψ_i(n) ≥ E[ψ_i(children) | n]``, equality where ``z_i(n) > 0`` (waiting pays its option value)
+* ``ψ_i(n) = 0`` where the buyer's opportunity is left unused at the end of a path
+* ``p(n) = 0`` where supply is left unsold; ``p, ψ ≥ 0``.
+
+For an optimal assignment of [P1] these conditions describe exactly the optimal dual face, so
+optimizing each p(n) over them gives the range of market-clearing prices that support it. When
+the LP relaxation is fractional, no prices satisfy them for the integer optimum.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+from numpy.typing import NDArray
+
+from treemarket.solvers import LinearProgram, Solver, get_solver
+from treemarket.solvers.base import SolveOptions
+from treemarket.ttp.formulation import candidate_mask, subtree_mask
+from treemarket.ttp.model import TTPModel
+
+POSITIVE = 1e-7  # an LP value above this counts as positive (sold, held, bought)
+
+
+@dataclass
+class PriceSystem:
+    """One complete set of prices and option values, per node (shape (N,) and (I, N))."""
+
+    price: NDArray[np.float64]
+    option_value: NDArray[np.float64]  # ψ_i(n): value of still being in the market at n
+
+    def revenue(self, model: TTPModel, y: NDArray[np.float64]) -> float:
+        """Expected seller revenue E[Σ_t p(t) Σ_i y_i(t)]."""
+        return float(np.sum(model.tree.prob * self.price * y.sum(axis=0)))
+
+
+@dataclass
+class PriceRanges:
+    """Per node, the lowest and highest supporting price (``inf`` where any price clears)."""
+
+    low: NDArray[np.float64]
+    high: NDArray[np.float64]
+
+
+def remaining_opportunity(model: TTPModel, y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """z_i(n) = count_i − Σ_{m ≤ n on the path} y_i(m): purchase opportunity left after n."""
+    tree = model.tree
+    z = np.empty_like(y)
+    roots = tree.level(0)
+    z[:, roots] = model.counts[:, None] - y[:, roots]
+    for t in range(1, tree.horizon + 1):
+        level = tree.level(t)
+        z[:, level] = z[:, tree.parent[level]] - y[:, level]
+    return z
+
+
+class SupportLP:
+    """The linear system of the optimality conditions for a fixed assignment ``y``.
+
+    Columns: p(n) for every node, then ψ_i(n) for the pairs where buyer i has a candidate at or
+    below n (elsewhere ψ = 0 is always consistent and does not restrict p).
+    """
+
+    def __init__(
+        self, model: TTPModel, y: NDArray[np.float64], solver: Solver | None = None
+    ) -> None:
+        self.model = model
+        self.y = y
+        self.solver = solver or get_solver("highs")
+        tree = model.tree
+        n_nodes = tree.n_nodes
+        mask = candidate_mask(model)
+        sub = subtree_mask(model, mask)
+        self.psi_buyer, self.psi_node = (a.astype(np.int64) for a in np.nonzero(sub))
+        n_psi = self.psi_buyer.shape[0]
+        psi_index = np.full(sub.shape, -1, dtype=np.int64)
+        psi_index[self.psi_buyer, self.psi_node] = n_nodes + np.arange(n_psi)
+        n_cols = n_nodes + n_psi
+        values = model.values
+        z = remaining_opportunity(model, y)
+
+        # (a) ψ_i(n) + p(n) ≥ v_i(n) for every candidate; equality where bought.
+        cb, cn = np.nonzero(mask)
+        na = cb.shape[0]
+        rows_a = np.repeat(np.arange(na), 2)
+        cols_a = np.column_stack([cn, psi_index[cb, cn]]).ravel()
+        lo_a = values[cb, cn]
+        up_a = np.where(y[cb, cn] > POSITIVE, lo_a, np.inf)
+
+        # (b) ψ_i(n) − Σ_c P(c | n) ψ_i(c) ≥ 0 at inner nodes; equality where the buyer waits.
+        inner = int(tree.level_offsets[-2])
+        has_parent = self.psi_node >= int(tree.level_offsets[1])
+        child_b = self.psi_buyer[has_parent]
+        child_n = self.psi_node[has_parent]
+        par_n = tree.parent[child_n]
+        parent_col = psi_index[child_b, par_n]
+        inner_pairs = self.psi_node < inner
+        row_of_pair = np.full(n_psi, -1, dtype=np.int64)
+        row_of_pair[inner_pairs] = np.arange(int(inner_pairs.sum()))
+        nb = int(inner_pairs.sum())
+        pb, pn = self.psi_buyer[inner_pairs], self.psi_node[inner_pairs]
+        rows_b = np.concatenate([np.arange(nb), row_of_pair[parent_col - n_nodes]])
+        cols_b = np.concatenate([psi_index[pb, pn], psi_index[child_b, child_n]])
+        vals_b = np.concatenate([np.ones(nb), -tree.cond_prob[child_n]])
+        up_b = np.where(z[pb, pn] > POSITIVE, 0.0, np.inf)
+
+        A = sp.vstack(
+            [
+                sp.csr_array((np.ones(2 * na), (rows_a, cols_a)), shape=(na, n_cols)),
+                sp.csr_array((vals_b, (rows_b, cols_b)), shape=(nb, n_cols)),
+            ],
+            format="csc",
+        )
+        # (c) ψ = 0 where a leaf's opportunity is unused; (d) p = 0 where supply is unsold.
+        col_upper = np.full(n_cols, np.inf)
+        sold = y.sum(axis=0)
+        unsold = model.node_supply - sold > POSITIVE
+        col_upper[:n_nodes][unsold] = 0.0
+        leaf_pair = self.psi_node >= inner
+        unused = z[self.psi_buyer, self.psi_node] > POSITIVE
+        col_upper[n_nodes:][leaf_pair & unused] = 0.0
+        self.lp = LinearProgram(
+            c=np.zeros(n_cols),
+            A=sp.csc_array(A),
+            row_lower=np.concatenate([lo_a, np.zeros(nb)]),
+            row_upper=np.concatenate([up_a, up_b]),
+            col_lower=np.zeros(n_cols),
+            col_upper=col_upper,
+            maximize=False,
+        )
+        self.n_nodes = n_nodes
+        self._session = None
+
+    def _solve(self, c: NDArray[np.float64], maximize: bool):
+        if self._session is None:
+            self._session = self.solver.session(self.lp, SolveOptions())
+        return self._session.solve_with_objective(c, maximize)
+
+    def feasible(self) -> bool:
+        """Do supporting prices exist at all?"""
+        return self._solve(np.zeros(self.lp.n_cols), False).status == "optimal"
+
+    def price_system(self, objective: NDArray[np.float64], maximize: bool) -> PriceSystem | None:
+        """The supporting prices optimizing ``objective · p`` (None when none exist)."""
+        c = np.zeros(self.lp.n_cols)
+        c[: self.n_nodes] = objective
+        sol = self._solve(c, maximize)
+        if sol.status != "optimal" or sol.x is None:
+            return None
+        return self._system(sol.x)
+
+    def _system(self, x: NDArray[np.float64]) -> PriceSystem:
+        psi = np.zeros((self.model.n_buyers, self.n_nodes))
+        psi[self.psi_buyer, self.psi_node] = x[self.n_nodes :]
+        return PriceSystem(price=x[: self.n_nodes].copy(), option_value=psi)
+
+    def ranges(self) -> PriceRanges:
+        """min and max of every p(n) over the supporting prices, one LP each, warm-started."""
+        n = self.n_nodes
+        low = np.zeros(n)
+        high = np.zeros(n)
+        fixed = self.lp.col_upper[:n] == 0.0
+        c = np.zeros(self.lp.n_cols)
+        for node in np.nonzero(~fixed)[0].tolist():
+            c[node] = 1.0
+            for maximize in (False, True):
+                sol = self._solve(c, maximize)
+                if sol.status == "unbounded":
+                    value = np.inf
+                elif sol.status != "optimal" or sol.x is None:
+                    raise RuntimeError(f"price range LP failed at node {node}: {sol.status}")
+                else:
+                    value = max(0.0, float(sol.x[node]))
+                if maximize:
+                    high[node] = value
+                else:
+                    low[node] = value
+            c[node] = 0.0
+        return PriceRanges(low=_clean(low), high=_clean(high))
+
+
+def _clean(x: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Round away solver noise below 1e-9 relative to the value (keeps inf)."""
+    finite = np.isfinite(x)
+    out = x.copy()
+    r = np.round(out[finite], 9)
+    close = np.abs(r - out[finite]) <= 1e-9 * np.maximum(1.0, np.abs(out[finite]))
+    out[np.nonzero(finite)[0][close]] = r[close]
+    return out

@@ -1,0 +1,1 @@
+"""Pictures. Each module imports matplotlib lazily, inside its functions, with the Agg backend."""
