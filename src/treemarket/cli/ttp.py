@@ -75,11 +75,8 @@ def print_solution(solution: TTPSolution) -> None:
     console.print(f"upper bound, gap:      {solution.upper_bound:.10g}, {solution.gap:.3g}")
     if solution.lp_integral:
         console.print("the LP relaxation is integral: [P1] = [P0]")
-    else:
-        console.print(
-            "[bold yellow]the LP relaxation is fractional[/bold yellow]: [P1] > [P0], so no "
-            "prices support the integer optimum as an equilibrium; the ranges above are the LP's"
-        )
+    for note in solution.notes:
+        console.print(f"[bold yellow]note[/bold yellow]: {note}")
     if solution.prices is not None:
         y = solution.y if solution.supported else solution.lp_y
         report = check_optimality(model, y, solution.prices.price, solution.prices.option_value)

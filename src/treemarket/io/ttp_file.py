@@ -346,3 +346,65 @@ def _paths_form(
     )
     tree, order = ScenarioTree.from_paths(states, weights)
     return tree, values[order].T.copy()
+
+
+def to_filtration_dict(model: TTPModel) -> dict[str, Any]:
+    """The model in the filtration form of the model files (``scenarios`` + ``information``)."""
+    tree = model.tree
+    names = tree.scenario_names.tolist()
+    scenarios = {
+        name: {
+            "probability": float(tree.scenario_prob[s]),
+            "values": {b: float(model.scenario_values[i, s]) for i, b in enumerate(model.buyers)},
+        }
+        for s, name in enumerate(names)
+    }
+    information = [
+        [names[tree.event_start[n] : tree.event_stop[n]] for n in range(lv.start, lv.stop)]
+        for lv in (tree.level(t) for t in range(tree.horizon + 1))
+    ]
+    return {
+        "model": "ttp",
+        "name": model.name,
+        "buyers": _buyer_entries(model),
+        "supply": model.supply.tolist(),
+        "scenarios": scenarios,
+        "information": information,
+    }
+
+
+def to_tree_dict(model: TTPModel) -> dict[str, Any]:
+    """The model in the tree form (one leaf per scenario; needs a single root at time 0)."""
+    tree = model.tree
+    if tree.level(0).stop != 1 or tree.n_scenarios != tree.n_leaves:
+        raise ValueError("the tree form needs one root and one scenario per leaf")
+    nodes: list[dict[str, Any]] = [{} for _ in range(tree.n_nodes)]
+    for n in range(tree.n_nodes - 1, -1, -1):
+        node = nodes[n]
+        if n > 0:
+            node["probability"] = float(tree.cond_prob[n])
+        if tree.labels is not None and tree.labels[n] is not None:
+            node["label"] = str(tree.labels[n])
+        if tree.time[n] == tree.horizon:
+            s = int(tree.event_start[n])
+            node["scenario"] = str(tree.scenario_names[s])
+            node["values"] = {
+                b: float(model.scenario_values[i, s]) for i, b in enumerate(model.buyers)
+            }
+        else:
+            start = int(tree.child_start[n])
+            node["children"] = nodes[start : start + int(tree.n_children[n])]
+    return {
+        "model": "ttp",
+        "name": model.name,
+        "buyers": _buyer_entries(model),
+        "supply": model.supply.tolist(),
+        "tree": nodes[0],
+    }
+
+
+def _buyer_entries(model: TTPModel) -> list[Any]:
+    return [
+        b if c == 1 else {"name": b, "count": int(c)}
+        for b, c in zip(model.buyers, model.counts.tolist(), strict=True)
+    ]

@@ -210,6 +210,23 @@ class ScenarioTree:
         weighted = values[..., start:] * self.cond_prob[start:]
         return np.add.reduceat(weighted, self.child_start - start, axis=-1)[..., :inner]
 
+    def subtree(self, node: int) -> tuple[ScenarioTree, IntArray, IntArray]:
+        """The subtree below ``node`` as a tree of its own, with probabilities conditional on it.
+
+        Returns the tree, ``node_map`` (``node_map[k]`` is the original index of its node k) and
+        ``scenarios`` (the original index of each of its scenarios, in its order).
+        """
+        start, stop = int(self.event_start[node]), int(self.event_stop[node])
+        depth = int(self.time[node])
+        leaves = self.scenario_leaf[start:stop]
+        first_leaf = int(self.level_offsets[-2])
+        states = self.ancestors[leaves - first_leaf, depth:]
+        sub, order = ScenarioTree.from_paths(
+            states, self.scenario_prob[start:stop], names=self.scenario_names[start:stop].tolist()
+        )
+        node_map = np.concatenate([np.unique(states[:, k]) for k in range(states.shape[1])])
+        return sub, node_map.astype(np.int64), (start + order).astype(np.int64)
+
     # ------------------------------------------------------------ builders
     @classmethod
     def from_paths(

@@ -52,6 +52,8 @@ def _highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
     h.setOptionValue("dual_feasibility_tolerance", options.optimality_tol)
     h.setOptionValue("mip_rel_gap", options.mip_rel_gap)
     h.setOptionValue("mip_abs_gap", 0.0)
+    # conditional probabilities enter the price LPs as matrix entries; keep the tiny ones
+    h.setOptionValue("small_matrix_value", 1e-12)
     h.setOptionValue("mip_feasibility_tolerance", options.feasibility_tol)
     if np.isfinite(options.time_limit):
         h.setOptionValue("time_limit", float(options.time_limit))
@@ -107,6 +109,8 @@ class HighsSolver(Solver):
 
     def solve(self, lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
         options = options or SolveOptions()
+        if lp.n_cols == 0:
+            return Solution("optimal", np.zeros(0), 0.0, np.zeros(lp.n_rows), 0.0, 0.0)
         h = _highs(lp, options)
         is_mip = lp.integrality is not None and bool(lp.integrality.any())
         if not is_mip:
@@ -124,6 +128,9 @@ class _HighsSession(SolverSession):
     def __init__(self, lp: LinearProgram, options: SolveOptions) -> None:
         self.h = _highs(lp.relaxation(), options)
         self.h.setOptionValue("solver", "simplex")
+        # Presolve wrongly declared some degenerate price systems infeasible (tiny conditional
+        # probabilities, a single feasible point); repeated solves start from a basis anyway.
+        self.h.setOptionValue("presolve", "off")
         self.n = lp.n_cols
         self.index = np.arange(self.n, dtype=np.int32)
 

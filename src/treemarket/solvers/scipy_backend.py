@@ -16,6 +16,8 @@ class ScipySolver(Solver):
 
     def solve(self, lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
         options = options or SolveOptions()
+        if lp.n_cols == 0:
+            return Solution("optimal", np.zeros(0), 0.0, np.zeros(lp.n_rows), 0.0, 0.0)
         sign = -1.0 if lp.maximize else 1.0
         c = sign * np.asarray(lp.c, dtype=np.float64)
         A = sp.csr_array(lp.A)

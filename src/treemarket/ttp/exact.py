@@ -9,6 +9,7 @@ model's own numbers.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -17,15 +18,94 @@ from treemarket.errors import SolverError
 from treemarket.solvers import SolveOptions, Solver, get_solver
 from treemarket.ttp.formulation import build
 from treemarket.ttp.model import TTPModel
+from treemarket.ttp.optimality import check_optimality
 from treemarket.ttp.prices import SupportLP
 from treemarket.ttp.result import TTPSolution
 
+KKT_TOL = 1e-7  # largest violation of the optimality system accepted for reported prices
 INTEGRAL = 1e-6  # distance to the nearest integer below which an LP value counts as integral
 
 
 def expected_welfare(model: TTPModel, y: NDArray[np.float64]) -> float:
     """E[Σ_t Σ_i v_i(t) y_i(t)] = Σ_n P(n) Σ_i v_i(n) y_i(n)."""
     return float(np.sum(model.tree.prob * np.einsum("in,in->n", model.values, y)))
+
+
+@dataclass
+class _Assignment:
+    y: NDArray[np.float64]
+    y_lp: NDArray[np.float64]
+    lp_bound: float
+    fractional: bool
+    upper_bound: float | None  # None: proven optimal
+    mip: dict[str, float]
+    stats: dict[str, float]
+
+
+def _optimal_assignment(
+    model: TTPModel, formulation: str, backend: Solver, options: SolveOptions,
+    timings: dict[str, float],
+) -> _Assignment:  # fmt: skip
+    """LP first; the MIP only when the LP's optimal vertex is fractional."""
+    start = time.perf_counter()
+    form = build(model, formulation, integer=False)
+    timings["build"] = timings.get("build", 0.0) + time.perf_counter() - start
+    start = time.perf_counter()
+    lp_sol = backend.solve(form.lp, options)
+    timings["lp"] = timings.get("lp", 0.0) + time.perf_counter() - start
+    if lp_sol.status != "optimal" or lp_sol.x is None:
+        raise SolverError(f"the LP relaxation [P1] ended with status {lp_sol.status}")
+    shape = model.values.shape
+    y_lp = form.assignment(lp_sol.x, shape)
+    lp_bound = expected_welfare(model, y_lp)
+    fractional = bool(np.any(np.abs(y_lp - np.round(y_lp)) > INTEGRAL))
+    stats = {"variables": form.lp.n_cols, "constraints": form.lp.n_rows, "nonzeros": form.lp.A.nnz}
+    if not fractional:
+        return _Assignment(np.round(y_lp), y_lp, lp_bound, False, None, {}, stats)
+    start = time.perf_counter()
+    form.lp.integrality = np.ones(form.lp.n_cols, dtype=bool)
+    mip_sol = backend.solve(form.lp, options)
+    timings["mip"] = timings.get("mip", 0.0) + time.perf_counter() - start
+    if mip_sol.x is None:
+        raise SolverError(f"the integer problem [P0] ended with status {mip_sol.status}")
+    y = np.round(form.assignment(mip_sol.x, shape))
+    mip = {"status": mip_sol.status, "nodes": mip_sol.info.get("nodes", 0.0)}
+    bound = None if mip_sol.status == "optimal" else min(lp_bound, mip_sol.bound * form.scale)
+    return _Assignment(y, y_lp, lp_bound, True, bound, mip, stats)
+
+
+def polish(
+    model: TTPModel, y: NDArray[np.float64], formulation: str = "path",
+    solver: Solver | str = "highs",
+) -> NDArray[np.float64]:  # fmt: skip
+    """Re-solve every subtree with probabilities conditional on its root, top down.
+
+    Given the opportunities entering a subtree, its problem is independent of the rest; solving
+    it with conditional probabilities makes the decisions at its root well scaled. This repairs
+    decisions in subtrees whose absolute probability is below the LP solver's tolerances (the
+    welfare changes by at most their negligible mass), so that supporting prices can be found.
+    """
+    backend = get_solver(solver) if isinstance(solver, str) else solver
+    tree = model.tree
+    y = y.copy()
+    options = SolveOptions()
+    inner = int(tree.level_offsets[-2])
+    for node in range(int(tree.level_offsets[1]), inner):
+        parent = int(tree.parent[node])
+        z_before = model.counts - _taken_on_path(model, y, parent)
+        sub, node_map = model.submodel(node, np.maximum(z_before, 0))
+        found = _optimal_assignment(sub, formulation, backend, options, {})
+        y[:, node_map] = found.y
+    return y
+
+
+def _taken_on_path(model: TTPModel, y: NDArray[np.float64], node: int) -> NDArray[np.float64]:
+    """Σ_{m ancestor of node, m included} y_i(m) per buyer."""
+    total = np.zeros(model.n_buyers)
+    while node >= 0:
+        total += y[:, node]
+        node = int(model.tree.parent[node])
+    return total
 
 
 def solve_exact(
@@ -47,7 +127,7 @@ def solve_exact(
         node, warm-started). Without it, one supporting price system is still returned.
     solver : Solver or name
     time_limit : float
-        Seconds for the integer solve; on a time-out the best assignment found is returned with
+        Seconds for each solver call; on a time-out the best assignment found is returned with
         its proven gap.
 
     Examples
@@ -59,58 +139,59 @@ def solve_exact(
     """
     backend = get_solver(solver) if isinstance(solver, str) else solver
     timings: dict[str, float] = {}
-    start = time.perf_counter()
-    lp_form = build(model, formulation, integer=False)
-    timings["build"] = time.perf_counter() - start
-
-    start = time.perf_counter()
     options = SolveOptions(time_limit=time_limit)
-    lp_sol = backend.solve(lp_form.lp, options)
-    timings["lp"] = time.perf_counter() - start
-    if lp_sol.status != "optimal" or lp_sol.x is None:
-        raise SolverError(f"the LP relaxation [P1] ended with status {lp_sol.status}")
-    y_lp = lp_form.assignment(lp_sol.x, model.values.shape)
-    lp_bound = expected_welfare(model, y_lp)
-    fractional = bool(np.any(np.abs(y_lp - np.round(y_lp)) > INTEGRAL))
-
-    mip_info: dict[str, float] = {}
-    if not fractional:
-        y = np.round(y_lp)
-        upper_bound = lp_bound
-    else:
-        start = time.perf_counter()
-        mip = lp_form.lp
-        mip.integrality = np.ones(mip.n_cols, dtype=bool)
-        mip_sol = backend.solve(mip, options)
-        mip.integrality = None
-        timings["mip"] = time.perf_counter() - start
-        if mip_sol.x is None:
-            raise SolverError(f"the integer problem [P0] ended with status {mip_sol.status}")
-        y = np.round(lp_form.assignment(mip_sol.x, model.values.shape))
-        mip_info = {"status": mip_sol.status, "nodes": mip_sol.info.get("nodes", 0.0)}
-        if mip_sol.status == "optimal":
-            upper_bound = None  # proven optimal within the solver's gap, set below
-        else:
-            upper_bound = min(lp_bound, mip_sol.bound * lp_form.scale)
+    found = _optimal_assignment(model, formulation, backend, options, timings)
+    y, y_lp, lp_bound = found.y, found.y_lp, found.lp_bound
     welfare = expected_welfare(model, y)
-    if upper_bound is None or upper_bound - welfare <= 1e-9 * max(1.0, abs(welfare)):
-        upper_bound = welfare
-    gap = 0.0 if upper_bound == welfare else (upper_bound - welfare) / abs(upper_bound)
+    tol = 1e-9 * max(1.0, abs(welfare))
 
     start = time.perf_counter()
     support = SupportLP(model, y, backend)
     supported = support.feasible()
-    lp_integral = supported or lp_bound - welfare <= 1e-9 * max(1.0, abs(welfare))
+    polished = False
+    if not supported and lp_bound - welfare <= tol and tree_has_tiny_nodes(model):
+        y = polish(model, y, formulation, backend)
+        polished = True
+        welfare = max(welfare, expected_welfare(model, y))
+        support = SupportLP(model, y, backend)
+        supported = support.feasible()
+    lp_integral = supported or lp_bound - welfare <= tol
     priced = support if supported else SupportLP(model, y_lp, backend)
-    if not supported and not priced.feasible():
-        raise SolverError("no prices satisfy the optimality conditions of the LP optimum")
-    revenue_weight = model.tree.prob * np.maximum(y if supported else y_lp, 0).sum(axis=0)
-    low_system = priced.price_system(revenue_weight, maximize=False)
-    ranges = priced.ranges() if price_ranges else None
+    notes: list[str] = []
+    low_system, ranges, violation = None, None, float("nan")
+    if supported or priced.feasible():
+        revenue_weight = model.tree.prob * np.maximum(y if supported else y_lp, 0).sum(axis=0)
+        low_system = priced.price_system(revenue_weight, maximize=False)
+        ranges = priced.ranges() if price_ranges else None
+        if low_system is not None:
+            report = check_optimality(
+                model, y if supported else y_lp, low_system.price, low_system.option_value
+            )
+            violation = report.worst
+            if violation > KKT_TOL:
+                notes.append(
+                    f"the reported prices satisfy the optimality system only to {violation:.1e}: "
+                    f"node probabilities down to {model.tree.prob.min():.1e} are below the LP "
+                    "solver's resolution"
+                )
+    else:
+        notes.append(
+            "no prices could be certified: node probabilities down to "
+            f"{model.tree.prob.min():.1e} are below the LP solver's resolution"
+        )
+    if not supported and not lp_integral:
+        notes.append(
+            "the LP relaxation is fractional: no prices support the integer optimum as a "
+            "market equilibrium; the price ranges are those of the LP optimum"
+        )
     timings["prices"] = time.perf_counter() - start
+
+    upper_bound = welfare if found.upper_bound is None else found.upper_bound
+    if supported or upper_bound - welfare <= tol:
+        upper_bound = welfare
     if supported:
         lp_bound = welfare  # certified: supporting prices prove the LP optimum equals welfare
-
+    gap = 0.0 if upper_bound == welfare else (upper_bound - welfare) / abs(upper_bound)
     return TTPSolution(
         model=model,
         y=y,
@@ -120,16 +201,23 @@ def solve_exact(
         gap=gap,
         lp_integral=bool(lp_integral),
         supported=bool(supported),
-        y_lp=None if not fractional else y_lp,
+        y_lp=y_lp if found.fractional else None,
         prices=low_system,
         ranges=ranges,
         method="exact",
         formulation=formulation,
         timings=timings,
         stats={
-            "variables": lp_form.lp.n_cols,
-            "constraints": lp_form.lp.n_rows,
-            "nonzeros": int(lp_form.lp.A.nnz),
-            **mip_info,
+            **found.stats,
+            **found.mip,
+            "polished": polished,
+            "price_tolerance": priced.tolerance,
+            "kkt_violation": violation,
         },
+        notes=notes,
     )
+
+
+def tree_has_tiny_nodes(model: TTPModel, threshold: float = 1e-6) -> bool:
+    """Are some node probabilities small enough for the solver's tolerances to blur them?"""
+    return bool(model.tree.prob.min() < threshold)

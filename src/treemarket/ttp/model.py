@@ -79,6 +79,20 @@ class TTPModel:
         """μ(t(n)) at every node n."""
         return self.supply[self.tree.time]
 
+    def submodel(self, node: int, counts: ArrayLike) -> tuple[TTPModel, NDArray[np.int64]]:
+        """The problem left in the subtree of ``node`` when buyers hold ``counts`` opportunities.
+
+        Given the opportunities entering a subtree, its problem is independent of the rest of the
+        tree. Returns the model (probabilities conditional on ``node``) and its node map.
+        """
+        tree, node_map, scenarios = self.tree.subtree(node)
+        t = int(self.tree.time[node])
+        sub = TTPModel.from_arrays(
+            tree, self.buyers, self.supply[t:], self.scenario_values[:, scenarios], counts,
+            name=self.name,
+        )  # fmt: skip
+        return sub, node_map
+
     @classmethod
     def from_arrays(
         cls,

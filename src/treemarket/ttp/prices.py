@@ -26,6 +26,7 @@ from treemarket.ttp.formulation import candidate_mask, subtree_mask
 from treemarket.ttp.model import TTPModel
 
 POSITIVE = 1e-7  # an LP value above this counts as positive (sold, held, bought)
+TOLERANCES = (1e-9, 1e-7)  # feasibility tolerances tried for the supporting prices
 
 
 @dataclass
@@ -75,7 +76,7 @@ class SupportLP:
         self.solver = solver or get_solver("highs")
         tree = model.tree
         n_nodes = tree.n_nodes
-        mask = candidate_mask(model)
+        mask = candidate_mask(model, closed_markets=True)
         sub = subtree_mask(model, mask)
         self.psi_buyer, self.psi_node = (a.astype(np.int64) for a in np.nonzero(sub))
         n_psi = self.psi_buyer.shape[0]
@@ -135,16 +136,28 @@ class SupportLP:
             maximize=False,
         )
         self.n_nodes = n_nodes
+        self.tolerance = TOLERANCES[0]
         self._session = None
 
     def _solve(self, c: NDArray[np.float64], maximize: bool):
         if self._session is None:
-            self._session = self.solver.session(self.lp, SolveOptions())
+            options = SolveOptions(feasibility_tol=self.tolerance)
+            self._session = self.solver.session(self.lp, options)
         return self._session.solve_with_objective(c, maximize)
 
     def feasible(self) -> bool:
-        """Do supporting prices exist at all?"""
-        return self._solve(np.zeros(self.lp.n_cols), False).status == "optimal"
+        """Do supporting prices exist at all?
+
+        Tried at the feasibility tolerance 1e-9 first, then at 1e-7 (per-node units): with node
+        probabilities near the solver's resolution the system can be feasible only at one point.
+        ``tolerance`` keeps the one that was used.
+        """
+        zero = np.zeros(self.lp.n_cols)
+        for tolerance in TOLERANCES:
+            self.tolerance, self._session = tolerance, None
+            if self._solve(zero, False).status == "optimal":
+                return True
+        return False
 
     def price_system(self, objective: NDArray[np.float64], maximize: bool) -> PriceSystem | None:
         """The supporting prices optimizing ``objective · p`` (None when none exist)."""
@@ -158,7 +171,7 @@ class SupportLP:
     def _system(self, x: NDArray[np.float64]) -> PriceSystem:
         psi = np.zeros((self.model.n_buyers, self.n_nodes))
         psi[self.psi_buyer, self.psi_node] = x[self.n_nodes :]
-        return PriceSystem(price=x[: self.n_nodes].copy(), option_value=psi)
+        return PriceSystem(price=x[: self.n_nodes] + 0.0, option_value=psi + 0.0)
 
     def ranges(self) -> PriceRanges:
         """min and max of every p(n) over the supporting prices, one LP each, warm-started."""

@@ -54,6 +54,7 @@ class TTPSolution:
     formulation: str = "path"
     timings: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def lp_fractional(self) -> bool:
@@ -82,7 +83,7 @@ class TTPSolution:
         """Per node: time, event, the supporting price range, the reported price and sales."""
         tree = self.model.tree
         rows = []
-        sold = self.y.sum(axis=0)
+        sold = (self.y if self.supported else self.lp_y).sum(axis=0)
         for node in range(tree.n_nodes):
             low = high = None
             if self.ranges is not None:
@@ -149,11 +150,8 @@ class TTPSolution:
             out["revenue"] = self.prices.revenue(
                 self.model, self.y if self.supported else self.lp_y
             )
-        if not self.supported:
-            out["note"] = (
-                "the LP relaxation is fractional: no prices support the integer optimum as a "
-                "market equilibrium; the price ranges are those of the LP optimum"
-            )
+        if self.notes:
+            out["note"] = " ".join(self.notes)
         if option_values:
             out["option_values"] = self.option_values()
         out["stats"] = {**self.stats, "formulation": self.formulation, "timings": self.timings}

@@ -1,0 +1,130 @@
+"""Property tests of the exact solver against brute force and the optimality conditions."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from treemarket.io.ttp_file import to_filtration_dict, to_tree_dict, ttp_from_dict
+from treemarket.testing import assignment_violations, brute_force_welfare, random_model
+from treemarket.ttp import check_optimality, solve_exact
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def small_models(draw, dirichlet=False, counts=False):
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    return random_model(
+        rng,
+        horizon=draw(st.integers(0, 3)),
+        buyers=draw(st.integers(1, 3)),
+        branching=(1, 3),
+        supply=(0, 2),
+        dirichlet=0.3 if dirichlet else None,
+        counts=(1, 2) if counts else None,
+        integer_values=draw(st.booleans()),
+    )
+
+
+def _check(model, formulation="path"):
+    sol = solve_exact(model, formulation=formulation, price_ranges=False)
+    exact = brute_force_welfare(model)
+    scale = max(1.0, abs(exact))
+    assert abs(sol.welfare - exact) <= 1e-9 * scale, (sol.welfare, exact)
+    assert sol.lp_bound >= sol.welfare - 1e-9 * scale
+    assert sol.upper_bound >= exact - 1e-9 * scale
+    assert assignment_violations(model, sol.y) == []
+    if sol.lp_integral and not sol.supported:
+        # only where node probabilities are below the solver's resolution, and then said
+        assert model.tree.prob.min() < 1e-9 and "could be certified" in sol.to_json()["note"]
+    if sol.supported:
+        report = check_optimality(model, sol.y, sol.prices.price, sol.prices.option_value)
+        if not report.holds(1e-7):
+            # allowed only below the solver's resolution, and then the result says so
+            assert model.tree.prob.min() < 1e-12, report.to_dict()
+            assert "only to" in sol.to_json()["note"]
+    return sol
+
+
+@SETTINGS
+@given(small_models())
+def test_path_formulation_equals_brute_force(model):
+    _check(model, "path")
+
+
+@SETTINGS
+@given(small_models())
+def test_z_formulation_equals_brute_force(model):
+    _check(model, "z")
+
+
+@SETTINGS
+@given(small_models(counts=True))
+def test_buyer_types_with_counts_equal_brute_force(model):
+    _check(model)
+
+
+@SETTINGS
+@given(small_models(dirichlet=True))
+def test_uneven_dirichlet_probabilities_right_to_1e9(model):
+    """Node probabilities spanning many orders of magnitude keep the answer right to 1e-9."""
+    _check(model)
+
+
+def test_tiny_probabilities_deep_tree():
+    rng = np.random.default_rng(11)
+    model = random_model(rng, horizon=4, buyers=2, branching=3, supply=1, dirichlet=0.15)
+    assert model.tree.prob.min() < 1e-6  # the case the tolerances must survive
+    _check(model)
+
+
+@SETTINGS
+@given(small_models())
+def test_filtration_and_tree_forms_agree(model):
+    a = ttp_from_dict(to_filtration_dict(model))
+    b = ttp_from_dict(to_tree_dict(model))
+    sa, sb = solve_exact(a, price_ranges=False), solve_exact(b, price_ranges=False)
+    assert sa.welfare == pytest.approx(sb.welfare, rel=1e-12, abs=1e-12)
+    assert sa.lp_bound == pytest.approx(sb.lp_bound, rel=1e-9, abs=1e-9)
+    np.testing.assert_allclose(a.values, b.values, rtol=1e-12, atol=1e-12)
+
+
+def test_the_lp_relaxation_is_not_always_integral():
+    """The slides' belief fails: a 5-node tree with 3 buyers has [P1] > [P0]."""
+    from treemarket.cli.examples import example_path
+    from treemarket.io.ttp_file import load_ttp
+
+    model = load_ttp(example_path("fractional.yaml"))
+    sol = solve_exact(model)
+    assert brute_force_welfare(model) == pytest.approx(11.0)
+    assert sol.welfare == pytest.approx(11.0)
+    assert sol.lp_bound == pytest.approx(11 + 1 / 6, rel=1e-9)
+    assert not sol.lp_integral and not sol.supported
+    assert sol.y_lp is not None and np.any(np.abs(sol.y_lp - np.round(sol.y_lp)) > 0.1)
+    # the integer optimum is not supported; the LP optimum is, by the reported prices
+    report = check_optimality(model, sol.y_lp, sol.prices.price, sol.prices.option_value)
+    assert report.holds(1e-9)
+    assert "fractional" in sol.to_json()["note"]
+
+
+@pytest.mark.parametrize("mu", [1, 2, 3])
+def test_single_market_price_range_is_the_uniform_price_auction(mu):
+    """T = 0: the clearing prices are exactly [v_(μ+1), v_(μ)] (values sorted down, 0 past I)."""
+    rng = np.random.default_rng(mu)
+    model = random_model(rng, horizon=0, buyers=5, supply=mu, integer_values=False)
+    values = np.sort(model.values[:, 0])[::-1]
+    padded = np.concatenate([np.maximum(values, 0), [0.0]])
+    sol = solve_exact(model)
+    assert sol.ranges.low[0] == pytest.approx(padded[mu], abs=1e-9)
+    assert sol.ranges.high[0] == pytest.approx(padded[mu - 1], abs=1e-9)
+
+
+def test_closed_market_has_unbounded_price():
+    rng = np.random.default_rng(5)
+    model = random_model(rng, horizon=1, buyers=2, supply=1)
+    model = type(model).from_arrays(model.tree, model.buyers, [1, 0], model.scenario_values)
+    sol = solve_exact(model)
+    table = sol.to_json()["prices"]
+    assert all(row["max"] is None for row in table if row["time"] == 1)
