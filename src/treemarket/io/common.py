@@ -136,22 +136,38 @@ def parse_document(text: str, file: str | None = None) -> Document:
 def validate(doc: Document, schema: type[BaseModel], data: Any = None, place: Place = ()) -> Any:
     """Validate ``data`` (default: the whole document) against a pydantic ``schema``.
 
-    The first error becomes a one-line :class:`ModelError` naming its place.
+    The most specific error (the deepest place in the data) becomes a one-line
+    :class:`ModelError` naming its place.
     """
+    target = doc.data if data is None else data
     try:
-        return schema.model_validate(doc.data if data is None else data)
+        return schema.model_validate(target)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        loc = tuple(p for p in first["loc"] if not _is_union_tag(p))
-        message = _message(first)
-        raise doc.error((*place, *loc), message) from None
+        located = [(*_data_place(target, error["loc"]), error) for error in exc.errors()]
+        loc, _, first = max(located, key=lambda item: item[1])
+        raise doc.error((*place, *loc), _message(first)) from None
 
 
-def _is_union_tag(part: Any) -> bool:
-    # pydantic inserts the union member's name into the location (e.g. 'str', 'BuyerEntry').
-    return isinstance(part, str) and (
-        part[:1].isupper() or part in {"str", "int", "float", "list[str]"} or "[" in part
-    )
+def _data_place(data: Any, loc: tuple[Any, ...]) -> tuple[Place, int]:
+    """The path of pydantic's ``loc`` through the data, and how many of its parts exist there.
+
+    Parts that are not in the data are union member tags (skipped), except a last part that
+    looks like a field name: a missing key, kept to name it.
+    """
+    out: list[str | int] = []
+    current = data
+    found = 0
+    for k, part in enumerate(loc):
+        inside = (isinstance(current, dict) and part in current) or (
+            isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current)
+        )
+        if inside:
+            current = current[part]
+            out.append(part)
+            found += 1
+        elif k == len(loc) - 1 and isinstance(part, str) and part.isidentifier() and part.islower():
+            out.append(part)
+    return tuple(out), found
 
 
 def _message(error: dict[str, Any]) -> str:

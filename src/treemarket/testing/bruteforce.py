@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,7 +34,7 @@ def brute_force_welfare(model: TTPModel) -> float:
             first_child[node] = start
     n_children = tree.n_children
 
-    @lru_cache(maxsize=None)
+    @cache
     def best(node: int, remaining: tuple[int, ...]) -> float:
         choices = [range(r + 1) for r in remaining]
         top = -np.inf
