@@ -128,9 +128,6 @@ class _HighsSession(SolverSession):
     def __init__(self, lp: LinearProgram, options: SolveOptions) -> None:
         self.h = _highs(lp.relaxation(), options)
         self.h.setOptionValue("solver", "simplex")
-        # Presolve wrongly declared some degenerate price systems infeasible (tiny conditional
-        # probabilities, a single feasible point); repeated solves start from a basis anyway.
-        self.h.setOptionValue("presolve", "off")
         self.n = lp.n_cols
         self.index = np.arange(self.n, dtype=np.int32)
 
@@ -139,4 +136,13 @@ class _HighsSession(SolverSession):
         sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
         self.h.changeObjectiveSense(sense)
         self.h.run()
-        return _result(self.h, False)
+        result = _result(self.h, False)
+        if result.status == "infeasible":
+            # Presolve wrongly declared some degenerate systems infeasible (tiny conditional
+            # probabilities, a single feasible point): confirm without it.
+            self.h.setOptionValue("presolve", "off")
+            self.h.clearSolver()
+            self.h.run()
+            result = _result(self.h, False)
+            self.h.setOptionValue("presolve", "on")
+        return result

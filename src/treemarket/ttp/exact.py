@@ -147,33 +147,34 @@ def solve_exact(
 
     start = time.perf_counter()
     support = SupportLP(model, y, backend)
-    supported = support.feasible()
+    low_system = support.price_system(_revenue_weight(model, y), maximize=False)
     polished = False
-    if not supported and lp_bound - welfare <= tol and tree_has_tiny_nodes(model):
+    if low_system is None and lp_bound - welfare <= tol and tree_has_tiny_nodes(model):
         y = polish(model, y, formulation, backend)
         polished = True
         welfare = max(welfare, expected_welfare(model, y))
         support = SupportLP(model, y, backend)
-        supported = support.feasible()
+        low_system = support.price_system(_revenue_weight(model, y), maximize=False)
+    supported = low_system is not None
     lp_integral = supported or lp_bound - welfare <= tol
-    priced = support if supported else SupportLP(model, y_lp, backend)
+    priced = support
     notes: list[str] = []
-    low_system, ranges, violation = None, None, float("nan")
-    if supported or priced.feasible():
-        revenue_weight = model.tree.prob * np.maximum(y if supported else y_lp, 0).sum(axis=0)
-        low_system = priced.price_system(revenue_weight, maximize=False)
+    if not supported:
+        priced = SupportLP(model, y_lp, backend)
+        low_system = priced.price_system(_revenue_weight(model, y_lp), maximize=False)
+    ranges, violation = None, float("nan")
+    if low_system is not None:
         ranges = priced.ranges() if price_ranges else None
-        if low_system is not None:
-            report = check_optimality(
-                model, y if supported else y_lp, low_system.price, low_system.option_value
+        report = check_optimality(
+            model, y if supported else y_lp, low_system.price, low_system.option_value
+        )
+        violation = report.worst
+        if violation > KKT_TOL:
+            notes.append(
+                f"the reported prices satisfy the optimality system only to {violation:.1e}: "
+                f"node probabilities down to {model.tree.prob.min():.1e} are below the LP "
+                "solver's resolution"
             )
-            violation = report.worst
-            if violation > KKT_TOL:
-                notes.append(
-                    f"the reported prices satisfy the optimality system only to {violation:.1e}: "
-                    f"node probabilities down to {model.tree.prob.min():.1e} are below the LP "
-                    "solver's resolution"
-                )
     else:
         notes.append(
             "no prices could be certified: node probabilities down to "
@@ -216,6 +217,11 @@ def solve_exact(
         },
         notes=notes,
     )
+
+
+def _revenue_weight(model: TTPModel, y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Expected revenue per unit price at each node: P(n) × units sold there."""
+    return model.tree.prob * np.maximum(y, 0).sum(axis=0)
 
 
 def tree_has_tiny_nodes(model: TTPModel, threshold: float = 1e-6) -> bool:

@@ -145,28 +145,27 @@ class SupportLP:
             self._session = self.solver.session(self.lp, options)
         return self._session.solve_with_objective(c, maximize)
 
-    def feasible(self) -> bool:
-        """Do supporting prices exist at all?
+    def price_system(self, objective: NDArray[np.float64], maximize: bool) -> PriceSystem | None:
+        """The supporting prices optimizing ``objective · p``; None when no prices support y.
 
-        Tried at the feasibility tolerance 1e-9 first, then at 1e-7 (per-node units): with node
-        probabilities near the solver's resolution the system can be feasible only at one point.
-        ``tolerance`` keeps the one that was used.
+        Solved from scratch (a warm start from another objective was slower here), at the
+        feasibility tolerance 1e-9 first, then 1e-7 (per-node units): with node probabilities
+        near the solver's resolution the system can be feasible at a single point only.
+        ``tolerance`` keeps the one that worked.
         """
-        zero = np.zeros(self.lp.n_cols)
+        c = np.zeros(self.lp.n_cols)
+        top = float(np.abs(objective).max()) if objective.size else 0.0
+        c[: self.n_nodes] = objective / top if top > 0 else objective
         for tolerance in TOLERANCES:
             self.tolerance, self._session = tolerance, None
-            if self._solve(zero, False).status == "optimal":
-                return True
-        return False
+            sol = self._solve(c, maximize)
+            if sol.status == "optimal" and sol.x is not None:
+                return self._system(sol.x)
+        return None
 
-    def price_system(self, objective: NDArray[np.float64], maximize: bool) -> PriceSystem | None:
-        """The supporting prices optimizing ``objective · p`` (None when none exist)."""
-        c = np.zeros(self.lp.n_cols)
-        c[: self.n_nodes] = objective
-        sol = self._solve(c, maximize)
-        if sol.status != "optimal" or sol.x is None:
-            return None
-        return self._system(sol.x)
+    def feasible(self) -> bool:
+        """Do supporting prices exist at all?"""
+        return self.price_system(np.zeros(self.n_nodes), False) is not None
 
     def _system(self, x: NDArray[np.float64]) -> PriceSystem:
         psi = np.zeros((self.model.n_buyers, self.n_nodes))

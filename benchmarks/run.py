@@ -1,0 +1,22 @@
+"""`make bench`: every benchmark, one after the other, in one run (compare ratios within it)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).parent
+
+
+def main() -> int:
+    code = 0
+    for script in ("bench_ttp.py", "bench_intermediation.py"):
+        path = HERE / script
+        if not path.exists():
+            continue
+        print(f"== {script}", flush=True)
+        code |= subprocess.call([sys.executable, str(path), *sys.argv[1:]], cwd=HERE)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
