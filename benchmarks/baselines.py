@@ -21,8 +21,8 @@ def naive_path_milp(model: TTPModel, time_limit: float = 600.0) -> tuple[float, 
     n_leaves, depth = anc.shape
     col = (np.arange(n_buyers)[:, None, None] * n_nodes + anc[None, :, :]).ravel()
     row = np.repeat(np.arange(n_buyers * n_leaves), depth)
-    paths = sp.csr_array((np.ones(col.shape[0]), (row, col)), shape=(n_buyers * n_leaves,
-                                                                       n_buyers * n_nodes))  # fmt: skip
+    shape = (n_buyers * n_leaves, n_buyers * n_nodes)
+    paths = sp.csr_array((np.ones(col.shape[0]), (row, col)), shape=shape)
     node_of_col = np.tile(np.arange(n_nodes), n_buyers)
     supply = sp.csr_array(
         (np.ones(n_buyers * n_nodes), (node_of_col, np.arange(n_buyers * n_nodes))),
