@@ -38,6 +38,61 @@ def solve_command(
     print_solution(solution)
 
 
+@app.command("simulate")
+def simulate_command(
+    file: Path = FileArg,
+    paths: int | None = typer.Option(None, "--paths", help="Sample N paths instead."),
+    seed: int = typer.Option(0, "--seed", help="Seed of sampled paths and random orders."),
+    draws: int = typer.Option(64, "--draws", help="Random orders per scenario (fcfs, lottery)."),
+    prices: str = typer.Option("low", "--prices", help="low | high supporting prices."),
+    posted_price: float = typer.Option(0.0, "--posted-price", help="fcfs/lottery price."),
+    as_json: bool = typer.Option(False, "--json", help="Print the SPEC JSON object."),
+    output: Path | None = typer.Option(None, "--output", help="Write the JSON here atomically."),
+) -> None:
+    """Run the sequential markets against myopic, FCFS (Fastpass) and lottery hand-outs."""
+    from rich.progress import Progress
+
+    from treemarket.ttp.simulate import POLICIES, simulate
+
+    if prices not in ("low", "high"):
+        raise typer.BadParameter("--prices must be low or high")
+    model = load_ttp(file)
+    solution = solve(model, price_ranges=False)
+    runs = 2 + (2 * (1 if paths else draws))
+    with Progress(transient=True, disable=as_json or runs < 50) as bar:
+        task = bar.add_task("simulating", total=runs)
+        result = simulate(
+            model, solution, policies=POLICIES, paths=paths, seed=seed, draws=draws,
+            prices=prices, posted_price=posted_price,
+            progress=lambda k: bar.advance(task, k),
+        )  # fmt: skip
+    if as_json or output is not None:
+        emit_json(result.to_json(), output)
+        return
+    console.rule(f"simulation of '{model.name}' ({result.mode}"
+                 + (f", {result.paths} paths" if result.paths else "") + ")")  # fmt: skip
+    table = Table(title=f"policies under the same supply μ = {model.supply.tolist()}")
+    for col in ("policy", "welfare", "± s.e.", "efficiency", "revenue", "unsold"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for name, out in result.policies.items():
+        table.add_row(name, fmt(out.welfare), fmt(out.welfare_se, 2), f"{out.efficiency:.1%}",
+                      fmt(out.revenue), fmt(out.unsold))  # fmt: skip
+    console.print(table)
+    payoffs = Table(title="expected payoff per buyer")
+    payoffs.add_column("buyer")
+    for name in result.policies:
+        payoffs.add_column(name, justify="right")
+    for buyer in model.buyers:
+        payoffs.add_row(buyer, *(fmt(o.payoffs[buyer]) for o in result.policies.values()))
+    console.print(payoffs)
+    console.print(f"optimum [P0]: {result.optimum:.10g}")
+    if result.equilibrium is not None:
+        verdict = "yes" if result.equilibrium.supported else "NO"
+        console.print(f"the market's prices ({prices}) support an equilibrium: {verdict}")
+    for note in result.notes:
+        console.print(f"[bold yellow]note[/bold yellow]: {note}")
+
+
 def print_solution(solution: TTPSolution) -> None:
     """The readable report: who buys when and where, prices, welfare, bound, integrality."""
     model = solution.model

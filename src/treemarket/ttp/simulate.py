@@ -1,0 +1,343 @@
+"""Sequential markets along scenario paths, against the designs a planner would otherwise use.
+
+Every policy runs path by path through the trading times t = 0..T with the same supply μ(t); a
+buyer leaves once served. At each market the buyers who want a permit (the *demand*) are ranked
+and at most μ(t) are served:
+
+* ``market``: the competitive markets at supporting prices p(t, ω). Buyers demand by their best
+  response (buy when v − p ≥ option value). Strict demanders are served first; among buyers
+  indifferent between buying and waiting the market allocates as in the equilibrium assignment
+  (a Walrasian market clears by allocating among indifferent buyers: those the equilibrium
+  assignment does not serve there keep waiting). Where no prices support the
+  integer optimum, the markets run at the LP's prices, indifferent buyers are rationed by highest
+  current value, and the shortfall against [P0] is reported.
+* ``myopic``: each market sells to the highest current values v_i(t) > 0, ignoring option values,
+  at the uniform price of the highest value not served (0 if none).
+* ``fcfs`` (Fastpass style): no market; the buyers arrive in one random order per path and take a
+  permit whenever their current value exceeds the posted price (default 0); unsold permits are lost.
+* ``lottery``: at each market the permits are drawn at random among the buyers still in the
+  market whose current value exceeds the posted price.
+
+The default is the exact expectation over all scenarios (each leaf weighted by its probability;
+the random policies average ``draws`` random orders per scenario, with their standard error);
+``paths`` samples scenario paths instead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from treemarket.ttp.equilibrium import EquilibriumReport, best_response, check_equilibrium
+from treemarket.ttp.model import TTPModel
+from treemarket.ttp.prices import PriceSystem, SupportLP
+from treemarket.ttp.result import TTPSolution
+
+POLICIES = ("market", "myopic", "fcfs", "lottery")
+
+
+@dataclass
+class PolicyOutcome:
+    """Expected results of one policy (standard errors are 0 where nothing was sampled)."""
+
+    name: str
+    welfare: float
+    revenue: float
+    unsold: float
+    welfare_se: float
+    revenue_se: float
+    payoffs: dict[str, float]
+    efficiency: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "welfare": self.welfare,
+            "revenue": self.revenue,
+            "unsold": self.unsold,
+            "welfare_se": self.welfare_se,
+            "revenue_se": self.revenue_se,
+            "efficiency": self.efficiency,
+            "payoffs": self.payoffs,
+        }
+
+
+@dataclass
+class SimulationResult:
+    """All policies on the same paths, with the equilibrium check of the market's prices."""
+
+    policies: dict[str, PolicyOutcome]
+    optimum: float
+    mode: str
+    paths: int
+    equilibrium: EquilibriumReport | None = None
+    prices: str = "low"
+    notes: list[str] = field(default_factory=list)
+    trades: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "policies": {name: p.to_json() for name, p in self.policies.items()},
+            "optimum": self.optimum,
+            "mode": self.mode,
+            "paths": self.paths,
+            "prices": self.prices,
+        }
+        out["equilibrium"] = (
+            self.equilibrium.to_json() if self.equilibrium else {"supported": False}
+        )
+        if self.notes:
+            out["note"] = " ".join(self.notes)
+        if self.trades:
+            out["trades"] = self.trades
+        return out
+
+
+@dataclass
+class _Paths:
+    """Scenario paths to simulate: the node of each path at each time, and its weight."""
+
+    nodes: NDArray[np.int64]  # (P, T + 1)
+    weight: NDArray[np.float64]  # (P,), sums to 1
+    sampled: bool
+
+
+def _exact_paths(model: TTPModel) -> _Paths:
+    tree = model.tree
+    return _Paths(tree.ancestors, tree.prob[tree.leaves].copy(), sampled=False)
+
+
+def _sampled_paths(model: TTPModel, n: int, rng: np.random.Generator) -> _Paths:
+    tree = model.tree
+    p = tree.prob[tree.leaves]
+    leaves = rng.choice(tree.n_leaves, size=n, p=p / p.sum())
+    return _Paths(tree.ancestors[leaves], np.full(n, 1.0 / n), sampled=True)
+
+
+def _serve(
+    demand: NDArray[np.float64], key: NDArray[np.float64], supply: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """Serve at most ``supply`` units per path to the demand, highest ``key`` first.
+
+    ``demand`` and ``key`` are (P, I); returns the units served, (P, I).
+    """
+    order = np.argsort(-key, axis=1, kind="stable")
+    sorted_demand = np.take_along_axis(demand, order, axis=1)
+    before = np.cumsum(sorted_demand, axis=1) - sorted_demand
+    take_sorted = np.clip(supply[:, None] - before, 0.0, sorted_demand)
+    served = np.zeros_like(demand)
+    np.put_along_axis(served, order, take_sorted, axis=1)
+    return served
+
+
+def _run(
+    model: TTPModel,
+    paths: _Paths,
+    policy: str,
+    rng: np.random.Generator,
+    prices: NDArray[np.float64] | None = None,
+    reference: NDArray[np.float64] | None = None,
+    posted_price: float = 0.0,
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """One pass of ``policy`` along all paths.
+
+    Returns per path: welfare, revenue, unsold permits, and the buyers' payoffs (P, I).
+    """
+    values = model.values
+    n_paths, depth = paths.nodes.shape
+    n_buyers = model.n_buyers
+    remaining = np.tile(model.counts.astype(np.float64), (n_paths, 1))
+    welfare = np.zeros(n_paths)
+    revenue = np.zeros(n_paths)
+    unsold = np.zeros(n_paths)
+    payoffs = np.zeros((n_paths, n_buyers))
+    br = best_response(model, prices) if policy == "market" and prices is not None else None
+    # Randomness must not see the future: in exact mode the paths through a node share its
+    # draw (one arrival order per run; one lottery per node); sampled paths are independent.
+    if paths.sampled:
+        arrival = rng.random((n_paths, n_buyers))
+        lottery = None
+    else:
+        arrival = np.broadcast_to(rng.random(n_buyers), (n_paths, n_buyers))
+        lottery = rng.random((model.tree.n_nodes, n_buyers))
+    for t in range(depth):
+        node = paths.nodes[:, t]
+        v = values[:, node].T  # (P, I)
+        supply = model.node_supply[node].astype(np.float64)
+        if policy == "market":
+            assert br is not None and prices is not None
+            price = np.broadcast_to(prices[node][:, None], v.shape)
+            wants = br.buy[:, node].T
+            strict = wants & ~br.tie[:, node].T
+            if reference is not None:  # indifferent buyers do as in the equilibrium assignment
+                wants = strict | (wants & (reference[:, node].T > 0.5))
+            demand = np.where(wants, remaining, 0.0)
+            key = 2.0 * strict + _unit(v)
+        elif policy == "myopic":
+            demand = np.where(v > 0, remaining, 0.0)
+            key = v
+            price = np.broadcast_to(_uniform_price(demand, v, supply)[:, None], v.shape)
+        else:
+            demand = np.where(v > posted_price, remaining, 0.0)
+            if policy == "fcfs":
+                key = arrival
+            else:
+                key = rng.random(v.shape) if lottery is None else lottery[node]
+            price = np.full(v.shape, posted_price)
+        served = _serve(demand, key, supply)
+        remaining -= served
+        welfare += (served * v).sum(axis=1)
+        revenue += (served * price).sum(axis=1)
+        payoffs += served * (v - price)
+        unsold += supply - served.sum(axis=1)
+    return welfare, revenue, unsold, payoffs
+
+
+def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Map values into (0, 1), order preserved, for use as the last key."""
+    return 0.5 + np.arctan(v) / np.pi
+
+
+def _uniform_price(
+    demand: NDArray[np.float64], v: NDArray[np.float64], supply: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """The highest value among units not served (0 if all are served): a uniform price."""
+    order = np.argsort(-v, axis=1, kind="stable")
+    sorted_demand = np.take_along_axis(demand, order, axis=1)
+    sorted_v = np.take_along_axis(v, order, axis=1)
+    cum = np.cumsum(sorted_demand, axis=1)
+    left_out = (cum > supply[:, None]) & (sorted_demand > 0)
+    first = np.argmax(left_out, axis=1)
+    has = left_out.any(axis=1)
+    return np.where(has, np.maximum(sorted_v[np.arange(v.shape[0]), first], 0.0), 0.0)
+
+
+def _summary(
+    name: str, model: TTPModel, runs: list[tuple], weight: NDArray[np.float64], optimum: float,
+    sampled: bool,
+) -> PolicyOutcome:  # fmt: skip
+    """Weighted means over paths and draws, with standard errors of the sampled part."""
+    welfare = np.array([w @ weight for w, _, _, _ in runs])
+    revenue = np.array([r @ weight for _, r, _, _ in runs])
+    unsold = float(np.mean([u @ weight for _, _, u, _ in runs]))
+    payoffs = np.mean([p.T @ weight for _, _, _, p in runs], axis=0)
+    if sampled:
+        w_all = np.concatenate([w for w, _, _, _ in runs])
+        r_all = np.concatenate([r for _, r, _, _ in runs])
+        welfare_se = float(w_all.std(ddof=1) / np.sqrt(w_all.size)) if w_all.size > 1 else 0.0
+        revenue_se = float(r_all.std(ddof=1) / np.sqrt(r_all.size)) if r_all.size > 1 else 0.0
+    elif len(runs) > 1:
+        welfare_se = float(welfare.std(ddof=1) / np.sqrt(len(runs)))
+        revenue_se = float(revenue.std(ddof=1) / np.sqrt(len(runs)))
+    else:
+        welfare_se = revenue_se = 0.0
+    mean_welfare = float(welfare.mean())
+    return PolicyOutcome(
+        name=name,
+        welfare=mean_welfare,
+        revenue=float(revenue.mean()),
+        unsold=unsold,
+        welfare_se=welfare_se,
+        revenue_se=revenue_se,
+        payoffs={b: float(x) for b, x in zip(model.buyers, payoffs.tolist(), strict=True)},
+        efficiency=mean_welfare / optimum if optimum else float("nan"),
+    )
+
+
+def market_prices(solution: TTPSolution, which: str = "low") -> PriceSystem | None:
+    """The supporting prices with the lowest or highest expected revenue (the LP's if the
+    integer optimum is not supported)."""
+    if which == "low" or solution.prices is None:
+        return solution.prices
+    model = solution.model
+    y = solution.y if solution.supported else solution.lp_y
+    weight = model.tree.prob * np.maximum(y, 0).sum(axis=0)
+    return SupportLP(model, y).price_system(weight, maximize=True)
+
+
+def simulate(
+    model: TTPModel,
+    solution: TTPSolution,
+    *,
+    policies: tuple[str, ...] = POLICIES,
+    paths: int | None = None,
+    seed: int = 0,
+    draws: int = 64,
+    prices: str = "low",
+    posted_price: float = 0.0,
+    progress: Any = None,
+) -> SimulationResult:
+    """Run the policies on the same scenario paths and compare them with the optimum.
+
+    Parameters
+    ----------
+    model, solution
+        The model and its exact solution (its prices drive the ``market`` policy).
+    paths : int, optional
+        Sample this many scenario paths; default: every scenario with its probability.
+    seed : int
+        Seed of the sampled paths and of the random arrival orders and lotteries.
+    draws : int
+        Random orders per scenario for ``fcfs`` and ``lottery`` in exact mode.
+    prices : {"low", "high"}
+        The supporting prices with the lowest or the highest expected revenue.
+    posted_price : float
+        The price of the ``fcfs`` and ``lottery`` hand-outs.
+    progress : callable, optional
+        Called with the number of finished runs (for a progress bar).
+
+    Examples
+    --------
+    >>> from treemarket.ttp.examples import weather
+    >>> from treemarket.ttp import solve_exact
+    >>> m = weather()
+    >>> sim = simulate(m, solve_exact(m, price_ranges=False), draws=8)
+    >>> sim.policies["market"].welfare, sim.policies["myopic"].welfare
+    (12.0, 11.0)
+    """
+    rng = np.random.default_rng(seed)
+    route = _sampled_paths(model, paths, rng) if paths else _exact_paths(model)
+    optimum = solution.welfare
+    notes: list[str] = []
+    system = market_prices(solution, prices)
+    reference = solution.y if solution.supported else None
+    report = None
+    if system is not None:
+        y_eq = solution.y if solution.supported else solution.lp_y
+        report = check_equilibrium(model, y_eq, system.price)
+        if not solution.supported:
+            notes.append(
+                "no prices support the integer optimum: the markets run at the LP relaxation's "
+                "prices, indifferent buyers rationed by highest current value"
+            )
+    outcomes: dict[str, PolicyOutcome] = {}
+    for name in policies:
+        if name not in POLICIES:
+            raise ValueError(f"unknown policy {name!r}; choose from {POLICIES}")
+        repeat = 1 if name in ("market", "myopic") or route.sampled else max(1, draws)
+        runs = []
+        for _ in range(repeat):
+            if name == "market":
+                if system is None:
+                    break
+                runs.append(_run(model, route, name, rng, system.price, reference))
+            else:
+                runs.append(_run(model, route, name, rng, posted_price=posted_price))
+            if progress is not None:
+                progress(1)
+        if runs:
+            outcomes[name] = _summary(name, model, runs, route.weight, optimum, route.sampled)
+    if "market" in outcomes and not solution.supported:
+        shortfall = optimum - outcomes["market"].welfare
+        notes.append(f"the market falls short of [P0] by {shortfall:.6g}")
+    return SimulationResult(
+        policies=outcomes,
+        optimum=optimum,
+        mode="sampled" if route.sampled else "exact",
+        paths=int(route.nodes.shape[0]) if route.sampled else 0,
+        equilibrium=report,
+        prices=prices,
+        notes=notes,
+    )

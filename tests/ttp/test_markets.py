@@ -1,0 +1,129 @@
+"""Best responses, the equilibrium check and the market simulation."""
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from treemarket.testing import random_model
+from treemarket.ttp import solve_exact
+from treemarket.ttp.equilibrium import best_response, check_equilibrium
+from treemarket.ttp.examples import weather
+from treemarket.ttp.simulate import market_prices, simulate
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _stopping_payoffs(model, buyer, price):
+    """Every stopping rule of one buyer, by brute force: a rule is the set of nodes at which she
+    buys if still in the market; returns the best expected payoff over all rules."""
+    tree = model.tree
+    n = tree.n_nodes
+    v = model.values[buyer]
+    open_market = model.node_supply > 0
+    best = 0.0
+    anc = tree.ancestors
+    for mask in itertools.product([False, True], repeat=n):
+        buy = np.array(mask) & open_market
+        total = 0.0
+        for leaf_row in range(anc.shape[0]):
+            path = anc[leaf_row]
+            first = next((m for m in path if buy[m]), None)
+            if first is not None:
+                total += tree.prob[tree.leaves[leaf_row]] * (v[first] - price[first])
+        best = max(best, total)
+    return best
+
+
+@st.composite
+def tiny(draw):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return random_model(rng, horizon=draw(st.integers(0, 2)), buyers=2, branching=(1, 2),
+                        supply=(0, 1))  # fmt: skip
+
+
+@SETTINGS
+@given(tiny(), st.integers(0, 2**32 - 1))
+def test_best_response_equals_brute_force_over_stopping_rules(model, seed):
+    assert model.tree.n_nodes <= 12
+    price = np.random.default_rng(seed).uniform(0, 6, model.tree.n_nodes).round(1)
+    br = best_response(model, price)
+    optimal = br.expected_payoff(model)
+    for i in range(model.n_buyers):
+        assert optimal[i] == pytest.approx(_stopping_payoffs(model, i, price), abs=1e-9)
+        # the rule it returns achieves that payoff
+        achieved = ((model.values[i] - price) * br.y[i]) @ model.tree.prob
+        assert achieved == pytest.approx(optimal[i], abs=1e-9)
+
+
+@st.composite
+def small(draw):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return random_model(rng, horizon=draw(st.integers(0, 3)), buyers=draw(st.integers(1, 4)),
+                        branching=(1, 3), supply=(0, 2))  # fmt: skip
+
+
+@SETTINGS
+@given(small())
+def test_integral_lp_means_a_supported_equilibrium_and_the_market_reaches_the_optimum(model):
+    sol = solve_exact(model, price_ranges=False)
+    sim = simulate(model, sol, draws=4)
+    for name, outcome in sim.policies.items():
+        assert outcome.welfare <= sol.welfare + 1e-9, name
+    if sol.lp_integral and sol.supported:
+        assert sim.equilibrium.supported
+        assert sim.policies["market"].welfare == pytest.approx(sol.welfare, abs=1e-9)
+        high = market_prices(sol, "high")
+        assert check_equilibrium(model, sol.y, high.price).supported
+        assert high.revenue(model, sol.y) >= sol.prices.revenue(model, sol.y) - 1e-9
+        sim_high = simulate(model, sol, prices="high", policies=("market",))
+        assert sim_high.policies["market"].welfare == pytest.approx(sol.welfare, abs=1e-9)
+    elif not sol.lp_integral:
+        assert not check_equilibrium(model, sol.y, sol.prices.price).supported
+
+
+def test_weather_myopic_reaches_11():
+    """By hand: t = 0 sells to A (4); after no rain B buys (7), after rain C (2); at t = 2 the
+    remaining buyer: C, C after no rain, B at RC (6), nobody at CR: 4 + 3.5 + 1 + 1 + 1.5 = 11."""
+    model = weather()
+    sim = simulate(model, solve_exact(model, price_ranges=False), draws=4)
+    assert sim.policies["myopic"].welfare == pytest.approx(11.0)
+    assert sim.policies["market"].welfare == pytest.approx(12.0)
+    assert sim.policies["market"].unsold == pytest.approx(0.5)
+    assert sim.to_json()["equilibrium"]["supported"] is True
+
+
+def test_fractional_example_is_not_an_equilibrium_and_the_market_reports_its_shortfall():
+    from treemarket.cli.examples import example_path
+    from treemarket.io.ttp_file import load_ttp
+
+    model = load_ttp(example_path("fractional.yaml"))
+    sol = solve_exact(model, price_ranges=False)
+    assert not check_equilibrium(model, sol.y, sol.prices.price).supported
+    sim = simulate(model, sol, draws=4)
+    assert sim.policies["market"].welfare < sol.welfare
+    assert "falls short" in sim.to_json()["note"]
+
+
+def test_sampled_simulation_converges_to_the_exact_value():
+    model = random_model(np.random.default_rng(4), horizon=3, buyers=4, branching=3, supply=1)
+    sol = solve_exact(model, price_ranges=False)
+    exact = simulate(model, sol, policies=("market", "myopic"))
+    sampled = simulate(model, sol, policies=("market", "myopic"), paths=4000, seed=7)
+    for name in ("market", "myopic"):
+        e, s = exact.policies[name], sampled.policies[name]
+        assert s.welfare_se > 0
+        assert abs(s.welfare - e.welfare) <= 4 * s.welfare_se, name  # 4 s.e.: fixed seed
+
+
+def test_lowest_revenue_prices_are_below_the_highest_everywhere_in_revenue():
+    model = weather()
+    sol = solve_exact(model)
+    low, high = sol.prices, market_prices(sol, "high")
+    assert low.revenue(model, sol.y) == pytest.approx(0.0)
+    assert high.revenue(model, sol.y) == pytest.approx(5.0)
+    # both inside the per-node ranges
+    assert np.all(high.price <= np.where(np.isinf(sol.ranges.high), np.inf, sol.ranges.high) + 1e-9)
+    assert np.all(low.price >= sol.ranges.low - 1e-9)
