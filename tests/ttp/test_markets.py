@@ -13,7 +13,7 @@ from treemarket.ttp.equilibrium import best_response, check_equilibrium
 from treemarket.ttp.examples import weather
 from treemarket.ttp.simulate import market_prices, simulate
 
-SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _stopping_payoffs(model, buyer, price):
@@ -61,8 +61,9 @@ def test_best_response_equals_brute_force_over_stopping_rules(model, seed):
 @st.composite
 def small(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    counts = (1, 3) if draw(st.booleans()) else None  # buyer types with counts
     return random_model(rng, horizon=draw(st.integers(0, 3)), buyers=draw(st.integers(1, 4)),
-                        branching=(1, 3), supply=(0, 2))  # fmt: skip
+                        branching=(1, 3), supply=(0, 3), counts=counts)  # fmt: skip
 
 
 @SETTINGS

@@ -171,9 +171,10 @@ def _run(
             price = np.broadcast_to(prices[node][:, None], v.shape)
             wants = br.buy[:, node].T
             strict = wants & ~br.tie[:, node].T
-            if reference is not None:  # indifferent buyers do as in the equilibrium assignment
-                wants = strict | (wants & (reference[:, node].T > 0.5))
             demand = np.where(wants, remaining, 0.0)
+            if reference is not None:  # indifferent buyers do as in the equilibrium assignment
+                indifferent = np.minimum(remaining, reference[:, node].T)
+                demand = np.where(strict, remaining, np.where(wants, indifferent, 0.0))
             key = 2.0 * strict + _unit(v)
         elif policy == "myopic":
             demand = np.where(v > 0, remaining, 0.0)
