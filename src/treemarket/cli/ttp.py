@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
 
 from treemarket.cli._common import console, emit_json, fmt
 from treemarket.io.ttp_file import load_ttp
-from treemarket.ttp import TTPSolution, check_optimality, solve
+from treemarket.ttp import TTPModel, TTPSolution, check_optimality, solve
+from treemarket.ttp.simulate import SimulationResult
 
 app = typer.Typer(help="Tradable time-specific permits: optimal assignment and prices.")
 
@@ -69,6 +69,11 @@ def simulate_command(
     if as_json or output is not None:
         emit_json(result.to_json(), output)
         return
+    print_simulation(model, result)
+
+
+def print_simulation(model: TTPModel, result: SimulationResult) -> None:
+    """The readable simulation report: policies side by side, payoffs, the equilibrium verdict."""
     console.rule(f"simulation of '{model.name}' ({result.mode}"
                  + (f", {result.paths} paths" if result.paths else "") + ")")  # fmt: skip
     table = Table(title=f"policies under the same supply μ = {model.supply.tolist()}")
@@ -78,7 +83,7 @@ def simulate_command(
         table.add_row(name, fmt(out.welfare), fmt(out.welfare_se, 2), f"{out.efficiency:.1%}",
                       fmt(out.revenue), fmt(out.unsold))  # fmt: skip
     console.print(table)
-    payoffs = Table(title="expected payoff per buyer")
+    payoffs = Table(title="expected payoff per buyer (per type: all its units)")
     payoffs.add_column("buyer")
     for name in result.policies:
         payoffs.add_column(name, justify="right")
@@ -88,7 +93,7 @@ def simulate_command(
     console.print(f"optimum [P0]: {result.optimum:.10g}")
     if result.equilibrium is not None:
         verdict = "yes" if result.equilibrium.supported else "NO"
-        console.print(f"the market's prices ({prices}) support an equilibrium: {verdict}")
+        console.print(f"the market's prices ({result.prices}) support an equilibrium: {verdict}")
     for note in result.notes:
         console.print(f"[bold yellow]note[/bold yellow]: {note}")
 
@@ -155,19 +160,27 @@ def demo_command(
     """Run the bundled examples end to end (what `make demo` shows)."""
     from treemarket.cli.examples import example_path
     from treemarket.io.common import write_json
+    from treemarket.ttp.simulate import simulate
 
     out.mkdir(parents=True, exist_ok=True)
-    results: dict[str, Any] = {}
-    for name in ("weather.yaml", "weather-tree.yaml", "fractional.yaml"):
+    for name in ("weather.yaml", "weather-tree.yaml", "fractional.yaml", "theme-park.yaml"):
         path = example_path(name)
-        if not path.exists():
-            continue
-        solution = solve(load_ttp(path))
+        model = load_ttp(path)
+        solution = solve(model, price_ranges=name != "theme-park.yaml")
         print_solution(solution)
-        results[name] = solution.to_json()
-        write_json(out / (path.stem + ".json"), results[name])
+        write_json(out / f"{path.stem}.json", solution.to_json())
+        if name in ("weather.yaml", "fractional.yaml", "theme-park.yaml"):
+            result = simulate(model, solution)
+            print_simulation(model, result)
+            write_json(out / f"{path.stem}-simulation.json", result.to_json())
+        if name in ("weather.yaml", "theme-park.yaml"):
+            try:
+                from treemarket.cli.ttp_plot import plot_command
+            except ImportError:  # pragma: no cover - pictures not installed in this build
+                continue
+            plot_command(path, out=out, fmt="png")
     from treemarket.cli import intermediation as inter
 
     if hasattr(inter, "demo"):
         inter.demo(out)
-    console.print(f"results written to {out}/")
+    console.print(f"results and pictures written to {out}/")
