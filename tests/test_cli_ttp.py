@@ -59,3 +59,46 @@ def test_option_values_in_json(capsys):
     rows = json.loads(out)["option_values"]
     assert code == 0 and len(rows) == 3 * 7
     assert all(r["psi"] >= 0 for r in rows)
+
+
+def test_simulate_json_has_the_spec_keys(tmp_path, capsys):
+    trades = tmp_path / "trades.csv"
+    code, out, _ = _run(
+        ["ttp", "simulate", str(example_path("weather.yaml")), "--json", "--draws", "4",
+         "--trades", str(trades)],
+        capsys,
+    )  # fmt: skip
+    assert code == 0
+    data = json.loads(out)
+    assert set(data["policies"]) == {"market", "myopic", "fcfs", "lottery"}
+    for outcome in data["policies"].values():
+        assert {"welfare", "revenue", "unsold"} <= set(outcome)
+    assert data["policies"]["market"]["welfare"] == pytest.approx(12.0)
+    assert data["equilibrium"]["supported"] is True
+    low, high = (
+        data["equilibrium"]["low_revenue_prices"],
+        data["equilibrium"]["high_revenue_prices"],
+    )
+    assert low["revenue"] <= high["revenue"]
+    lines = trades.read_text().splitlines()
+    assert lines[0].startswith("path,scenario,time,buyer")
+    assert len(lines) - 1 == 10  # 4 paths: C, A or B after no rain, and the t = 2 sales
+
+
+def test_sampled_simulation_from_the_cli(capsys):
+    code, out, _ = _run(
+        ["ttp", "simulate", str(example_path("weather.yaml")), "--json", "--paths", "300",
+         "--seed", "5"],
+        capsys,
+    )  # fmt: skip
+    data = json.loads(out)
+    assert code == 0 and data["mode"] == "sampled" and data["paths"] == 300
+    assert data["policies"]["market"]["welfare_se"] > 0
+
+
+def test_solve_shows_lotteries_for_a_fractional_lp(capsys):
+    code, out, _ = _run(["ttp", "solve", str(example_path("fractional.yaml")), "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["lp_integral"] is False
+    chances = [row["chance"] for row in data["lp_lotteries"]]
+    assert any(0 < c < 1 for c in chances)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -46,6 +47,9 @@ def simulate_command(
     draws: int = typer.Option(64, "--draws", help="Random orders per scenario (fcfs, lottery)."),
     prices: str = typer.Option("low", "--prices", help="low | high supporting prices."),
     posted_price: float = typer.Option(0.0, "--posted-price", help="fcfs/lottery price."),
+    trades: Path | None = typer.Option(
+        None, "--trades", help="Write the market's trades per path to this CSV."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the SPEC JSON object."),
     output: Path | None = typer.Option(None, "--output", help="Write the JSON here atomically."),
 ) -> None:
@@ -63,13 +67,31 @@ def simulate_command(
         task = bar.add_task("simulating", total=runs)
         result = simulate(
             model, solution, policies=POLICIES, paths=paths, seed=seed, draws=draws,
-            prices=prices, posted_price=posted_price,
+            prices=prices, posted_price=posted_price, record_trades=trades is not None,
             progress=lambda k: bar.advance(task, k),
         )  # fmt: skip
+    if trades is not None:
+        write_trades(trades, result.trades)
     if as_json or output is not None:
         emit_json(result.to_json(), output)
         return
     print_simulation(model, result)
+
+
+def write_trades(path: Path, rows: list[dict[str, Any]]) -> None:
+    """The market's trades, one CSV row per path, time and buyer served."""
+    import csv
+
+    from treemarket.io.common import write_atomic
+
+    columns = ["path", "scenario", "time", "buyer", "units", "price", "value"]
+
+    def write(handle: Any) -> None:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+
+    write_atomic(path, write)
 
 
 def print_simulation(model: TTPModel, result: SimulationResult) -> None:
@@ -137,6 +159,14 @@ def print_solution(solution: TTPSolution) -> None:
         console.print("the LP relaxation is integral: [P1] = [P0]")
     for note in solution.notes:
         console.print(f"[bold yellow]note[/bold yellow]: {note}")
+    if solution.y_lp is not None:
+        lotteries = Table(title="the LP optimum read as lotteries (chance of a permit)")
+        for col in ("buyer", "time", "event", "chance", "value"):
+            lotteries.add_column(col, justify="left" if col in ("buyer", "event") else "right")
+        for row in solution.lotteries():
+            lotteries.add_row(row["buyer"], str(row["time"]), _event(row["event"]),
+                              fmt(row["chance"], 4), fmt(row["value"]))  # fmt: skip
+        console.print(lotteries)
     if solution.prices is not None:
         y = solution.y if solution.supported else solution.lp_y
         report = check_optimality(model, y, solution.prices.price, solution.prices.option_value)

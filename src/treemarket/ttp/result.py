@@ -55,6 +55,7 @@ class TTPSolution:
     timings: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    price_systems: dict[str, PriceSystem | None] = field(default_factory=dict, repr=False)
 
     @property
     def lp_fractional(self) -> bool:
@@ -77,6 +78,23 @@ class TTPSolution:
             if self.model.counts[i] != 1:
                 row["count"] = int(round(self.y[i, node]))
             rows.append(row)
+        return rows
+
+    def lotteries(self) -> list[dict[str, Any]]:
+        """The fractional LP optimum read as lotteries: where y_i(n) is a fraction, buyer i gets
+        a permit at n with that probability (empty when the LP optimum is integral)."""
+        if self.y_lp is None:
+            return []
+        tree = self.model.tree
+        y = self.y_lp
+        b, n = np.nonzero(y > 1e-9)
+        rows = []
+        for i, node in zip(b.tolist(), n.tolist(), strict=True):
+            rows.append(
+                {"buyer": self.model.buyers[i], "time": int(tree.time[node]),
+                 "event": tree.event(node), "chance": float(y[i, node]),
+                 "value": float(self.model.values[i, node])}
+            )  # fmt: skip
         return rows
 
     def price_table(self) -> list[dict[str, Any]]:
@@ -152,6 +170,8 @@ class TTPSolution:
             )
         if self.notes:
             out["note"] = " ".join(self.notes)
+        if self.y_lp is not None:
+            out["lp_lotteries"] = self.lotteries()
         if option_values:
             out["option_values"] = self.option_values()
         out["stats"] = {**self.stats, "formulation": self.formulation, "timings": self.timings}

@@ -76,6 +76,7 @@ class SimulationResult:
     prices: str = "low"
     notes: list[str] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
+    price_systems: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -88,6 +89,7 @@ class SimulationResult:
         out["equilibrium"] = (
             self.equilibrium.to_json() if self.equilibrium else {"supported": False}
         )
+        out["equilibrium"].update(self.price_systems)
         if self.notes:
             out["note"] = " ".join(self.notes)
         if self.trades:
@@ -140,10 +142,12 @@ def _run(
     prices: NDArray[np.float64] | None = None,
     reference: NDArray[np.float64] | None = None,
     posted_price: float = 0.0,
+    trades: list[dict[str, Any]] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """One pass of ``policy`` along all paths.
 
-    Returns per path: welfare, revenue, unsold permits, and the buyers' payoffs (P, I).
+    Returns per path: welfare, revenue, unsold permits, and the buyers' payoffs (P, I). With
+    ``trades``, appends one record per path, time and buyer served: who trades at which price.
     """
     values = model.values
     n_paths, depth = paths.nodes.shape
@@ -188,6 +192,13 @@ def _run(
                 key = rng.random(v.shape) if lottery is None else lottery[node]
             price = np.full(v.shape, posted_price)
         served = _serve(demand, key, supply)
+        if trades is not None:
+            for path, buyer in zip(*np.nonzero(served > 0), strict=True):
+                trades.append(
+                    {"path": int(path), "time": t, "buyer": model.buyers[buyer],
+                     "units": float(served[path, buyer]), "price": float(price[path, buyer]),
+                     "value": float(v[path, buyer])}
+                )  # fmt: skip
         remaining -= served
         welfare += (served * v).sum(axis=1)
         revenue += (served * price).sum(axis=1)
@@ -252,10 +263,12 @@ def market_prices(solution: TTPSolution, which: str = "low") -> PriceSystem | No
     integer optimum is not supported)."""
     if which == "low" or solution.prices is None:
         return solution.prices
-    model = solution.model
-    y = solution.y if solution.supported else solution.lp_y
-    weight = model.tree.prob * np.maximum(y, 0).sum(axis=0)
-    return SupportLP(model, y).price_system(weight, maximize=True)
+    if "high" not in solution.price_systems:
+        model = solution.model
+        y = solution.y if solution.supported else solution.lp_y
+        weight = model.tree.prob * np.maximum(y, 0).sum(axis=0)
+        solution.price_systems["high"] = SupportLP(model, y).price_system(weight, maximize=True)
+    return solution.price_systems["high"]
 
 
 def simulate(
@@ -269,6 +282,7 @@ def simulate(
     prices: str = "low",
     posted_price: float = 0.0,
     progress: Any = None,
+    record_trades: bool = False,
 ) -> SimulationResult:
     """Run the policies on the same scenario paths and compare them with the optimum.
 
@@ -288,6 +302,8 @@ def simulate(
         The price of the ``fcfs`` and ``lottery`` hand-outs.
     progress : callable, optional
         Called with the number of finished runs (for a progress bar).
+    record_trades : bool
+        Keep the market's trades per path (``SimulationResult.trades``).
 
     Examples
     --------
@@ -314,6 +330,7 @@ def simulate(
                 "prices, indifferent buyers rationed by highest current value"
             )
     outcomes: dict[str, PolicyOutcome] = {}
+    trade_log: list[dict[str, Any]] = []
     for name in policies:
         if name not in POLICIES:
             raise ValueError(f"unknown policy {name!r}; choose from {POLICIES}")
@@ -323,7 +340,8 @@ def simulate(
             if name == "market":
                 if system is None:
                     break
-                runs.append(_run(model, route, name, rng, system.price, reference))
+                log = trade_log if record_trades else None
+                runs.append(_run(model, route, name, rng, system.price, reference, trades=log))
             else:
                 runs.append(_run(model, route, name, rng, posted_price=posted_price))
             if progress is not None:
@@ -341,4 +359,43 @@ def simulate(
         equilibrium=report,
         prices=prices,
         notes=notes,
+        trades=_label_paths(model, route, trade_log),
+        price_systems=equilibrium_price_systems(solution),
     )
+
+
+def _label_paths(
+    model: TTPModel, route: _Paths, trades: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Name each trade's path by its scenario (the leaf's event) and the node's event."""
+    tree = model.tree
+    for row in trades:
+        node = int(route.nodes[row["path"], row["time"]])
+        leaf = int(route.nodes[row["path"], -1])
+        row["scenario"] = ",".join(tree.event(leaf))
+        row["event"] = tree.event(node)
+    return trades
+
+
+def equilibrium_price_systems(solution: TTPSolution) -> dict[str, dict[str, Any]]:
+    """The supporting prices with the lowest and the highest expected revenue, each with its
+    revenue and every buyer's expected payoff (per-node extremes need not be attainable
+    together, so these are whole price systems, not the ranges)."""
+    model = solution.model
+    y = solution.y if solution.supported else solution.lp_y
+    out: dict[str, dict[str, Any]] = {}
+    for which in ("low", "high"):
+        system = market_prices(solution, which)
+        if system is None:
+            continue
+        payoff = ((model.values - system.price[None, :]) * y) @ model.tree.prob
+        out[f"{which}_revenue_prices"] = {
+            "revenue": system.revenue(model, y),
+            "payoffs": {b: float(x) for b, x in zip(model.buyers, payoff.tolist(), strict=True)},
+            "prices": [
+                {"time": int(model.tree.time[n]), "event": model.tree.event(n),
+                 "price": float(system.price[n])}
+                for n in range(model.tree.n_nodes)
+            ],
+        }  # fmt: skip
+    return out
