@@ -1,0 +1,61 @@
+"""`treemarket ttp plot FILE`: the pictures of a TTP model (tree, price fan, policies)."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from treemarket.cli._common import console
+from treemarket.io.ttp_file import load_ttp
+from treemarket.ttp import solve
+
+FORMATS = ("png", "svg")
+
+
+def _simulate_function() -> object | None:
+    """``treemarket.ttp.simulate.simulate`` when that module is there, else None."""
+    try:
+        module = importlib.import_module("treemarket.ttp.simulate")
+    except ModuleNotFoundError as exc:
+        if exc.name != "treemarket.ttp.simulate":
+            raise
+        return None
+    return getattr(module, "simulate", None)
+
+
+def plot_command(
+    file: Annotated[
+        Path, typer.Argument(help="TTP model file (YAML or JSON).", show_default=False)
+    ],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the pictures.")] = Path("out"),
+    fmt: Annotated[str, typer.Option("--format", help="png | svg")] = "png",
+    max_nodes: Annotated[
+        int, typer.Option("--max-nodes", help="Collapse trees with more nodes than this.")
+    ] = 60,
+) -> None:
+    """Draw the scenario tree, the price fan and (with the simulation) the policies compared.
+
+    Writes ``<stem>-tree.<fmt>``, ``<stem>-prices.<fmt>`` and ``<stem>-policies.<fmt>`` to
+    ``--out``.
+    """
+    from treemarket.viz import ttp as viz
+
+    fmt = fmt.lower()
+    if fmt not in FORMATS:
+        raise typer.BadParameter(f"{fmt!r} is not one of png, svg", param_hint="--format")
+    model = load_ttp(file)
+    solution = solve(model)
+    stem = Path(file).stem
+    figures = {
+        "tree": viz.plot_tree(solution, max_nodes=max_nodes),
+        "prices": viz.plot_price_fan(solution),
+    }
+    simulate = _simulate_function()
+    if callable(simulate):
+        figures["policies"] = viz.plot_policies(simulate(model, solution))
+    for kind, figure in figures.items():
+        path = viz.save(figure, out / f"{stem}-{kind}.{fmt}")
+        console.print(f"wrote {path}", markup=False, soft_wrap=True)
