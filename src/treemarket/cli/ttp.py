@@ -21,7 +21,9 @@ FileArg = typer.Argument(..., help="TTP model file (YAML or JSON).", show_defaul
 @app.command("solve")
 def solve_command(
     file: Path = FileArg,
-    method: str = typer.Option("auto", help="exact | auto"),
+    method: str = typer.Option("auto", help="exact | market | auto"),
+    target_gap: float = typer.Option(1e-3, "--target-gap", help="market: stop at this gap."),
+    time_limit: float = typer.Option(600.0, "--time-limit", help="market: seconds."),
     formulation: str = typer.Option("path", help="path | z (the exact solver's formulation)"),
     ranges: bool = typer.Option(True, "--ranges/--no-ranges", help="Price range per node."),
     option_values: bool = typer.Option(False, "--option-values", help="Add ψ to the JSON."),
@@ -30,7 +32,17 @@ def solve_command(
 ) -> None:
     """Optimal assignment of [P0], the LP bound of [P1], and the supporting prices."""
     model = load_ttp(file)
-    solution = solve(model, method=method, formulation=formulation, price_ranges=ranges)
+    if method not in ("exact", "market", "auto"):
+        raise typer.BadParameter("--method must be exact, market or auto")
+    options: dict[str, Any] = {"formulation": formulation, "price_ranges": ranges}
+    chosen = method
+    if method == "auto":
+        from treemarket.ttp import AUTO_EXACT_LIMIT
+
+        chosen = "exact" if model.values.size <= AUTO_EXACT_LIMIT else "market"
+    if chosen == "market":
+        options = {"target_gap": target_gap, "time_limit": time_limit}
+    solution = _solve_with_progress(model, chosen, options, quiet=as_json)
     if as_json or output is not None:
         emit_json(solution.to_json(option_values=option_values), output)
         if output is not None and not as_json:
@@ -120,6 +132,24 @@ def print_simulation(model: TTPModel, result: SimulationResult) -> None:
         console.print(f"[bold yellow]note[/bold yellow]: {note}")
 
 
+def _solve_with_progress(
+    model: TTPModel, method: str, options: dict[str, Any], quiet: bool
+) -> TTPSolution:
+    """Solve; the market solver shows a progress bar with bound, welfare and gap."""
+    if method != "market":
+        return solve(model, method=method, **options)
+    from rich.progress import Progress
+
+    with Progress(transient=True, disable=quiet) as bar:
+        task = bar.add_task("market solver", total=None)
+
+        def report(iteration: int, upper: float, lower: float, gap: float) -> None:
+            bar.update(task, description=f"it {iteration}: bound {upper:.6g}, welfare "
+                       f"{lower:.6g}, gap {gap:.2e}")  # fmt: skip
+
+        return solve(model, method="market", progress=report, **options)
+
+
 def print_solution(solution: TTPSolution) -> None:
     """The readable report: who buys when and where, prices, welfare, bound, integrality."""
     model = solution.model
@@ -153,7 +183,8 @@ def print_solution(solution: TTPSolution) -> None:
         )
     console.print(prices)
     console.print(f"expected welfare [P0]: [bold]{solution.welfare:.10g}[/bold]")
-    console.print(f"LP bound [P1]:         {solution.lp_bound:.10g}")
+    bound_name = "LP bound [P1]:" if solution.method == "exact" else "dual bound (≥ [P1]):"
+    console.print(f"{bound_name:<22} {solution.lp_bound:.10g}")
     console.print(f"upper bound, gap:      {solution.upper_bound:.10g}, {solution.gap:.3g}")
     if solution.lp_integral:
         console.print("the LP relaxation is integral: [P1] = [P0]")
@@ -167,7 +198,7 @@ def print_solution(solution: TTPSolution) -> None:
             lotteries.add_row(row["buyer"], str(row["time"]), _event(row["event"]),
                               fmt(row["chance"], 4), fmt(row["value"]))  # fmt: skip
         console.print(lotteries)
-    if solution.prices is not None:
+    if solution.prices is not None and solution.method == "exact":
         y = solution.y if solution.supported else solution.lp_y
         report = check_optimality(model, y, solution.prices.price, solution.prices.option_value)
         verdict = "holds" if report.holds() else "FAILS"

@@ -20,8 +20,25 @@ __all__ = [
 ]
 
 
+AUTO_EXACT_LIMIT = 300_000  # buyers (or types) × nodes up to which ``auto`` solves exactly
+
+
 def solve(model: TTPModel, method: str = "auto", **options) -> TTPSolution:
-    """Solve the TTP assignment problem. ``method``: ``exact`` or ``auto`` (exact for now)."""
-    if method not in ("auto", "exact"):
-        raise ValueError(f"unknown method {method!r}: the market solver is not available yet")
-    return solve_exact(model, **options)
+    """Solve the TTP assignment problem.
+
+    ``method``: ``exact`` ([P0] by LP/MIP, proven optimal), ``market`` (the Lagrangian market
+    solver with a certified gap; options ``target_gap``, ``time_limit``, ``max_iterations``) or
+    ``auto`` (exact up to :data:`AUTO_EXACT_LIMIT` variables, market beyond).
+    """
+    if method == "auto":
+        method = "exact" if model.values.size <= AUTO_EXACT_LIMIT else "market"
+    if method == "exact":
+        return solve_exact(model, **options)
+    if method == "market":
+        from treemarket.ttp.market_solver import MarketOptions, solve_market
+
+        progress = options.pop("progress", None)
+        for key in ("formulation", "price_ranges", "solver"):
+            options.pop(key, None)
+        return solve_market(model, MarketOptions(**options), progress=progress)
+    raise ValueError(f"unknown method {method!r}; choose exact, market or auto")

@@ -27,9 +27,9 @@ class TTPSolution:
         Optimum of the LP relaxation [P1].
     upper_bound, gap : float
         A proven bound on [P0] and the relative gap ``(upper_bound − welfare) / |upper_bound|``.
-    lp_integral : bool
-        The LP optimum equals the integer optimum.
-    supported : bool
+    lp_integral : bool or None
+        The LP optimum equals the integer optimum (None: not determined, market solver).
+    supported : bool or None
         Prices exist that support ``y`` as a market equilibrium (the optimality system holds).
     prices : PriceSystem
         One supporting price system (the lowest expected revenue); the LP's when not supported.
@@ -45,8 +45,8 @@ class TTPSolution:
     lp_bound: float
     upper_bound: float
     gap: float
-    lp_integral: bool
-    supported: bool
+    lp_integral: bool | None  # None: not determined (the market solver)
+    supported: bool | None
     prices: PriceSystem | None
     ranges: PriceRanges | None = None
     y_lp: NDArray[np.float64] | None = None

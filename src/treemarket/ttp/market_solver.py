@@ -1,0 +1,207 @@
+"""The market-based (Lagrangian) solver: price the supply, let buyers best-respond, repeat.
+
+For prices p ≥ 0 (per node), the Lagrangian dual of [P1] is
+
+    L(p) = Σ_i count_i E[W_i(0)] + Σ_n P(n) μ(t(n)) p(n)  ≥  [P1]  ≥  [P0],
+
+where W_i is buyer i's value of being in the market (her optimal stopping problem at prices p,
+one vectorized backward pass for all buyers). Its subgradient at node n is
+P(n) (μ(t) − D(n)), with D(n) the units demanded there by the best responses. Prices move like a
+tâtonnement, preconditioned per node (steps in per-node units, so deep nodes with tiny
+probability move as fast as the root), with Polyak step lengths towards the best feasible welfare.
+
+A feasible assignment comes from running the markets at the current prices: buyers demand by
+their best responses, each market serves at most μ(t) units, highest surplus over option value
+first; unserved buyers stay in the market. Every answer carries its certificate: the welfare of
+the feasible assignment, the best dual bound and their relative gap.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from treemarket.ttp.equilibrium import BestResponse, best_response
+from treemarket.ttp.model import TTPModel
+from treemarket.ttp.prices import PriceSystem
+from treemarket.ttp.result import TTPSolution
+
+
+@dataclass
+class MarketOptions:
+    """Stopping rules and step control of the market solver."""
+
+    target_gap: float = 1e-3
+    time_limit: float = 600.0
+    max_iterations: int = 2000
+    step: float = 1.0  # Polyak factor θ in (0, 2)
+    patience: int = 10  # iterations without a better bound before θ shrinks by 0.7
+    min_step: float = 0.01
+    repair_every: int = 5  # build a feasible assignment every this many iterations
+
+
+def dual_value(
+    model: TTPModel, price: NDArray[np.float64], br: BestResponse | None = None
+) -> tuple[float, NDArray[np.float64]]:
+    """L(p) and the per-node excess supply μ − D(n) of the best responses at ``p``."""
+    br = best_response(model, price) if br is None else br
+    tree = model.tree
+    roots = tree.level(0)
+    value = float(model.counts @ (br.value[:, roots] @ tree.prob[roots]))
+    supply = model.node_supply.astype(np.float64)
+    value += float(np.sum(tree.prob * supply * price))
+    demand = br.y.sum(axis=0)  # units, one per buyer of a type, at the first optimal node
+    return value, supply - demand
+
+
+def run_markets(
+    model: TTPModel,
+    price: NDArray[np.float64],
+    slack: float = 0.0,
+    br: BestResponse | None = None,
+) -> NDArray[np.float64]:
+    """A feasible assignment: the sequential markets at ``price``, level by level.
+
+    At each node the buyers still in the market whose surplus over the option value of waiting,
+    v − p − E[W(t+1)], is at least ``−slack`` demand their remaining units (at the leaves every
+    positive value demands: there is nothing to wait for); at most μ(t) units are served,
+    largest surplus first (ties by value, then buyer order); the rest stay in the market.
+    Near the optimal prices many buyers are nearly indifferent, so a small slack helps.
+    """
+    tree = model.tree
+    br = best_response(model, price) if br is None else br
+    values = model.values
+    gain = values - price[None, :] - br.option
+    y = np.zeros(values.shape)
+    remaining = np.zeros(values.shape)
+    roots = tree.level(0)
+    remaining[:, roots] = model.counts[:, None]
+    for t in range(tree.horizon + 1):
+        level = tree.level(t)
+        if t > 0:
+            par = tree.parent[level]
+            remaining[:, level] = remaining[:, par] - y[:, par]
+        v = values[:, level]
+        wants = (gain[:, level] >= -slack) & (v > 0)
+        if t == tree.horizon:
+            wants = v > 0
+        demand = np.where(wants, remaining[:, level], 0.0)
+        b, k = np.nonzero(demand > 0)
+        if b.size == 0:
+            continue
+        node = k + level.start
+        score = np.where(t == tree.horizon, values[b, node], gain[b, node])
+        order = np.lexsort((b, -values[b, node], -score, node))
+        b, k, node = b[order], k[order], node[order]
+        d = demand[b, k]
+        cum = np.cumsum(d)
+        first = np.searchsorted(node, node, side="left")  # start of each node's group
+        before = cum - d - (cum[first] - d[first])
+        y[b, node] = np.clip(model.node_supply[node] - before, 0.0, d)
+    return y
+
+
+def solve_market(
+    model: TTPModel,
+    options: MarketOptions | None = None,
+    progress: Callable[[int, float, float, float], None] | None = None,
+) -> TTPSolution:
+    """Solve [P0] approximately with a certified gap by the market (Lagrangian) method.
+
+    Examples
+    --------
+    >>> from treemarket.ttp.examples import weather
+    >>> sol = solve_market(weather())
+    >>> sol.welfare, sol.gap <= 1e-3
+    (12.0, True)
+    """
+    from treemarket.ttp.exact import expected_welfare
+
+    opts = options or MarketOptions()
+    tree = model.tree
+    supply = model.node_supply.astype(np.float64)
+    price = _initial_prices(model)
+    scale = max(1.0, float(np.abs(model.values).max()) if model.values.size else 1.0)
+    theta = opts.step
+    best_upper, best_lower = np.inf, -np.inf
+    best_y = np.zeros(model.values.shape)
+    best_price = price.copy()
+    stall = 0
+    start = time.perf_counter()
+    iterations = 0
+    history: list[tuple[int, float, float]] = []
+    for iterations in range(1, opts.max_iterations + 1):
+        br = best_response(model, price)
+        upper, excess = dual_value(model, price, br)
+        if iterations % opts.repair_every == 1 or opts.repair_every == 1:
+            for slack in (0.0, 1e-3 * scale, 1e-2 * scale):
+                y = run_markets(model, price, slack, br)
+                lower = expected_welfare(model, y)
+                if lower > best_lower:
+                    best_lower, best_y = lower, y
+        if upper < best_upper - 1e-12 * max(1.0, abs(upper)):
+            best_upper, best_price, stall = upper, price.copy(), 0
+        else:
+            stall += 1
+            if stall >= opts.patience:
+                theta, stall = max(theta * 0.7, opts.min_step), 0
+                price = best_price.copy()
+        gap = _gap(best_upper, best_lower)
+        history.append((iterations, best_upper, best_lower))
+        if progress is not None:
+            progress(iterations, best_upper, best_lower, gap)
+        if gap <= opts.target_gap or time.perf_counter() - start > opts.time_limit:
+            break
+        # preconditioned Polyak step: per-node units, metric diag(P(n))
+        open_market = supply > 0
+        direction = np.where(open_market, excess, 0.0)
+        norm = float(np.sum(tree.prob * direction**2))
+        if norm <= 0:
+            break
+        alpha = theta * max(upper - best_lower, 1e-12 * max(1.0, abs(upper))) / norm
+        price = np.maximum(price - alpha * direction, 0.0)
+    gap = _gap(best_upper, best_lower)
+    return TTPSolution(
+        model=model,
+        y=best_y,
+        welfare=best_lower,
+        lp_bound=best_upper,
+        upper_bound=best_upper,
+        gap=gap,
+        lp_integral=None,
+        supported=None,
+        prices=PriceSystem(price=best_price, option_value=best_response(model, best_price).value),
+        method="market",
+        formulation="lagrangian",
+        timings={"market": time.perf_counter() - start},
+        stats={"iterations": iterations, "theta": theta},
+        notes=[
+            "market solver: lp_bound is the best Lagrangian dual bound (an upper bound on the "
+            "LP optimum); the prices are the ones that gave it, not a certified equilibrium"
+        ],
+    )
+
+
+def _gap(upper: float, lower: float) -> float:
+    if not np.isfinite(upper) or not np.isfinite(lower):
+        return float("inf")
+    return max(0.0, (upper - lower) / max(abs(upper), 1e-12))
+
+
+def _initial_prices(model: TTPModel) -> NDArray[np.float64]:
+    """The myopic clearing price at every node: the (μ + 1)-th highest unit value, or 0."""
+    values = np.maximum(model.values, 0.0)
+    n_nodes = values.shape[1]
+    order = np.argsort(-values, axis=0, kind="stable")
+    sorted_values = np.take_along_axis(values, order, axis=0)
+    units = np.cumsum(model.counts[order], axis=0)  # units at or above each rank
+    supply = model.node_supply
+    beyond = units > supply[None, :]
+    has = beyond.any(axis=0)
+    first = np.argmax(beyond, axis=0)
+    price = np.where(has, sorted_values[first, np.arange(n_nodes)], 0.0)
+    return np.where(supply > 0, price, 0.0)
