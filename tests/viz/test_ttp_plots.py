@@ -298,12 +298,9 @@ def test_plot_command_writes_the_three_pictures(tmp_path):
     assert all(n in result.output for n in names)
 
 
-def test_plot_command_without_simulation_and_bad_format(tmp_path, monkeypatch):
-    monkeypatch.setattr(ttp_plot, "_simulate_function", lambda: None)
-    ttp_plot.plot_command(example_path("fractional.yaml"), out=tmp_path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "fractional-prices.png",
-        "fractional-tree.png",
-    ]
-    result = CliRunner().invoke(_app(), [str(example_path("weather.yaml")), "--format", "gif"])
+def test_plot_command_rejects_a_bad_format(tmp_path):
+    result = CliRunner().invoke(
+        _app(), [str(example_path("weather.yaml")), "--format", "gif", "--out", str(tmp_path)]
+    )
     assert result.exit_code == 2 and "png, svg" in result.output
+    assert list(tmp_path.iterdir()) == []

@@ -245,3 +245,12 @@ def demo_command(
     if hasattr(inter, "demo"):
         inter.demo(out)
     console.print(f"results and pictures written to {out}/")
+
+
+def _register_plot() -> None:
+    from treemarket.cli.ttp_plot import plot_command
+
+    app.command("plot")(plot_command)
+
+
+_register_plot()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 from typing import Annotated
 
@@ -11,19 +10,9 @@ import typer
 from treemarket.cli._common import console
 from treemarket.io.ttp_file import load_ttp
 from treemarket.ttp import solve
+from treemarket.ttp.simulate import simulate
 
 FORMATS = ("png", "svg")
-
-
-def _simulate_function() -> object | None:
-    """``treemarket.ttp.simulate.simulate`` when that module is there, else None."""
-    try:
-        module = importlib.import_module("treemarket.ttp.simulate")
-    except ModuleNotFoundError as exc:
-        if exc.name != "treemarket.ttp.simulate":
-            raise
-        return None
-    return getattr(module, "simulate", None)
 
 
 def plot_command(
@@ -53,9 +42,7 @@ def plot_command(
         "tree": viz.plot_tree(solution, max_nodes=max_nodes),
         "prices": viz.plot_price_fan(solution),
     }
-    simulate = _simulate_function()
-    if callable(simulate):
-        figures["policies"] = viz.plot_policies(simulate(model, solution))
+    figures["policies"] = viz.plot_policies(simulate(model, solution))
     for kind, figure in figures.items():
         path = viz.save(figure, out / f"{stem}-{kind}.{fmt}")
         console.print(f"wrote {path}", markup=False, soft_wrap=True)
