@@ -21,7 +21,13 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -m "not slow" -n 2
 
-bench: install
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev,bench]"
+	touch $(BENCH_STAMP)
+
+bench: install $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run.py
 
 lint: install
