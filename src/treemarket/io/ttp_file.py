@@ -42,6 +42,8 @@ class _Strict(BaseModel):
 class BuyerType(_Strict):
     name: Name
     count: Count = 1
+    window: list[Annotated[int, Field(ge=0, strict=True)]] | None = None
+    early_benefit: list[Number] | None = None
 
 
 class ScenarioSpec(_Strict):
@@ -92,6 +94,7 @@ def ttp_from_document(doc: Document) -> TTPModel:
     spec: TTPFileSpec = validate(doc, TTPFileSpec)
     buyers, counts = _buyers(doc, spec)
     supply = np.asarray(spec.supply, dtype=np.int64)
+    window, early_benefit = _extensions(doc, spec, len(supply) - 1)
     forms = [
         key
         for key, present in (
@@ -113,8 +116,40 @@ def ttp_from_document(doc: Document) -> TTPModel:
     else:
         tree, values = _filtration_form(doc, spec, buyers, len(supply) - 1)
     return TTPModel.from_arrays(
-        tree, buyers, supply, values, counts, name=spec.name or _stem(doc.file)
-    )
+        tree, buyers, supply, values, counts, name=spec.name or _stem(doc.file), window=window,
+        early_benefit=early_benefit,
+    )  # fmt: skip
+
+
+def _extensions(
+    doc: Document, spec: TTPFileSpec, horizon: int
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Presence windows [arrival, departure] and early benefits b_i(0..T), where given."""
+    entries = [b for b in spec.buyers]
+    has_window = any(isinstance(b, BuyerType) and b.window is not None for b in entries)
+    has_benefit = any(isinstance(b, BuyerType) and b.early_benefit is not None for b in entries)
+    window = np.tile([0, horizon], (len(entries), 1)) if has_window else None
+    benefit = np.zeros((len(entries), horizon + 1)) if has_benefit else None
+    for k, entry in enumerate(entries):
+        if not isinstance(entry, BuyerType):
+            continue
+        if entry.window is not None and window is not None:
+            if len(entry.window) != 2 or not entry.window[0] <= entry.window[1] <= horizon:
+                raise doc.error(
+                    ("buyers", k, "window"),
+                    f"window must be [arrival, departure] with 0 ≤ arrival ≤ departure ≤ T = "
+                    f"{horizon}, got {entry.window}",
+                )
+            window[k] = entry.window
+        if entry.early_benefit is not None and benefit is not None:
+            if len(entry.early_benefit) != horizon + 1:
+                raise doc.error(
+                    ("buyers", k, "early_benefit"),
+                    f"needs one number per trading time 0..T ({horizon + 1}), got "
+                    f"{len(entry.early_benefit)}",
+                )
+            benefit[k] = entry.early_benefit
+    return window, benefit
 
 
 def _stem(file: str | None) -> str:
@@ -404,7 +439,12 @@ def to_tree_dict(model: TTPModel) -> dict[str, Any]:
 
 
 def _buyer_entries(model: TTPModel) -> list[Any]:
-    return [
-        b if c == 1 else {"name": b, "count": int(c)}
-        for b, c in zip(model.buyers, model.counts.tolist(), strict=True)
-    ]
+    entries: list[Any] = []
+    for i, (b, c) in enumerate(zip(model.buyers, model.counts.tolist(), strict=True)):
+        entry: dict[str, Any] = {"name": b, "count": int(c)}
+        if model.window is not None:
+            entry["window"] = model.window[i].tolist()
+        if model.early_benefit is not None:
+            entry["early_benefit"] = model.early_benefit[i].tolist()
+        entries.append(b if len(entry) == 2 and c == 1 else entry)
+    return entries

@@ -34,9 +34,12 @@ def brute_force_welfare(model: TTPModel) -> float:
             first_child[node] = start
     n_children = tree.n_children
 
+    present = model.present
+
     @cache
     def best(node: int, remaining: tuple[int, ...]) -> float:
-        choices = [range(r + 1) for r in remaining]
+        choices = [range(r + 1) if present[i, node] else range(1) for i, r in
+                   enumerate(remaining)]  # fmt: skip
         top = -np.inf
         kids = []
         if n_children[node]:

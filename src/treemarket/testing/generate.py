@@ -52,9 +52,12 @@ def random_model(
     step: float = 3.0,
     counts: tuple[int, int] | None = None,
     integer_values: bool = True,
+    windows: bool = False,
+    early_benefit: float = 0.0,
 ) -> TTPModel:
     """Exercise values V_i(ω) = x_i + Σ_t step·ε_i(t) along each path (a random walk per buyer),
-    rounded to integers by default so that ties (the hard cases) occur."""
+    rounded to integers by default so that ties (the hard cases) occur. ``windows`` draws a
+    presence window per buyer; ``early_benefit`` the spread of random b_i(t)."""
     tree = random_tree(rng, horizon, branching, dirichlet)
     anc = tree.ancestors  # (L, T+1)
     n_nodes = tree.n_nodes
@@ -71,4 +74,12 @@ def random_model(
         mu = rng.integers(supply[0], supply[1] + 1, size=horizon + 1)
     cnt = None if counts is None else rng.integers(counts[0], counts[1] + 1, size=buyers)
     names = [chr(ord("A") + k) if buyers <= 26 else f"b{k}" for k in range(buyers)]
-    return TTPModel.from_arrays(tree, names, mu, leaf_values, cnt, name="random")
+    window = None
+    if windows:
+        ends = np.sort(rng.integers(0, horizon + 1, size=(buyers, 2)), axis=1)
+        window = ends
+    benefit = None
+    if early_benefit:
+        benefit = np.round(rng.normal(0.0, early_benefit, size=(buyers, horizon + 1)), 1)
+    return TTPModel.from_arrays(tree, names, mu, leaf_values, cnt, name="random", window=window,
+                                early_benefit=benefit)  # fmt: skip

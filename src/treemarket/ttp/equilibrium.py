@@ -5,9 +5,9 @@ still being in the market at node n is
 
     W_i(n) = max(v_i(n) − p(n), E[W_i(children) | n])   (t < T),   W_i(n) = max(v_i(n) − p(n), 0)
 
-(buying is impossible where μ(t) = 0). She buys where v − p is at least the option value of
-waiting E[W_i(t+1) | F(t)], waits while that is larger, and leaves when nothing positive is
-expected. One backward pass computes W for all buyers at once.
+(buying is impossible where μ(t) = 0 or outside her presence window). She buys where v − p is
+at least the option value of waiting E[W_i(t+1) | F(t)], waits while that is larger, and leaves
+when nothing positive is expected. One backward pass computes W for all buyers at once.
 """
 
 from __future__ import annotations
@@ -59,8 +59,7 @@ def best_response(model: TTPModel, price: NDArray[np.float64]) -> BestResponse:
     """
     tree = model.tree
     values = model.values
-    open_market = model.node_supply > 0
-    surplus = np.where(open_market[None, :], values - price[None, :], -np.inf)
+    surplus = np.where(model.can_buy, values - price[None, :], -np.inf)
     value = np.zeros_like(values)
     option = np.zeros_like(values)
     leaves = tree.level(tree.horizon)

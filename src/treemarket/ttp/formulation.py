@@ -43,16 +43,14 @@ class Formulation:
 
 
 def candidate_mask(model: TTPModel, closed_markets: bool = False) -> NDArray[np.bool_]:
-    """(I, N) mask of the pairs that may buy: v_i(n) > 0, count_i > 0 and μ(t(n)) > 0.
+    """(I, N) mask of the pairs that may buy: v_i(n) > 0, i present, count_i > 0, μ(t(n)) > 0.
 
     With ``closed_markets`` the nodes with μ(t) = 0 are kept: nobody buys there, but their
     prices must still keep every buyer out (ψ_i + p ≥ v_i).
     """
-    mask = model.values > 0
-    if not closed_markets:
-        mask &= model.node_supply[None, :] > 0
-    mask &= model.counts[:, None] > 0
-    return mask
+    if closed_markets:
+        return (model.values > 0) & model.present & (model.counts[:, None] > 0)
+    return (model.values > 0) & model.can_buy
 
 
 def subtree_mask(model: TTPModel, mask: NDArray[np.bool_]) -> NDArray[np.bool_]:

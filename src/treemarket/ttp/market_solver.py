@@ -86,9 +86,9 @@ def run_markets(
             par = tree.parent[level]
             remaining[:, level] = remaining[:, par] - y[:, par]
         v = values[:, level]
-        wants = (gain[:, level] >= -slack) & (v > 0)
+        wants = (gain[:, level] >= -slack) & (v > 0) & model.can_buy[:, level]
         if t == tree.horizon:
-            wants = v > 0
+            wants = (v > 0) & model.can_buy[:, level]
         demand = np.where(wants, remaining[:, level], 0.0)
         b, k = np.nonzero(demand > 0)
         if b.size == 0:
@@ -194,7 +194,7 @@ def _gap(upper: float, lower: float) -> float:
 
 def _initial_prices(model: TTPModel) -> NDArray[np.float64]:
     """The myopic clearing price at every node: the (μ + 1)-th highest unit value, or 0."""
-    values = np.maximum(model.values, 0.0)
+    values = np.where(model.can_buy, np.maximum(model.values, 0.0), 0.0)
     n_nodes = values.shape[1]
     order = np.argsort(-values, axis=0, kind="stable")
     sorted_values = np.take_along_axis(values, order, axis=0)

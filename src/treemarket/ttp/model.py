@@ -27,6 +27,12 @@ class TTPModel:
     scenario_values : (I, S) float
         V_i(ω) in the tree's scenario order.
     name : str
+    window : (I, 2) int or None
+        Presence window [arrival, departure]: the trading times at which buyer i can trade
+        (None: every buyer can trade at every time, the paper's model).
+    early_benefit : (I, T + 1) float or None
+        b_i(t), added to the value of buying at t: positive for the planning value of an early
+        commitment, negative for a cost of holding (None: zero, the paper's model).
 
     Examples
     --------
@@ -42,6 +48,8 @@ class TTPModel:
     supply: NDArray[np.int64]
     scenario_values: NDArray[np.float64]
     name: str = ""
+    window: NDArray[np.int64] | None = None
+    early_benefit: NDArray[np.float64] | None = None
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -58,6 +66,13 @@ class TTPModel:
             )
         if self.counts.shape != (n_buyers,):
             raise ValueError("counts must have one entry per buyer")
+        if self.window is not None and self.window.shape != (n_buyers, 2):
+            raise ValueError("window must be an (I, 2) array of [arrival, departure]")
+        if self.early_benefit is not None and self.early_benefit.shape != (
+            n_buyers,
+            self.tree.horizon + 1,
+        ):
+            raise ValueError("early_benefit must be an (I, T + 1) array")
 
     @property
     def n_buyers(self) -> int:
@@ -69,10 +84,50 @@ class TTPModel:
 
     @property
     def values(self) -> NDArray[np.float64]:
-        """v_i(t, ω) = E[V_i | F(t)] per buyer and node, shape (I, N)."""
+        """The value of buying at each node: v_i(t, ω) = E[V_i | F(t)] (+ b_i(t) with early
+        benefits), per buyer and node, shape (I, N)."""
         if "values" not in self._cache:
-            self._cache["values"] = self.tree.conditional_expectation(self.scenario_values)
+            values = self.tree.conditional_expectation(self.scenario_values)
+            if self.early_benefit is not None:
+                values += self.early_benefit[:, self.tree.time]
+            self._cache["values"] = values
         return self._cache["values"]
+
+    @property
+    def present(self) -> NDArray[np.bool_]:
+        """(I, N): can buyer i trade at node n (inside her presence window)?"""
+        if "present" not in self._cache:
+            shape = (self.n_buyers, self.tree.n_nodes)
+            if self.window is None:
+                present = np.ones(shape, dtype=bool)
+            else:
+                t = self.tree.time[None, :]
+                present = (self.window[:, :1] <= t) & (t <= self.window[:, 1:])
+            self._cache["present"] = present
+        return self._cache["present"]
+
+    @property
+    def can_buy(self) -> NDArray[np.bool_]:
+        """(I, N): present, a market is open (μ(t) > 0) and the buyer (type) has units."""
+        if "can_buy" not in self._cache:
+            self._cache["can_buy"] = (
+                self.present & (self.node_supply[None, :] > 0) & (self.counts[:, None] > 0)
+            )
+        return self._cache["can_buy"]
+
+    def select_buyers(self, keep: ArrayLike, counts: ArrayLike | None = None) -> TTPModel:
+        """The same model with only the buyers ``keep`` (indices), optionally new counts."""
+        idx = np.asarray(keep, dtype=np.int64)
+        return TTPModel(
+            tree=self.tree,
+            buyers=[self.buyers[i] for i in idx.tolist()],
+            counts=self.counts[idx] if counts is None else np.asarray(counts, np.int64),
+            supply=self.supply,
+            scenario_values=self.scenario_values[idx],
+            name=self.name,
+            window=None if self.window is None else self.window[idx],
+            early_benefit=None if self.early_benefit is None else self.early_benefit[idx],
+        )
 
     @property
     def node_supply(self) -> NDArray[np.int64]:
@@ -87,10 +142,16 @@ class TTPModel:
         """
         tree, node_map, scenarios = self.tree.subtree(node)
         t = int(self.tree.time[node])
-        sub = TTPModel.from_arrays(
-            tree, self.buyers, self.supply[t:], self.scenario_values[:, scenarios], counts,
+        sub = TTPModel(
+            tree=tree,
+            buyers=list(self.buyers),
+            counts=np.asarray(counts, dtype=np.int64),
+            supply=self.supply[t:],
+            scenario_values=self.scenario_values[:, scenarios],
             name=self.name,
-        )  # fmt: skip
+            window=None if self.window is None else self.window - t,
+            early_benefit=None if self.early_benefit is None else self.early_benefit[:, t:],
+        )
         return sub, node_map
 
     @classmethod
@@ -102,6 +163,8 @@ class TTPModel:
         scenario_values: ArrayLike,
         counts: ArrayLike | None = None,
         name: str = "",
+        window: ArrayLike | None = None,
+        early_benefit: ArrayLike | None = None,
     ) -> TTPModel:
         """Build a model; ``scenario_values`` is (I, S) in the tree's scenario order."""
         values = np.asarray(scenario_values, dtype=np.float64)
@@ -113,6 +176,10 @@ class TTPModel:
             supply=np.asarray(supply, dtype=np.int64),
             scenario_values=values.reshape(n, -1),
             name=name,
+            window=None if window is None else np.asarray(window, np.int64).reshape(n, 2),
+            early_benefit=(
+                None if early_benefit is None else np.asarray(early_benefit, np.float64)
+            ),
         )
 
     @classmethod

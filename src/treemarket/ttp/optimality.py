@@ -37,13 +37,15 @@ class OptimalityReport:
 
 
 def _pair(x: NDArray[np.float64], slack: NDArray[np.float64]) -> dict[str, float]:
-    """Violation of 0 ≤ x ⊥ slack ≥ 0."""
+    """Violation of 0 ≤ x ⊥ slack ≥ 0 (an infinite slack marks a condition that does not exist)."""
     if x.size == 0:
         return {"sign": 0.0, "slack": 0.0, "complementarity": 0.0}
+    product = np.zeros(np.broadcast_shapes(x.shape, slack.shape))
+    np.multiply(x, slack, out=product, where=np.isfinite(slack))
     return {
         "sign": float(max(0.0, -x.min())),
         "slack": float(max(0.0, -slack.min())),
-        "complementarity": float(np.abs(x * slack).max()),
+        "complementarity": float(np.abs(product).max()),
     }
 
 
@@ -80,7 +82,7 @@ def check_optimality(
     supply_slack = model.node_supply - y.sum(axis=0)
     return OptimalityReport(
         {
-            "buy": _pair(y, psi - values + price[None, :]),
+            "buy": _pair(y, np.where(model.present, psi - values + price[None, :], np.inf)),
             "wait": _pair(z_at_t[:, :inner], psi[:, :inner] - expected_next),
             "stay": _pair(psi, before - y - z_at_t),
             "clear": _pair(price, supply_slack.astype(np.float64)),

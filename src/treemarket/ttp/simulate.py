@@ -169,6 +169,7 @@ def _run(
     for t in range(depth):
         node = paths.nodes[:, t]
         v = values[:, node].T  # (P, I)
+        here = model.present[:, node].T
         supply = model.node_supply[node].astype(np.float64)
         if policy == "market":
             assert br is not None and prices is not None
@@ -181,11 +182,11 @@ def _run(
                 demand = np.where(strict, remaining, np.where(wants, indifferent, 0.0))
             key = 2.0 * strict + _unit(v)
         elif policy == "myopic":
-            demand = np.where(v > 0, remaining, 0.0)
+            demand = np.where((v > 0) & here, remaining, 0.0)
             key = v
             price = np.broadcast_to(_uniform_price(demand, v, supply)[:, None], v.shape)
         else:
-            demand = np.where(v > posted_price, remaining, 0.0)
+            demand = np.where((v > posted_price) & here, remaining, 0.0)
             if policy == "fcfs":
                 key = arrival
             else:
