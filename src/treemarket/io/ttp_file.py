@@ -74,6 +74,7 @@ class TTPFileSpec(_Strict):
     information: list[list[list[Name]]] | None = None
     tree: TreeNodeSpec | None = None
     paths: str | PathsSpec | None = None
+    carry_over: bool = False
 
 
 def load_ttp(path: str | os.PathLike[str]) -> TTPModel:
@@ -117,7 +118,7 @@ def ttp_from_document(doc: Document) -> TTPModel:
         tree, values = _filtration_form(doc, spec, buyers, len(supply) - 1)
     return TTPModel.from_arrays(
         tree, buyers, supply, values, counts, name=spec.name or _stem(doc.file), window=window,
-        early_benefit=early_benefit,
+        early_benefit=early_benefit, carry_over=spec.carry_over,
     )  # fmt: skip
 
 
@@ -405,6 +406,7 @@ def to_filtration_dict(model: TTPModel) -> dict[str, Any]:
         "supply": model.supply.tolist(),
         "scenarios": scenarios,
         "information": information,
+        **({"carry_over": True} if model.carry_over else {}),
     }
 
 
@@ -435,6 +437,7 @@ def to_tree_dict(model: TTPModel) -> dict[str, Any]:
         "buyers": _buyer_entries(model),
         "supply": model.supply.tolist(),
         "tree": nodes[0],
+        **({"carry_over": True} if model.carry_over else {}),
     }
 
 

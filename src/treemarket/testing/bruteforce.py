@@ -14,9 +14,10 @@ from treemarket.ttp.model import TTPModel
 def brute_force_welfare(model: TTPModel) -> float:
     """The optimum of [P0] by enumeration.
 
-    At node n with remaining opportunities r (per buyer), every integer vector k ≤ r with
-    Σ k ≤ μ(t) is tried: J(n, r) = max_k Σ_i k_i v_i(n) + Σ_c P(c | n) J(c, r − k). An adapted
-    assignment is exactly such a choice at every node, so the maximum is [P0]'s optimum.
+    At node n with remaining opportunities r (per buyer) and stock σ carried in (carry-over
+    only), every integer vector k ≤ r with Σ k ≤ μ(t) + σ is tried:
+    J(n, r, σ) = max_k Σ_i k_i v_i(n) + Σ_c P(c | n) J(c, r − k, σ'). An adapted assignment is
+    exactly such a choice at every node, so the maximum is [P0]'s optimum.
     Exponential in the number of buyers: keep instances tiny.
 
     Examples
@@ -36,8 +37,10 @@ def brute_force_welfare(model: TTPModel) -> float:
 
     present = model.present
 
+    carry = model.carry_over
+
     @cache
-    def best(node: int, remaining: tuple[int, ...]) -> float:
+    def best(node: int, remaining: tuple[int, ...], stock: int) -> float:
         choices = [range(r + 1) if present[i, node] else range(1) for i, r in
                    enumerate(remaining)]  # fmt: skip
         top = -np.inf
@@ -45,18 +48,20 @@ def brute_force_welfare(model: TTPModel) -> float:
         if n_children[node]:
             start = first_child[node]
             kids = list(range(start, start + int(n_children[node])))
+        available = int(supply[node]) + stock
         for k in itertools.product(*choices):
-            if sum(k) > supply[node]:
+            if sum(k) > available:
                 continue
             gain = float(np.dot(k, values[:, node]))
             left = tuple(r - x for r, x in zip(remaining, k, strict=True))
-            future = sum(float(tree.cond_prob[c]) * best(c, left) for c in kids)
+            carried = available - sum(k) if carry else 0
+            future = sum(float(tree.cond_prob[c]) * best(c, left, carried) for c in kids)
             top = max(top, gain + future)
         return top
 
     start = tuple(int(c) for c in model.counts)
     roots = range(tree.level(0).start, tree.level(0).stop)
-    return float(sum(float(tree.prob[r]) * best(r, start) for r in roots))
+    return float(sum(float(tree.prob[r]) * best(r, start, 0) for r in roots))
 
 
 def assignment_violations(model: TTPModel, y: NDArray[np.float64]) -> list[str]:
@@ -66,7 +71,7 @@ def assignment_violations(model: TTPModel, y: NDArray[np.float64]) -> list[str]:
         problems.append("negative assignment")
     if np.any(np.abs(y - np.round(y)) > 1e-9):
         problems.append("fractional assignment")
-    if np.any(y.sum(axis=0) > model.node_supply + 1e-9):
+    if np.any(model.stock(y) < -1e-9):
         problems.append("supply exceeded at some node")
     anc = model.tree.ancestors
     per_path = y[:, anc].sum(axis=2)  # (I, L)

@@ -54,6 +54,7 @@ def random_model(
     integer_values: bool = True,
     windows: bool = False,
     early_benefit: float = 0.0,
+    carry_over: bool = False,
 ) -> TTPModel:
     """Exercise values V_i(ω) = x_i + Σ_t step·ε_i(t) along each path (a random walk per buyer),
     rounded to integers by default so that ties (the hard cases) occur. ``windows`` draws a
@@ -82,4 +83,4 @@ def random_model(
     if early_benefit:
         benefit = np.round(rng.normal(0.0, early_benefit, size=(buyers, horizon + 1)), 1)
     return TTPModel.from_arrays(tree, names, mu, leaf_values, cnt, name="random", window=window,
-                                early_benefit=benefit)  # fmt: skip
+                                early_benefit=benefit, carry_over=carry_over)  # fmt: skip

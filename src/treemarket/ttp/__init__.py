@@ -31,7 +31,8 @@ def solve(model: TTPModel, method: str = "auto", **options) -> TTPSolution:
     ``auto`` (exact up to :data:`AUTO_EXACT_LIMIT` variables, market beyond).
     """
     if method == "auto":
-        method = "exact" if model.values.size <= AUTO_EXACT_LIMIT else "market"
+        small = model.values.size <= AUTO_EXACT_LIMIT
+        method = "exact" if small or model.carry_over else "market"
     if method == "exact":
         return solve_exact(model, **options)
     if method == "market":

@@ -135,7 +135,7 @@ def check_equilibrium(
     scale = max(1.0, float(np.abs(model.values).max()) if model.values.size else 1.0)
     gap = tol * scale
     values = model.values
-    closed = model.node_supply <= 0
+    closed = ~model.market_open
     payoff = ((values - price[None, :]) * y) @ tree.prob  # expected payoff of the assignment
     optimal = br.expected_payoff(model) * model.counts
     buyers: dict[str, dict[str, Any]] = {}
@@ -154,14 +154,23 @@ def check_equilibrium(
         buyers[name] = entry
     sold = y.sum(axis=0)
     nodes = []
-    over = sold > model.node_supply + 1e-9
-    unsold_priced = (sold < model.node_supply - 1e-9) & (price > gap) & ~closed
+    stock = model.stock(y)
+    over = stock < -1e-9
+    if model.carry_over:
+        # a price above its expected continuation is fine only where nothing is carried over
+        drift = price.copy()
+        inner = int(tree.level_offsets[-2])
+        drift[:inner] -= tree.expectation_of_children(price)
+        unsold_priced = (stock > 1e-9) & (np.abs(drift) > gap) & model.market_open
+        unsold_priced |= drift < -gap  # prices expected to rise: better to carry permits on
+    else:
+        unsold_priced = (stock > 1e-9) & (price > gap) & ~closed
     negative = price < -gap
     for n in np.nonzero(over | unsold_priced | negative)[0].tolist():
         reason = (
             "more permits assigned than supplied"
             if over[n]
-            else ("negative price" if negative[n] else "positive price with unsold supply")
+            else ("negative price" if negative[n] else "price does not clear the unsold supply")
         )
         nodes.append(
             {"time": int(tree.time[n]), "event": tree.event(n), "price": float(price[n]),

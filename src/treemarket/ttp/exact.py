@@ -93,7 +93,8 @@ def polish(
     for node in range(int(tree.level_offsets[1]), inner):
         parent = int(tree.parent[node])
         z_before = model.counts - _taken_on_path(model, y, parent)
-        sub, node_map = model.submodel(node, np.maximum(z_before, 0))
+        stock = int(round(model.stock(y)[parent])) if model.carry_over else 0
+        sub, node_map = model.submodel(node, np.maximum(z_before, 0), stock)
         found = _optimal_assignment(sub, formulation, backend, options, {})
         y[:, node_map] = found.y
     return y

@@ -86,15 +86,24 @@ def build(model: TTPModel, kind: str = "path", integer: bool = True) -> Formulat
         opp_rows, opp_lo, opp_up, n_z = _z_rows(model, mask, colindex)
         n_cols = n_y + n_z
         c = np.concatenate([weight / scale, np.zeros(n_z)])
-    supply_rows, supply_cap = _supply_rows(model, col_node, col_buyer, n_cols)
+    if model.carry_over:
+        supply_rows, supply_lo, supply_up = _stock_rows(model, col_node, n_cols)
+        n_stock = model.tree.n_nodes
+        c = np.concatenate([c, np.zeros(n_stock)])
+        opp_rows = sp.hstack([opp_rows, sp.csr_array((opp_rows.shape[0], n_stock))])
+        n_cols += n_stock
+    else:
+        supply_rows, supply_up = _supply_rows(model, col_node, col_buyer, n_cols)
+        supply_lo = np.full(supply_up.shape[0], -np.inf)
     A = sp.csc_array(sp.vstack([supply_rows, opp_rows], format="csc"))
-    row_lower = np.concatenate([np.full(supply_cap.shape[0], -np.inf), opp_lo])
-    row_upper = np.concatenate([supply_cap, opp_up])
+    row_lower = np.concatenate([supply_lo, opp_lo])
+    row_upper = np.concatenate([supply_up, opp_up])
     col_upper = np.concatenate([model.counts[col_buyer], np.full(n_cols - n_y, np.inf)]).astype(
         np.float64
     )
     if kind == "z":
-        col_upper[n_y:] = _z_upper(model, mask)
+        z_upper = _z_upper(model, mask)
+        col_upper[n_y : n_y + z_upper.shape[0]] = z_upper
     lp = LinearProgram(
         c=c,
         A=A,
@@ -122,6 +131,30 @@ def _supply_rows(
     cols = np.arange(col_node.shape[0], dtype=np.int64)[keep]
     A = sp.csr_array((np.ones(rows.shape[0]), (rows, cols)), shape=(nodes.shape[0], n_cols))
     return A, model.node_supply[nodes].astype(np.float64)
+
+
+def _stock_rows(
+    model: TTPModel, col_node: NDArray[np.int64], n_cols: int
+) -> tuple[sp.csr_array, NDArray[np.float64], NDArray[np.float64]]:
+    """Carry-over: Σ_i y_i(n) + s(n) − s(parent(n)) = μ(t(n)) with a stock s(n) ≥ 0 per node.
+
+    The stock columns are the last N columns (after ``n_cols`` others).
+    """
+    n_nodes = model.tree.n_nodes
+    n_y = col_node.shape[0]
+    rows = [col_node, np.arange(n_nodes)]
+    cols = [np.arange(n_y), n_cols + np.arange(n_nodes)]
+    vals = [np.ones(n_y), np.ones(n_nodes)]
+    child = np.nonzero(model.tree.parent >= 0)[0]
+    rows.append(child)
+    cols.append(n_cols + model.tree.parent[child])
+    vals.append(-np.ones(child.shape[0]))
+    A = sp.csr_array(
+        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+        shape=(n_nodes, n_cols + n_nodes),
+    )
+    mu = model.node_supply.astype(np.float64)
+    return A, mu, mu
 
 
 def _path_rows(

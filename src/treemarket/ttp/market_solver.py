@@ -121,6 +121,8 @@ def solve_market(
     """
     from treemarket.ttp.exact import expected_welfare
 
+    if model.carry_over:
+        raise ValueError("the market solver does not handle carry_over: use method='exact'")
     opts = options or MarketOptions()
     tree = model.tree
     supply = model.node_supply.astype(np.float64)

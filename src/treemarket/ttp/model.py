@@ -33,6 +33,9 @@ class TTPModel:
     early_benefit : (I, T + 1) float or None
         b_i(t), added to the value of buying at t: positive for the planning value of an early
         commitment, negative for a cost of holding (None: zero, the paper's model).
+    carry_over : bool
+        Unsold permits carry over to the next market along each path (the stock constraint
+        Σ_{m ≤ n} Σ_i y_i(m) ≤ Σ_{s ≤ t(n)} μ(s) on every root-to-node path); False in the paper.
 
     Examples
     --------
@@ -50,6 +53,7 @@ class TTPModel:
     name: str = ""
     window: NDArray[np.int64] | None = None
     early_benefit: NDArray[np.float64] | None = None
+    carry_over: bool = False
     _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -111,9 +115,30 @@ class TTPModel:
         """(I, N): present, a market is open (μ(t) > 0) and the buyer (type) has units."""
         if "can_buy" not in self._cache:
             self._cache["can_buy"] = (
-                self.present & (self.node_supply[None, :] > 0) & (self.counts[:, None] > 0)
+                self.present & self.market_open[None, :] & (self.counts[:, None] > 0)
             )
         return self._cache["can_buy"]
+
+    @property
+    def market_open(self) -> NDArray[np.bool_]:
+        """(N,): can anything be sold at node n? μ(t) > 0, or with carry-over any supply so far."""
+        if self.carry_over:
+            return np.cumsum(self.supply)[self.tree.time] > 0
+        return self.node_supply > 0
+
+    def stock(self, y: NDArray[np.float64]) -> NDArray[np.float64]:
+        """s(n) = Σ_{m ≤ n} (μ(t(m)) − Σ_i y_i(m)): permits left after the market at n (with
+        carry-over; without it, the unsold permits of n alone)."""
+        left = self.node_supply - y.sum(axis=0)
+        if not self.carry_over:
+            return left.astype(np.float64)
+        out = np.empty(self.tree.n_nodes)
+        roots = self.tree.level(0)
+        out[roots] = left[roots]
+        for t in range(1, self.tree.horizon + 1):
+            level = self.tree.level(t)
+            out[level] = out[self.tree.parent[level]] + left[level]
+        return out
 
     def select_buyers(self, keep: ArrayLike, counts: ArrayLike | None = None) -> TTPModel:
         """The same model with only the buyers ``keep`` (indices), optionally new counts."""
@@ -127,6 +152,7 @@ class TTPModel:
             name=self.name,
             window=None if self.window is None else self.window[idx],
             early_benefit=None if self.early_benefit is None else self.early_benefit[idx],
+            carry_over=self.carry_over,
         )
 
     @property
@@ -134,23 +160,29 @@ class TTPModel:
         """μ(t(n)) at every node n."""
         return self.supply[self.tree.time]
 
-    def submodel(self, node: int, counts: ArrayLike) -> tuple[TTPModel, NDArray[np.int64]]:
-        """The problem left in the subtree of ``node`` when buyers hold ``counts`` opportunities.
+    def submodel(
+        self, node: int, counts: ArrayLike, stock: int = 0
+    ) -> tuple[TTPModel, NDArray[np.int64]]:
+        """The problem left in the subtree of ``node`` when buyers hold ``counts`` opportunities
+        (and, with carry-over, ``stock`` unsold permits arrive from the parent).
 
-        Given the opportunities entering a subtree, its problem is independent of the rest of the
-        tree. Returns the model (probabilities conditional on ``node``) and its node map.
+        Given what enters a subtree, its problem is independent of the rest of the tree.
+        Returns the model (probabilities conditional on ``node``) and its node map.
         """
         tree, node_map, scenarios = self.tree.subtree(node)
         t = int(self.tree.time[node])
+        supply = self.supply[t:].copy()
+        supply[0] += stock
         sub = TTPModel(
             tree=tree,
             buyers=list(self.buyers),
             counts=np.asarray(counts, dtype=np.int64),
-            supply=self.supply[t:],
+            supply=supply,
             scenario_values=self.scenario_values[:, scenarios],
             name=self.name,
             window=None if self.window is None else self.window - t,
             early_benefit=None if self.early_benefit is None else self.early_benefit[:, t:],
+            carry_over=self.carry_over,
         )
         return sub, node_map
 
@@ -165,6 +197,7 @@ class TTPModel:
         name: str = "",
         window: ArrayLike | None = None,
         early_benefit: ArrayLike | None = None,
+        carry_over: bool = False,
     ) -> TTPModel:
         """Build a model; ``scenario_values`` is (I, S) in the tree's scenario order."""
         values = np.asarray(scenario_values, dtype=np.float64)
@@ -180,6 +213,7 @@ class TTPModel:
             early_benefit=(
                 None if early_benefit is None else np.asarray(early_benefit, np.float64)
             ),
+            carry_over=carry_over,
         )
 
     @classmethod

@@ -5,7 +5,8 @@ All conditions in per-node units. For each condition the largest violation is re
 * ``buy``:     0 ≤ y_i(t) ⊥ ψ_i(t) − v_i(t) + p(t) ≥ 0
 * ``wait``:    0 ≤ z_i(t) ⊥ ψ_i(t) − E[ψ_i(t+1) | F(t)] ≥ 0      (t < T)
 * ``stay``:    0 ≤ ψ_i(t) ⊥ z_i(t−1) − y_i(t) − z_i(t) ≥ 0          (z_i(−1) = count_i, z_i(T) = 0)
-* ``clear``:   0 ≤ p(t) ⊥ μ(t) − Σ_i y_i(t) ≥ 0
+* ``clear``:   0 ≤ p(t) ⊥ μ(t) − Σ_i y_i(t) ≥ 0; with carry-over
+               0 ≤ s(t) ⊥ p(t) − E[p(t+1) | F(t)] ≥ 0 (s the stock carried on; p(T) ≥ 0)
 """
 
 from __future__ import annotations
@@ -79,12 +80,20 @@ def check_optimality(
     before[:, has_parent] = z[:, tree.parent[has_parent]]
     inner = int(tree.level_offsets[-2])
     expected_next = tree.expectation_of_children(psi)
-    supply_slack = model.node_supply - y.sum(axis=0)
+    stock = model.stock(y)
+    if model.carry_over:
+        # 0 ≤ s(n) ⊥ p(n) − E[p(t+1) | n] ≥ 0 (inner), 0 ≤ s(leaf) ⊥ p(leaf) ≥ 0
+        drift = price.copy()
+        drift[:inner] = price[:inner] - tree.expectation_of_children(price)
+        clear = _pair(stock, drift)
+        clear["sign"] = max(clear["sign"], float(max(0.0, -price.min())))
+    else:
+        clear = _pair(price, stock)
     return OptimalityReport(
         {
             "buy": _pair(y, np.where(model.present, psi - values + price[None, :], np.inf)),
             "wait": _pair(z_at_t[:, :inner], psi[:, :inner] - expected_next),
             "stay": _pair(psi, before - y - z_at_t),
-            "clear": _pair(price, supply_slack.astype(np.float64)),
+            "clear": clear,
         }
     )

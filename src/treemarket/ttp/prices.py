@@ -5,7 +5,9 @@ The optimality system of [P] (per-node units, i.e. not multiplied by the node's 
 * ``ψ_i(n) + p(n) ≥ v_i(n)``, with equality where ``y_i(n) > 0``   (buy only at v − p = ψ)
 * ``ψ_i(n) ≥ E[ψ_i(children) | n]``, equality where ``z_i(n) > 0`` (waiting pays its option value)
 * ``ψ_i(n) = 0`` where the buyer's opportunity is left unused at the end of a path
-* ``p(n) = 0`` where supply is left unsold; ``p, ψ ≥ 0``.
+* ``p(n) = 0`` where supply is left unsold; ``p, ψ ≥ 0``. With carry-over instead
+  ``p(n) ≥ E[p(children) | n]``, with equality where permits are carried over, and p = 0 at a
+  leaf with permits left.
 
 For an optimal assignment of [P1] these conditions describe exactly the optimal dual face, so
 optimizing each p(n) over them gives the range of market-clearing prices that support it. When
@@ -111,26 +113,45 @@ class SupportLP:
         vals_b = np.concatenate([np.ones(nb), -tree.cond_prob[child_n]])
         up_b = np.where(z[pb, pn] > POSITIVE, 0.0, np.inf)
 
-        A = sp.vstack(
-            [
-                sp.csr_array((np.ones(2 * na), (rows_a, cols_a)), shape=(na, n_cols)),
-                sp.csr_array((vals_b, (rows_b, cols_b)), shape=(nb, n_cols)),
-            ],
-            format="csc",
-        )
+        blocks = [
+            sp.csr_array((np.ones(2 * na), (rows_a, cols_a)), shape=(na, n_cols)),
+            sp.csr_array((vals_b, (rows_b, cols_b)), shape=(nb, n_cols)),
+        ]
+        lower, upper = [lo_a, np.zeros(nb)], [up_a, up_b]
         # (c) ψ = 0 where a leaf's opportunity is unused; (d) p = 0 where supply is unsold.
         col_upper = np.full(n_cols, np.inf)
-        sold = y.sum(axis=0)
-        unsold = model.node_supply - sold > POSITIVE
-        col_upper[:n_nodes][unsold] = 0.0
+        stock = model.stock(y)
+        if model.carry_over:
+            # (d') p(n) ≥ E[p(children) | n]: nobody would sell now what is worth more later;
+            # equality where permits are carried over; p = 0 at a leaf with permits left.
+            kids = np.arange(int(tree.level_offsets[1]), n_nodes)
+            blocks.append(
+                sp.csr_array(
+                    (
+                        np.concatenate([np.ones(inner), -tree.cond_prob[kids]]),
+                        (
+                            np.concatenate([np.arange(inner), tree.parent[kids]]),
+                            np.concatenate([np.arange(inner), kids]),
+                        ),
+                    ),
+                    shape=(inner, n_cols),
+                )  # fmt: skip
+            )
+            lower.append(np.zeros(inner))
+            upper.append(np.where(stock[:inner] > POSITIVE, 0.0, np.inf))
+            leaves = tree.leaves
+            col_upper[leaves[stock[leaves] > POSITIVE]] = 0.0
+        else:
+            col_upper[:n_nodes][stock > POSITIVE] = 0.0
         leaf_pair = self.psi_node >= inner
         unused = z[self.psi_buyer, self.psi_node] > POSITIVE
         col_upper[n_nodes:][leaf_pair & unused] = 0.0
+        A = sp.vstack(blocks, format="csc")
         self.lp = LinearProgram(
             c=np.zeros(n_cols),
             A=sp.csc_array(A),
-            row_lower=np.concatenate([lo_a, np.zeros(nb)]),
-            row_upper=np.concatenate([up_a, up_b]),
+            row_lower=np.concatenate(lower),
+            row_upper=np.concatenate(upper),
             col_lower=np.zeros(n_cols),
             col_upper=col_upper,
             maximize=False,

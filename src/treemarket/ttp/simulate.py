@@ -166,11 +166,14 @@ def _run(
     else:
         arrival = np.broadcast_to(rng.random(n_buyers), (n_paths, n_buyers))
         lottery = rng.random((model.tree.n_nodes, n_buyers))
+    carried = np.zeros(n_paths)
     for t in range(depth):
         node = paths.nodes[:, t]
         v = values[:, node].T  # (P, I)
         here = model.present[:, node].T
         supply = model.node_supply[node].astype(np.float64)
+        if model.carry_over:
+            supply = supply + carried
         if policy == "market":
             assert br is not None and prices is not None
             price = np.broadcast_to(prices[node][:, None], v.shape)
@@ -204,7 +207,11 @@ def _run(
         welfare += (served * v).sum(axis=1)
         revenue += (served * price).sum(axis=1)
         payoffs += served * (v - price)
-        unsold += supply - served.sum(axis=1)
+        left = supply - served.sum(axis=1)
+        if model.carry_over and t < depth - 1:
+            carried = left  # unsold permits go on to the next market of the path
+        else:
+            unsold += left
     return welfare, revenue, unsold, payoffs
 
 

@@ -1,0 +1,65 @@
+"""Supply that carries over: unsold permits go on to the next market along each path."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from treemarket.io.ttp_file import to_filtration_dict, ttp_from_dict
+from treemarket.testing import assignment_violations, brute_force_welfare, random_model
+from treemarket.ttp import check_optimality, solve_exact
+from treemarket.ttp.equilibrium import check_equilibrium
+from treemarket.ttp.examples import weather
+from treemarket.ttp.simulate import simulate
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@st.composite
+def models(draw, windows=False):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    windows = draw(st.booleans()) if windows else False
+    return random_model(rng, horizon=draw(st.integers(0, 3)), buyers=draw(st.integers(1, 3)),
+                        branching=(1, 3), supply=(0, 2), carry_over=True, windows=windows,
+                        counts=(1, 2) if draw(st.booleans()) else None)  # fmt: skip
+
+
+@SETTINGS
+@given(models(windows=True))
+def test_exact_equals_brute_force_with_carry_over(model):
+    sol = solve_exact(model, price_ranges=False)
+    assert sol.welfare == pytest.approx(brute_force_welfare(model), abs=1e-9)
+    assert assignment_violations(model, sol.y) == []
+
+
+@SETTINGS
+@given(models())
+def test_the_lp_is_integral_and_its_prices_form_an_equilibrium(model):
+    """The property search of the issue: no fractional LP optimum with carry-over (the long
+    search is in benchmarks/README.md); when it holds, the prices support the optimum."""
+    sol = solve_exact(model, price_ranges=False)
+    assert sol.lp_integral
+    assert "mip" not in sol.timings  # the LP's vertex was integral: no integer solve ran
+    assert sol.supported
+    report = check_optimality(model, sol.y, sol.prices.price, sol.prices.option_value)
+    assert report.holds(1e-7), report.to_dict()
+    assert check_equilibrium(model, sol.y, sol.prices.price).supported
+    sim = simulate(model, sol, draws=2)
+    assert sim.policies["market"].welfare == pytest.approx(sol.welfare, abs=1e-9)
+    for outcome in sim.policies.values():
+        assert outcome.welfare <= sol.welfare + 1e-9
+
+
+def test_carry_over_never_hurts_and_prices_are_supermartingales():
+    data = to_filtration_dict(weather())
+    data["supply"] = [2, 0, 1]
+    perishable = solve_exact(ttp_from_dict(data))
+    data["carry_over"] = True
+    carried = solve_exact(ttp_from_dict(data))
+    assert carried.welfare >= perishable.welfare - 1e-12
+    # two permits at t = 0 and one at t = 2: carrying one of the first two to t = 2 is better
+    assert carried.welfare > perishable.welfare
+    model = carried.model
+    p = carried.prices.price
+    inner = int(model.tree.level_offsets[-2])
+    assert np.all(p[:inner] >= model.tree.expectation_of_children(p) - 1e-9)
