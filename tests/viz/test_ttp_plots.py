@@ -298,9 +298,12 @@ def test_plot_command_writes_the_three_pictures(tmp_path):
     assert all(n in result.output for n in names)
 
 
-def test_plot_command_rejects_a_bad_format(tmp_path):
-    result = CliRunner().invoke(
-        _app(), [str(example_path("weather.yaml")), "--format", "gif", "--out", str(tmp_path)]
-    )
-    assert result.exit_code == 2 and "png, svg" in result.output
+def test_plot_command_rejects_a_bad_format(tmp_path, capsys):
+    from treemarket.cli import app
+    from treemarket.cli._common import run_guarded
+
+    args = ["ttp", "plot", str(example_path("weather.yaml")), "--format", "gif", "--out"]
+    code = run_guarded(app, [*args, str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "png, svg" in err and len(err.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from treemarket.cli._common import console, emit_json, fmt
+from treemarket.errors import ModelError
 from treemarket.io.ttp_file import load_ttp
 from treemarket.ttp import TTPModel, TTPSolution, check_optimality, solve
 from treemarket.ttp.simulate import SimulationResult
@@ -33,7 +34,7 @@ def solve_command(
     """Optimal assignment of [P0], the LP bound of [P1], and the supporting prices."""
     model = load_ttp(file)
     if method not in ("exact", "market", "auto"):
-        raise typer.BadParameter("--method must be exact, market or auto")
+        raise ModelError("must be exact, market or auto", place="--method")
     options: dict[str, Any] = {"formulation": formulation, "price_ranges": ranges}
     chosen = method
     if method == "auto":
@@ -71,7 +72,7 @@ def simulate_command(
     from treemarket.ttp.simulate import POLICIES, simulate
 
     if prices not in ("low", "high"):
-        raise typer.BadParameter("--prices must be low or high")
+        raise ModelError("must be low or high", place="--prices")
     model = load_ttp(file)
     solution = solve(model, price_ranges=False)
     runs = 2 + (2 * (1 if paths else draws))
@@ -130,6 +131,63 @@ def print_simulation(model: TTPModel, result: SimulationResult) -> None:
         console.print(f"the market's prices ({result.prices}) support an equilibrium: {verdict}")
     for note in result.notes:
         console.print(f"[bold yellow]note[/bold yellow]: {note}")
+
+
+@app.command("schedule")
+def schedule_command(
+    file: Path = FileArg,
+    capacity: int = typer.Option(..., "--capacity", help="Total permits M = Σ_t μ(t)."),
+    lower: str | None = typer.Option(None, "--min", help="Lower bounds per time, e.g. 0,0,1"),
+    upper: str | None = typer.Option(None, "--max", help="Upper bounds per time, e.g. 2,2,9"),
+    as_json: bool = typer.Option(False, "--json", help="Print the SPEC JSON object."),
+    output: Path | None = typer.Option(None, "--output", help="Write the JSON here atomically."),
+) -> None:
+    """The supply schedule μ(0..T) with Σ μ ≤ M that maximizes expected welfare, exactly."""
+    from treemarket.ttp.schedule import schedule
+
+    model = load_ttp(file)
+    if capacity < 0:
+        raise ModelError("must be a non-negative integer", place="--capacity")
+    lo = _bounds(lower, model.horizon, "--min")
+    hi = _bounds(upper, model.horizon, "--max")
+    try:
+        result = schedule(model, capacity, lo, hi)
+    except ValueError as exc:
+        raise ModelError(str(exc), place="--min/--max") from None
+    if as_json or output is not None:
+        emit_json(result.to_json(), output)
+        return
+    console.rule(f"supply schedule for '{model.name}' (M = {capacity})")
+    console.print(f"optimal schedule μ = {result.supply}, expected welfare {result.welfare:.10g}")
+    if result.all_at_exercise is not None:
+        same = abs(result.all_at_exercise - result.welfare) <= 1e-9 * max(1, abs(result.welfare))
+        console.print(
+            f"everything at T gives {result.all_at_exercise:.10g}"
+            + (" (also optimal)" if same else " (worse: early sales pay here)")
+        )
+    if result.revenue:
+        console.print(
+            "revenue at the supporting prices: "
+            + ", ".join(f"{k} {v:.6g}" for k, v in result.revenue.items())
+        )
+    table = Table(title="welfare against capacity (marginal value of one more permit)")
+    for col in ("M", "welfare", "marginal"):
+        table.add_column(col, justify="right")
+    for point in result.curve:
+        table.add_row(str(point["capacity"]), fmt(point["welfare"]), fmt(point.get("marginal")))
+    console.print(table)
+
+
+def _bounds(text: str | None, horizon: int, option: str) -> list[int] | None:
+    if text is None:
+        return None
+    try:
+        values = [int(v) for v in text.split(",")]
+    except ValueError:
+        raise ModelError("takes integers separated by commas", place=option) from None
+    if len(values) != horizon + 1 or min(values) < 0:
+        raise ModelError(f"needs {horizon + 1} non-negative integers", place=option)
+    return values
 
 
 def _solve_with_progress(

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from treemarket.cli._common import console
+from treemarket.errors import ModelError
 from treemarket.io.ttp_file import load_ttp
 from treemarket.ttp import solve
 from treemarket.ttp.simulate import simulate
@@ -34,7 +35,7 @@ def plot_command(
 
     fmt = fmt.lower()
     if fmt not in FORMATS:
-        raise typer.BadParameter(f"{fmt!r} is not one of png, svg", param_hint="--format")
+        raise ModelError(f"{fmt!r} is not one of png, svg", place="--format")
     model = load_ttp(file)
     solution = solve(model)
     stem = Path(file).stem

@@ -34,6 +34,7 @@ class Formulation:
     col_node: NDArray[np.int64]
     n_y: int  # the first n_y columns are y_i(n); the rest (z form) are z_i(n)
     scale: float  # objective coefficients were divided by this
+    supply_nodes: NDArray[np.int64] | None = None  # the node of each supply row (rows first)
 
     def assignment(self, x: NDArray[np.float64], shape: tuple[int, int]) -> NDArray[np.float64]:
         """y as a dense (I, N) matrix from a solution vector."""
@@ -64,8 +65,14 @@ def subtree_mask(model: TTPModel, mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
     return out
 
 
-def build(model: TTPModel, kind: str = "path", integer: bool = True) -> Formulation:
-    """Build [P0] (``integer=True``) or [P1] in formulation ``kind``."""
+def build(
+    model: TTPModel, kind: str = "path", integer: bool = True, every_supply_row: bool = False
+) -> Formulation:
+    """Build [P0] (``integer=True``) or [P1] in formulation ``kind``.
+
+    Supply rows that cannot bind are left out unless ``every_supply_row`` (the schedule needs
+    them all, with μ(t) a variable).
+    """
     if kind not in FORMULATIONS:
         raise ValueError(f"unknown formulation {kind!r}; choose from {FORMULATIONS}")
     mask = candidate_mask(model)
@@ -88,12 +95,15 @@ def build(model: TTPModel, kind: str = "path", integer: bool = True) -> Formulat
         c = np.concatenate([weight / scale, np.zeros(n_z)])
     if model.carry_over:
         supply_rows, supply_lo, supply_up = _stock_rows(model, col_node, n_cols)
+        supply_nodes = np.arange(model.tree.n_nodes)
         n_stock = model.tree.n_nodes
         c = np.concatenate([c, np.zeros(n_stock)])
         opp_rows = sp.hstack([opp_rows, sp.csr_array((opp_rows.shape[0], n_stock))])
         n_cols += n_stock
     else:
-        supply_rows, supply_up = _supply_rows(model, col_node, col_buyer, n_cols)
+        supply_rows, supply_up, supply_nodes = _supply_rows(
+            model, col_node, col_buyer, n_cols, every_node=every_supply_row
+        )
         supply_lo = np.full(supply_up.shape[0], -np.inf)
     A = sp.csc_array(sp.vstack([supply_rows, opp_rows], format="csc"))
     row_lower = np.concatenate([supply_lo, opp_lo])
@@ -114,15 +124,19 @@ def build(model: TTPModel, kind: str = "path", integer: bool = True) -> Formulat
         integrality=np.ones(n_cols, dtype=bool) if integer else None,
         maximize=True,
     )
-    return Formulation(lp, kind, col_buyer, col_node, n_y, scale)
+    return Formulation(lp, kind, col_buyer, col_node, n_y, scale, supply_nodes)
 
 
 def _supply_rows(
-    model: TTPModel, col_node: NDArray[np.int64], col_buyer: NDArray[np.int64], n_cols: int
-) -> tuple[sp.csr_array, NDArray[np.float64]]:
+    model: TTPModel,
+    col_node: NDArray[np.int64],
+    col_buyer: NDArray[np.int64],
+    n_cols: int,
+    every_node: bool = False,
+) -> tuple[sp.csr_array, NDArray[np.float64], NDArray[np.int64]]:
     """Σ_i y_i(n) ≤ μ(t(n)) for the nodes where the candidates could exceed the supply."""
     demand = np.bincount(col_node, weights=model.counts[col_buyer], minlength=model.tree.n_nodes)
-    binding = demand > model.node_supply
+    binding = demand > (0 if every_node else model.node_supply)
     nodes = np.nonzero(binding)[0]
     row_of_node = np.full(model.tree.n_nodes, -1, dtype=np.int64)
     row_of_node[nodes] = np.arange(nodes.shape[0])
@@ -130,7 +144,7 @@ def _supply_rows(
     rows = row_of_node[col_node[keep]]
     cols = np.arange(col_node.shape[0], dtype=np.int64)[keep]
     A = sp.csr_array((np.ones(rows.shape[0]), (rows, cols)), shape=(nodes.shape[0], n_cols))
-    return A, model.node_supply[nodes].astype(np.float64)
+    return A, model.node_supply[nodes].astype(np.float64), nodes.astype(np.int64)
 
 
 def _stock_rows(

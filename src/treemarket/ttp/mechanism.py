@@ -1,0 +1,882 @@
+"""Truthful mechanisms for the TTP: static VCG and the dynamic pivot mechanism.
+
+Both assign permits by the welfare optimum of [P0] (for the reported values) and differ in when
+and how the buyers pay.
+
+Notation
+--------
+W* is the optimum of [P0], ``y*`` an optimal assignment and w_i = E[Σ_n v_i(n) y*_i(n)] buyer
+i's expected value in it. J(n, z, s) is the optimal expected welfare from node n on, conditional
+on reaching n, when the buyers still hold the opportunities z (per buyer or type) and, with
+carry-over, s unsold permits arrive at n: the problem ``model.submodel(n, z, s)``. The optimum
+"without i" removes buyer i; for a buyer **type** with count c > 1 one unit of the type is "the
+buyer": removing her lowers the count by one (c − 1). Payments and payoffs are then reported per
+type (all its units) and per unit (the type's total divided by c; individual units differ only
+by how the optimum breaks ties among identical units, their payoffs are equal).
+
+Static VCG (:func:`vcg`)
+    Buyers report their whole value process at t = 0; the mechanism assigns ``y*`` and buyer i
+    pays the expected welfare loss she imposes on the others,
+    ``payment_i = W*_{−i} − (W* − w_i)``; her expected payoff is ``W* − W*_{−i} ≥ 0``.
+    Whatever she reports, her true expected payoff is the true expected welfare of the
+    assignment chosen minus W*_{−i} (which her report cannot change), so truth-telling is a
+    dominant strategy in expectation, and it is individually rational in expectation.
+
+Dynamic pivot (:func:`dynamic_pivot`, Bergemann and Välimäki 2010)
+    Buyers report as they learn; at every node the mechanism takes the efficient action from the
+    current state and charges each buyer the flow externality she imposes. See
+    :func:`dynamic_pivot` for the formula implemented here (finite horizon, no discounting, one
+    purchase opportunity per buyer unit). Its expected payments equal the VCG payments.
+
+The comparison (:func:`compare_mechanisms`) puts VCG, the pivot and the lowest and highest
+expected-revenue supporting price systems of the markets side by side; with one market (T = 0)
+the lowest prices are the uniform-price auction and coincide with VCG.
+:func:`misreport_search` verifies incentive compatibility on small instances by exhaustive
+search over misreports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from treemarket.ttp.exact import expected_welfare, solve_exact
+from treemarket.ttp.model import TTPModel
+from treemarket.ttp.result import TTPSolution
+
+TOL = 1e-7  # absolute tolerance (relative to the welfare scale) of the property checks
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+ArrayLikeInt = Sequence[int] | IntArray
+
+__all__ = [
+    "ContinuationValues",
+    "Deviation",
+    "MechanismComparison",
+    "MisreportSearch",
+    "PivotResult",
+    "VCGResult",
+    "compare_mechanisms",
+    "dynamic_pivot",
+    "misreport_search",
+    "vcg",
+]
+
+
+# ----------------------------------------------------------------------------- helpers
+def _carry(model: TTPModel) -> bool:
+    return bool(getattr(model, "carry_over", False))
+
+
+def _present(model: TTPModel) -> NDArray[np.bool_]:
+    present = getattr(model, "present", None)
+    if present is None:
+        return np.ones(model.values.shape, dtype=bool)
+    return np.asarray(present, dtype=bool)
+
+
+def _submodel(model: TTPModel, node: int, z: IntArray, stock: int) -> tuple[TTPModel, IntArray]:
+    """``model.submodel`` with the carried-in stock only where the model carries permits over."""
+    if _carry(model):
+        return model.submodel(node, z, stock=int(stock))
+    return model.submodel(node, z)
+
+
+def _without(model: TTPModel, buyer: int) -> TTPModel | None:
+    """The model without one unit of ``buyer`` (None when no buyer is left)."""
+    counts = model.counts.copy()
+    counts[buyer] -= 1
+    keep = np.flatnonzero(counts > 0)
+    if keep.size == 0:
+        return None
+    return _select(model, keep, counts[keep])
+
+
+def _select(model: TTPModel, keep: IntArray, counts: IntArray) -> TTPModel:
+    """Only the buyers ``keep`` with the given counts, every other feature of the model kept."""
+    return model.select_buyers(keep, counts)
+
+
+def _with_report(model: TTPModel, buyer: int, row: FloatArray) -> TTPModel:
+    """The model in which ``buyer``'s scenario values are replaced by ``row``."""
+    values = model.scenario_values.copy()
+    values[buyer] = row
+    return dataclasses.replace(model, scenario_values=values, _cache={})
+
+
+def _leaf_assignment(
+    values: FloatArray, present: NDArray[np.bool_], z: IntArray, available: int
+) -> IntArray:
+    """The optimum of a single market: the ``available`` highest positive unit values.
+
+    Ties are broken by buyer order (stable sort), as a deterministic auctioneer would.
+    """
+    take = np.zeros(values.shape[0], dtype=np.int64)
+    left = int(available)
+    for i in np.argsort(-values, kind="stable").tolist():
+        if left <= 0 or values[i] <= 0:
+            break
+        if present[i] and z[i] > 0:
+            take[i] = min(int(z[i]), left)
+            left -= int(take[i])
+    return take
+
+
+def _optimal_y(model: TTPModel) -> FloatArray:
+    """An optimal assignment of [P0] (closed form for a single market, else the exact solver)."""
+    if model.tree.n_nodes == 1:
+        y = _leaf_assignment(model.values[:, 0], _present(model)[:, 0], model.counts,
+                             int(model.supply[0]))  # fmt: skip
+        return y.astype(np.float64)[:, None]
+    return solve_exact(model, price_ranges=False).y
+
+
+def _flow(model: TTPModel, y: FloatArray) -> FloatArray:
+    """F(n) = Σ_i v_i(n) y_i(n), the welfare realised at each node."""
+    return np.einsum("in,in->n", model.values, y)
+
+
+def _continuation(model: TTPModel, node_values: FloatArray) -> FloatArray:
+    """E[Σ_{m ≥ n} x(m) | n] for a flow x per node (``(..., N)``), bottom-up on the tree."""
+    tree = model.tree
+    out = np.array(node_values, dtype=np.float64, copy=True)
+    for t in range(tree.horizon - 1, -1, -1):
+        here = tree.level(t)
+        out[..., here] += _children_mean(model, out)[..., here]
+    return out
+
+
+def _children_mean(model: TTPModel, node_values: FloatArray) -> FloatArray:
+    """E[x(c) | n] over the children c of every node, 0 at the leaves: ``(..., N) -> (..., N)``."""
+    tree = model.tree
+    out = np.zeros(np.shape(node_values), dtype=np.float64)
+    if tree.horizon > 0:
+        inner = int(tree.level_offsets[-2])
+        out[..., :inner] = tree.expectation_of_children(node_values)
+    return out
+
+
+@dataclass
+class _State:
+    """What enters each node along the assignment: opportunities z (I, N) and stock s (N,)."""
+
+    z_in: IntArray
+    stock_in: IntArray
+
+
+def _state(model: TTPModel, y: FloatArray, counts: IntArray) -> _State:
+    """Opportunities and carried-in permits entering every node under the assignment ``y``."""
+    tree = model.tree
+    yi = np.rint(y).astype(np.int64)
+    z_in = np.empty_like(yi)
+    stock_in = np.zeros(tree.n_nodes, dtype=np.int64)
+    z_in[:, tree.level(0)] = np.asarray(counts, dtype=np.int64)[:, None]
+    carry = _carry(model)
+    for t in range(1, tree.horizon + 1):
+        level = tree.level(t)
+        parent = tree.parent[level]
+        z_in[:, level] = z_in[:, parent] - yi[:, parent]
+        if carry:
+            sold = yi[:, parent].sum(axis=0)
+            stock_in[level] = model.node_supply[parent] + stock_in[parent] - sold
+    return _State(z_in, stock_in)
+
+
+class ContinuationValues:
+    """J(n, z, s): the optimal expected welfare from node n on, conditional on n, of the buyers
+    who still hold z opportunities (and s permits carried in).
+
+    One exact solve of ``model.submodel(n, z, s)`` per distinct state (cached); a single market
+    (a leaf) is solved in closed form (the highest positive unit values). Buyers with z_i = 0
+    are dropped before solving.
+
+    Parameters
+    ----------
+    model : TTPModel
+        The true model (its values are what J measures).
+    """
+
+    def __init__(self, model: TTPModel) -> None:
+        self.model = model
+        self.solves = 0
+        self._cache: dict[tuple[int, tuple[int, ...], int], float] = {}
+        self._present = _present(model)
+
+    def __call__(self, node: int, z: ArrayLikeInt, stock: int = 0) -> float:
+        z = np.asarray(z, dtype=np.int64)
+        key = (int(node), tuple(z.tolist()), int(stock))
+        if key not in self._cache:
+            self._cache[key] = self._solve(int(node), z, int(stock))
+        return self._cache[key]
+
+    def root(self, z: ArrayLikeInt) -> float:
+        """E[J(root, z)]: the optimum of the whole problem for opportunities z."""
+        tree = self.model.tree
+        roots = range(tree.level(0).start, tree.level(0).stop)
+        return float(sum(float(tree.prob[r]) * self(r, z) for r in roots))
+
+    def _solve(self, node: int, z: IntArray, stock: int) -> float:
+        model = self.model
+        keep = np.flatnonzero(z > 0)
+        if keep.size == 0:
+            return 0.0
+        if model.tree.time[node] == model.tree.horizon:
+            available = int(model.node_supply[node]) + stock
+            take = _leaf_assignment(
+                model.values[:, node], self._present[:, node], z, available
+            )
+            return float(take @ model.values[:, node])
+        self.solves += 1
+        sub, _ = _submodel(_select(model, keep, z[keep]), node, z[keep], stock)
+        return float(solve_exact(sub, price_ranges=False).welfare)
+
+
+
+def _names(model: TTPModel, x: Iterable[float]) -> dict[str, float]:
+    return {b: float(v) for b, v in zip(model.buyers, x, strict=True)}
+
+
+def _solution(model: TTPModel, solution: TTPSolution | None) -> TTPSolution:
+    if solution is None:
+        return solve_exact(model, price_ranges=False)
+    if solution.method != "exact" and solution.gap > 0:
+        raise ValueError("the mechanisms need the exact optimum of [P0]: use solve_exact")
+    return solution
+
+
+# --------------------------------------------------------------------------------- VCG
+@dataclass
+class VCGResult:
+    """The static VCG mechanism: assignment by [P0], payments W*_{−i} − (W* − w_i).
+
+    Attributes
+    ----------
+    welfare : float
+        W*, the optimum of [P0].
+    values : (I,) float
+        w_i, each buyer's (type's) expected value in the optimum.
+    welfare_without : (I,) float
+        W*_{−i}: the optimum without (one unit of) buyer i.
+    payments, payoffs : (I,) float
+        Expected payment and payoff per buyer (per type: all its units).
+    per_unit_payments, per_unit_payoffs : (I,) float
+        The same per unit of a type (equal to the above for single buyers).
+    revenue : float
+        Σ payments: the seller's budget surplus (a deficit if negative; VCG payments here are
+        never negative, because removing a buyer leaves the others' part of the optimum
+        feasible).
+    """
+
+    model: TTPModel
+    solution: TTPSolution
+    welfare: float
+    values: FloatArray
+    welfare_without: FloatArray
+    payments: FloatArray
+    payoffs: FloatArray
+    per_unit_payments: FloatArray
+    per_unit_payoffs: FloatArray
+    revenue: float
+    kind: str = "vcg"
+
+    @property
+    def balance(self) -> str:
+        """"surplus", "deficit" or "balanced" (the seller's budget)."""
+        scale = TOL * max(1.0, abs(self.welfare))
+        if self.revenue > scale:
+            return "surplus"
+        return "deficit" if self.revenue < -scale else "balanced"
+
+    def to_json(self) -> dict[str, Any]:
+        """The SPEC keys (kind, welfare, payments, payoffs, revenue) and the details."""
+        model = self.model
+        return {
+            "kind": self.kind,
+            "welfare": self.welfare,
+            "payments": _names(model, self.payments),
+            "payoffs": _names(model, self.payoffs),
+            "revenue": self.revenue,
+            "budget": {"revenue": self.revenue, "balance": self.balance},
+            "counts": {b: int(c) for b, c in zip(model.buyers, model.counts.tolist(), strict=True)},
+            "values": _names(model, self.values),
+            "welfare_without": _names(model, self.welfare_without),
+            "per_unit_payments": _names(model, self.per_unit_payments),
+            "per_unit_payoffs": _names(model, self.per_unit_payoffs),
+        }
+
+
+def vcg(model: TTPModel, solution: TTPSolution | None = None) -> VCGResult:
+    """The static VCG mechanism: reports at t = 0, assignment by [P0], VCG payments.
+
+    Buyer i pays the expected welfare loss she imposes on the others,
+
+        payment_i = W*_{−i} − (W* − w_i),        payoff_i = w_i − payment_i = W* − W*_{−i},
+
+    with W*_{−i} the optimum of the model built without her (one unit less of a type with
+    count c > 1; the type then pays c times the per-unit externality plus its value:
+    payment_type = c (W*_{−1} − W*) + w_type, payoff_type = c (W* − W*_{−1})).
+
+    Truthful in dominant strategies (in expectation): with reports V', buyer i's true expected
+    payoff is E_true-welfare(y*(V')) − W*_{−i} ≤ W* − W*_{−i}. Individually rational in
+    expectation: W* ≥ W*_{−i}. Payments are ≥ 0: the others' part of y* is feasible without i.
+
+    Parameters
+    ----------
+    model : TTPModel
+    solution : TTPSolution, optional
+        The exact solution of ``model`` (solved here if not given).
+
+    Examples
+    --------
+    >>> from treemarket.ttp.examples import weather
+    >>> r = vcg(weather())
+    >>> r.welfare, r.welfare_without.tolist(), r.revenue
+    (12.0, [7.0, 7.0, 10.0], 0.0)
+    """
+    solution = _solution(model, solution)
+    y = solution.y
+    welfare = float(solution.welfare)
+    values = (model.values * y) @ model.tree.prob
+    without = np.empty(model.n_buyers)
+    for i in range(model.n_buyers):
+        if model.counts[i] <= 0:
+            without[i] = welfare
+            continue
+        reduced = _without(model, i)
+        without[i] = 0.0 if reduced is None else solve_exact(reduced, price_ranges=False).welfare
+    counts = np.maximum(model.counts, 1).astype(np.float64)
+    unit_payoff = np.where(model.counts > 0, welfare - without, 0.0)
+    payoffs = model.counts * unit_payoff
+    payments = values - payoffs
+    return VCGResult(
+        model=model, solution=solution, welfare=welfare, values=values,
+        welfare_without=without, payments=payments, payoffs=payoffs,
+        per_unit_payments=payments / counts, per_unit_payoffs=unit_payoff,
+        revenue=float(payments.sum()),
+    )  # fmt: skip
+
+
+# ---------------------------------------------------------------------- dynamic pivot
+@dataclass
+class PivotResult:
+    """The dynamic pivot mechanism: payments per node (on every path) and their expectations.
+
+    Attributes
+    ----------
+    welfare : float
+        W*.
+    node_payments : (I, N) float
+        What each buyer (type: all its units) pays at each node.
+    unit_buy, unit_wait : (I, N) float
+        The payment of one unit that buys at n / that stays in the market at n (NaN where no
+        unit does).
+    continuation : (I, N) float
+        M_i(n) = J(n, z) − J(n, z − e_i): the expected payoff from n on, conditional on n, of a
+        unit still in the market at n (NaN where none is); periodic individual rationality is
+        M ≥ 0.
+    continuation_without : (I, N) float
+        J(n, z − e_i), the optimal continuation without (one unit of) i (NaN where undefined).
+    payments, payoffs : (I,) float
+        Expected payments and payoffs per buyer (type).
+    path_payoffs : (I, L) float
+        Realised payoff of each buyer (type) along each root-to-leaf path: Σ_t v y − payment.
+    revenue : float
+    solves : int
+        Exact solves spent on continuation values (one per inner node and buyer still in).
+    """
+
+    model: TTPModel
+    solution: TTPSolution
+    welfare: float
+    node_payments: FloatArray
+    unit_buy: FloatArray
+    unit_wait: FloatArray
+    continuation: FloatArray
+    continuation_without: FloatArray
+    payments: FloatArray
+    payoffs: FloatArray
+    path_payoffs: FloatArray
+    revenue: float
+    solves: int
+    z_in: IntArray = field(repr=False)
+    stock_in: IntArray = field(repr=False)
+    kind: str = "pivot"
+
+    @property
+    def per_unit_payments(self) -> FloatArray:
+        return self.payments / np.maximum(self.model.counts, 1)
+
+    @property
+    def per_unit_payoffs(self) -> FloatArray:
+        return self.payoffs / np.maximum(self.model.counts, 1)
+
+    @property
+    def path_payments(self) -> FloatArray:
+        """(I, L, T + 1): each buyer's payment at each time along each root-to-leaf path."""
+        return self.node_payments[:, self.model.tree.ancestors]
+
+    def min_continuation(self) -> float:
+        """The smallest M_i(n) over buyers still in the market and all nodes (∞ if none)."""
+        finite = self.continuation[~np.isnan(self.continuation)]
+        return float(finite.min()) if finite.size else float("inf")
+
+    def individually_rational(self, tol: float = TOL) -> bool:
+        """Periodic ex-post IR: at every node of every path, every unit still in the market
+        expects a payoff ≥ 0 from there on (up to ``tol`` × the welfare scale)."""
+        return self.min_continuation() >= -tol * max(1.0, abs(self.welfare))
+
+    def negative_paths(self, tol: float = TOL) -> FloatArray:
+        """(I,) probability of the paths on which a buyer's realised payoff is negative."""
+        leaf_prob = self.model.tree.prob[self.model.tree.leaves]
+        scale = tol * max(1.0, abs(self.welfare))
+        return (self.path_payoffs < -scale).astype(np.float64) @ leaf_prob
+
+    def to_json(self) -> dict[str, Any]:
+        """The SPEC keys (kind, welfare, payments, payoffs, revenue) and payments per path."""
+        model = self.model
+        tree = model.tree
+        leaf_prob = tree.prob[tree.leaves]
+        paths = []
+        pay = self.path_payments
+        for leaf_index, leaf in enumerate(tree.leaves.tolist()):
+            paths.append(
+                {
+                    "scenario": ",".join(tree.event(leaf)),
+                    "probability": float(leaf_prob[leaf_index]),
+                    "payments": {
+                        b: pay[i, leaf_index].tolist() for i, b in enumerate(model.buyers)
+                    },
+                    "payoffs": _names(model, self.path_payoffs[:, leaf_index]),
+                }
+            )
+        return {
+            "kind": self.kind,
+            "welfare": self.welfare,
+            "payments": _names(model, self.payments),
+            "payoffs": _names(model, self.payoffs),
+            "revenue": self.revenue,
+            "counts": {b: int(c) for b, c in zip(model.buyers, model.counts.tolist(), strict=True)},
+            "per_unit_payments": _names(model, self.per_unit_payments),
+            "per_unit_payoffs": _names(model, self.per_unit_payoffs),
+            "individual_rationality": {
+                "periodic": self.individually_rational(),
+                "min_continuation_payoff": self.min_continuation(),
+                "negative_path_probability": _names(model, self.negative_paths()),
+                "min_path_payoff": _names(model, self.path_payoffs.min(axis=1)),
+            },
+            "paths": paths,
+            "solves": self.solves,
+        }
+
+
+def dynamic_pivot(
+    model: TTPModel,
+    solution: TTPSolution | None = None,
+    oracle: ContinuationValues | None = None,
+) -> PivotResult:
+    r"""The dynamic pivot mechanism of Bergemann and Välimäki (2010) on the scenario tree.
+
+    At node n the state is z(n), the opportunities still held when the market of n opens
+    (and, with carry-over, the permits carried in); the mechanism takes the efficient action
+    y*(n) of [P0] and charges each buyer the flow externality she imposes on the others:
+
+        p_i(n) = J_{−i}(n) − E[J_{−i}(c) | n] − Σ_{j≠i} v_j(n) y*_j(n),
+
+    J_{−i}(x) the others' optimal continuation value from state x, the children c reached
+    after the efficient action (with i). With one opportunity per buyer, finite horizon and no
+    discounting this reads, with V*(n) = J(n, z(n)) the continuation value of y*,
+    F(n) = Σ_j v_j(n) y*_j(n) and A_i(n) = J(n, z(n) − e_i):
+
+    * i buys at n:            p_i(n) = A_i(n) − E[V*(c) | n] − (F(n) − v_i(n))
+      (once she has left, the others' continuation is the full one: J_{−i}(c) = V*(c));
+    * i stays in the market:  p_i(n) = A_i(n) − E[A_i(c) | n] − F(n);
+    * i has left before n:    p_i(n) = 0 (the optimum continues as without her);
+
+    E[·(c) | n] = 0 at the leaves. Both payments are ≥ 0: the others' part of y*(n) is feasible
+    without i. Telescoping, a unit in the market at n expects the payoff
+    M_i(n) = V*(n) − A_i(n) ≥ 0 from n on (periodic ex-post individual rationality), and at
+    the root M_i = W* − W*_{−i}: the expected payments equal the static VCG payments. Truthful
+    reporting is a best response at every node given truthful reports by the others (periodic
+    ex-post incentive compatibility): a lie from n on yields the true welfare of the resulting
+    policy minus A_i(n) ≤ M_i(n). A realised path can still leave a buyer with a negative
+    payoff (she may pay while waiting and then not buy); see the example.
+
+    For a type with count c, each unit is a buyer: the k = y*_i(n) units buying at n pay the
+    first formula, the z_i(n) − k units staying the second (e_i removes one unit); the type's
+    payment at n is their sum.
+
+    No enumeration: one exact solve of ``model.submodel(n, z(n) − e_i)`` per inner node and buyer
+    still in the market there (leaves in closed form), so the cost grows with nodes × buyers.
+
+    Parameters
+    ----------
+    model : TTPModel
+    solution : TTPSolution, optional
+        The exact solution (solved here if not given).
+    oracle : ContinuationValues, optional
+        A cache of continuation values to reuse.
+
+    Examples
+    --------
+    A waits at the root, where her presence makes the planner sell to B rather than C (whom
+    the others would serve first); she pays that externality (1) at the root, and 3.5 when she
+    buys after "up"; after "down" she leaves empty-handed with −1 realised, while at every node
+    her expected payoff from there on is ≥ 0 (2.25 at the root, 0 after "down").
+
+    >>> from treemarket.ttp import TTPModel
+    >>> m = TTPModel.from_scenarios(
+    ...     ["A", "B", "C"], [1, 1],
+    ...     {"up": (0.5, {"A": 10, "B": 8, "C": 3.5}), "down": (0.5, {"A": -6, "B": -2, "C": 3.5})},
+    ...     [[["up", "down"]], [["up"], ["down"]]])
+    >>> r = dynamic_pivot(m)
+    >>> r.node_payments.round(6).tolist()    # nodes: root, down, up
+    [[1.0, 0.0, 3.5], [1.75, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    >>> r.payments.tolist(), vcg(m).payments.tolist()
+    ([2.75, 1.75, 0.0], [2.75, 1.75, 0.0])
+    >>> r.continuation[0].round(6).tolist(), r.path_payoffs[0].tolist()
+    ([2.25, 0.0, 6.5], [-1.0, 5.5])
+    """
+    solution = _solution(model, solution)
+    oracle = ContinuationValues(model) if oracle is None else oracle
+    tree = model.tree
+    values = model.values
+    y = np.rint(solution.y)
+    state = _state(model, y, model.counts)
+    z_in, stock_in = state.z_in, state.stock_in
+    flow = _flow(model, y)
+    full = _continuation(model, flow)  # V*(n)
+    solves_before = oracle.solves
+
+    without = np.full(y.shape, np.nan)
+    for n in range(tree.n_nodes):
+        for i in np.flatnonzero(z_in[:, n] > 0).tolist():
+            z = z_in[:, n].copy()
+            z[i] -= 1
+            without[i, n] = oracle(n, z, int(stock_in[n]))
+
+    buying = y
+    waiting = z_in - y
+    mean_full = _children_mean(model, full)
+    mean_without = _children_mean(model, np.nan_to_num(without))
+    unit_buy = np.where(buying > 0, without - mean_full - flow + values, np.nan)
+    unit_wait = np.where(waiting > 0, without - mean_without - flow, np.nan)
+    node_payments = np.where(buying > 0, buying * np.nan_to_num(unit_buy), 0.0) + np.where(
+        waiting > 0, waiting * np.nan_to_num(unit_wait), 0.0
+    )
+    continuation = np.where(z_in > 0, full - without, np.nan)
+    payments = node_payments @ tree.prob
+    payoffs = (values * y) @ tree.prob - payments
+    node_payoff = values * y - node_payments
+    path_payoffs = node_payoff[:, tree.ancestors].sum(axis=2)
+    return PivotResult(
+        model=model, solution=solution, welfare=float(solution.welfare),
+        node_payments=node_payments, unit_buy=unit_buy, unit_wait=unit_wait,
+        continuation=continuation, continuation_without=without, payments=payments,
+        payoffs=payoffs, path_payoffs=path_payoffs, revenue=float(payments.sum()),
+        solves=oracle.solves - solves_before, z_in=z_in, stock_in=stock_in,
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------------ comparison
+@dataclass
+class MechanismComparison:
+    """Revenue and expected buyer payoffs under each mechanism or price system.
+
+    ``rows`` maps a name (``vcg``, ``pivot``, ``low prices``, ``high prices``) to
+    ``{"revenue": float, "payoffs": {buyer: float}}``.
+    """
+
+    rows: dict[str, dict[str, Any]]
+    welfare: float
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"welfare": self.welfare, "rows": self.rows}
+        if self.notes:
+            out["note"] = " ".join(self.notes)
+        return out
+
+
+def compare_mechanisms(
+    model: TTPModel,
+    solution: TTPSolution | None = None,
+    *,
+    vcg_result: VCGResult | None = None,
+    pivot_result: PivotResult | None = None,
+    pivot: bool = True,
+) -> MechanismComparison:
+    """VCG, the dynamic pivot and the lowest / highest expected-revenue supporting prices.
+
+    The price systems are those of :func:`treemarket.ttp.simulate.equilibrium_price_systems`
+    (the LP relaxation's when no prices support the integer optimum). With one market (T = 0)
+    the lowest prices form the uniform-price auction and give the VCG payments.
+
+    Examples
+    --------
+    >>> from treemarket.ttp.examples import weather
+    >>> c = compare_mechanisms(weather())
+    >>> {name: row["revenue"] for name, row in c.rows.items()}["vcg"]
+    0.0
+    """
+    from treemarket.ttp.simulate import equilibrium_price_systems
+
+    solution = _solution(model, solution)
+    vcg_result = vcg(model, solution) if vcg_result is None else vcg_result
+    rows: dict[str, dict[str, Any]] = {
+        "vcg": {"revenue": vcg_result.revenue, "payoffs": _names(model, vcg_result.payoffs)}
+    }
+    if pivot_result is None and pivot:
+        pivot_result = dynamic_pivot(model, solution)
+    if pivot_result is not None:
+        rows["pivot"] = {
+            "revenue": pivot_result.revenue,
+            "payoffs": _names(model, pivot_result.payoffs),
+        }
+    notes: list[str] = []
+    systems = equilibrium_price_systems(solution)
+    for which in ("low", "high"):
+        system = systems.get(f"{which}_revenue_prices")
+        if system is not None:
+            rows[f"{which} prices"] = {"revenue": system["revenue"], "payoffs": system["payoffs"]}
+    if not systems:
+        notes.append("no supporting prices could be computed")
+    elif not solution.supported:
+        notes.append(
+            "no prices support the integer optimum: the price rows are the LP relaxation's "
+            "prices and assignment"
+        )
+    return MechanismComparison(rows=rows, welfare=float(solution.welfare), notes=notes)
+
+
+# ------------------------------------------------------------------ misreport search
+@dataclass
+class Deviation:
+    """The most profitable misreport found for one buyer (and, for the pivot, one node).
+
+    ``truthful`` and ``deviation`` are expected true payoffs conditional on ``node`` (the root
+    for VCG); ``report`` is the reported exercise values on the node's scenarios.
+    """
+
+    buyer: str
+    node: int
+    time: int
+    event: list[str]
+    report: list[float]
+    truthful: float
+    deviation: float
+
+    @property
+    def gain(self) -> float:
+        return self.deviation - self.truthful
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "buyer": self.buyer, "node": self.node, "time": self.time, "event": self.event,
+            "report": self.report, "truthful": self.truthful, "deviation": self.deviation,
+            "gain": self.gain,
+        }  # fmt: skip
+
+
+@dataclass
+class MisreportSearch:
+    """Result of :func:`misreport_search`: the best misreport per buyer (and node)."""
+
+    kind: str
+    reports_tried: int
+    best: list[Deviation]
+
+    def max_gain(self) -> float:
+        """The largest gain over truth-telling found (≤ 0 up to rounding when truthful)."""
+        return max((d.gain for d in self.best), default=float("-inf"))
+
+    def profitable(self, tol: float = TOL) -> list[Deviation]:
+        """The deviations that beat truth-telling by more than ``tol``."""
+        return [d for d in self.best if d.gain > tol]
+
+
+def misreports(
+    values: FloatArray,
+    factors: Sequence[float] = (0.0, 0.5, 0.8, 1.25, 2.0),
+    shifts: Sequence[float] = (-3.0, 3.0),
+    max_permutation_scenarios: int = 4,
+    random_permutations: int = 0,
+    rng: np.random.Generator | None = None,
+) -> list[FloatArray]:
+    """The grid of reports of one buyer's exercise values ``values`` (on some scenarios).
+
+    Every ``factor × values∘π`` for the permutations π of the scenarios (all of them when there
+    are at most ``max_permutation_scenarios``, else ``random_permutations`` random ones), plus
+    ``values + shift``; the truthful report and duplicates are left out.
+
+    Examples
+    --------
+    >>> [r.tolist() for r in misreports(np.array([1.0, 3.0]), factors=(2.0,), shifts=())]
+    [[2.0, 6.0], [6.0, 2.0], [3.0, 1.0]]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    size = values.shape[0]
+    if size <= max_permutation_scenarios:
+        perms = [np.array(p) for p in itertools.permutations(range(size))]
+    else:
+        rng = np.random.default_rng(0) if rng is None else rng
+        perms = [np.arange(size)] + [rng.permutation(size) for _ in range(random_permutations)]
+    candidates = [f * values[p] for p in perms for f in factors]
+    candidates += [values[p] for p in perms[1:]] + [values + s for s in shifts]
+    seen = {tuple(np.round(values, 12).tolist())}
+    out = []
+    for report in candidates:
+        key = tuple(np.round(report, 12).tolist())
+        if key not in seen:
+            seen.add(key)
+            out.append(report)
+    return out
+
+
+def misreport_search(
+    model: TTPModel,
+    kind: str = "vcg",
+    *,
+    factors: Sequence[float] = (0.0, 0.5, 0.8, 1.25, 2.0),
+    shifts: Sequence[float] = (-3.0, 3.0),
+    max_permutation_scenarios: int = 4,
+    random_permutations: int = 0,
+    nodes: Sequence[int] | None = None,
+    seed: int = 0,
+) -> MisreportSearch:
+    """Exhaustive search for a profitable misreport (small instances, single buyers only).
+
+    A misreport replaces buyer i's exercise values V_i(ω) by one of :func:`misreports`
+    (scaled, permuted across scenarios, shifted); the others report truthfully, and payoffs
+    are measured with her true values.
+
+    * ``vcg``: the report is made at t = 0 for the whole tree; the deviation's payoff is
+      w_i^true(y') − [W*_{−i} − Σ_{j≠i} w_j(y')] with y' the optimum for the reports, against
+      the truthful W* − W*_{−i} (dominant-strategy truthfulness in expectation).
+    * ``pivot``: at every node n where i is still in the market (truthful before n), she
+      reports the lie for the subtree of n from then on; the mechanism follows the optimum for
+      the reports from the state at n and charges the pivot payments (with i's true values
+      where they matter, the others' continuation values never depend on her report). The
+      deviation's expected payoff from n on, conditional on n, is compared with M_i(n) (periodic
+      ex-post incentive compatibility).
+
+    Early benefits and presence windows are taken as known to the mechanism (not reported).
+
+    Returns
+    -------
+    MisreportSearch
+        The best misreport per buyer (VCG) or per buyer and node (pivot).
+    """
+    if kind not in ("vcg", "pivot"):
+        raise ValueError(f"unknown mechanism {kind!r}; choose vcg or pivot")
+    if np.any(model.counts != 1):
+        raise ValueError("the misreport search is for single buyers (every count 1)")
+    rng = np.random.default_rng(seed)
+    grid = {
+        "factors": factors, "shifts": shifts, "rng": rng,
+        "max_permutation_scenarios": max_permutation_scenarios,
+        "random_permutations": random_permutations,
+    }  # fmt: skip
+    solution = solve_exact(model, price_ranges=False)
+    if kind == "vcg":
+        return _search_vcg(model, solution, grid)
+    return _search_pivot(model, solution, grid, nodes)
+
+
+def _search_vcg(model: TTPModel, solution: TTPSolution, grid: dict[str, Any]) -> MisreportSearch:
+    truth = vcg(model, solution)
+    tree = model.tree
+    tried = 0
+    best: list[Deviation] = []
+    everyone = np.arange(model.n_buyers)
+    for i in range(model.n_buyers):
+        others = everyone != i
+        top = Deviation(model.buyers[i], 0, 0, sorted(tree.scenario_names.tolist()),
+                        model.scenario_values[i].tolist(), float(truth.payoffs[i]),
+                        float(truth.payoffs[i]))  # fmt: skip
+        for report in misreports(model.scenario_values[i], **grid):
+            tried += 1
+            y = _optimal_y(_with_report(model, i, report))
+            value = (model.values * y) @ tree.prob  # true values of everyone
+            payment = truth.welfare_without[i] - value[others].sum()
+            payoff = float(value[i] - payment)
+            if payoff > top.deviation:
+                top.deviation, top.report = payoff, report.tolist()
+        best.append(top)
+    return MisreportSearch("vcg", tried, best)
+
+
+def _search_pivot(
+    model: TTPModel, solution: TTPSolution, grid: dict[str, Any], nodes: Sequence[int] | None
+) -> MisreportSearch:
+    oracle = ContinuationValues(model)
+    truth = dynamic_pivot(model, solution, oracle)
+    tree = model.tree
+    tried = 0
+    best: list[Deviation] = []
+    chosen = range(tree.n_nodes) if nodes is None else nodes
+    for n in chosen:
+        start, stop = int(tree.event_start[n]), int(tree.event_stop[n])
+        z, stock = truth.z_in[:, n], int(truth.stock_in[n])
+        for i in np.flatnonzero(z > 0).tolist():
+            honest = float(truth.continuation[i, n])
+            top = Deviation(model.buyers[i], n, int(tree.time[n]), tree.event(n),
+                            model.scenario_values[i, start:stop].tolist(), honest, honest)  # fmt: skip
+            for lie in misreports(model.scenario_values[i, start:stop], **grid):
+                tried += 1
+                row = model.scenario_values[i].copy()
+                row[start:stop] = lie
+                payoff = _pivot_payoff_after_lie(model, oracle, i, n, z, stock, row)
+                if payoff > top.deviation:
+                    top.deviation, top.report = payoff, lie.tolist()
+            best.append(top)
+    return MisreportSearch("pivot", tried, best)
+
+
+def _pivot_payoff_after_lie(
+    model: TTPModel, oracle: ContinuationValues, buyer: int, node: int, z: IntArray,
+    stock: int, row: FloatArray,
+) -> float:  # fmt: skip
+    """Buyer's true expected payoff from ``node`` on when she reports ``row`` from there.
+
+    The mechanism follows y', optimal for the reports from the state (z, stock) at the node,
+    and charges p_i(m) = J_{−i}(m) − E[J_{−i}(c) | m] − Σ_{j≠i} v_j(m) y'_j(m) with the
+    others' continuation values J_{−i} from the states that y' reaches (true values).
+    """
+    lied, node_map = _submodel(_with_report(model, buyer, row), node, z, stock)
+    y = _optimal_y(lied)
+    true_sub, _ = _submodel(model, node, z, stock)
+    state = _state(true_sub, y, z)  # its stock is the submodel's; the oracle's is below
+    sub_stock = _sub_stock(true_sub, y, stock)
+    values = true_sub.values
+    others = _flow(true_sub, y) - values[buyer] * y[buyer]
+    without = np.empty(true_sub.tree.n_nodes)
+    for m in range(true_sub.tree.n_nodes):
+        zm = state.z_in[:, m].copy()
+        zm[buyer] = 0
+        without[m] = oracle(int(node_map[m]), zm, int(sub_stock[m]))
+    pay = without - _children_mean(true_sub, without) - others
+    return float(true_sub.tree.prob @ (values[buyer] * y[buyer] - pay))
+
+
+def _sub_stock(sub: TTPModel, y: FloatArray, stock: int) -> IntArray:
+    """Permits carried into each node of a submodel (whose first supply includes ``stock``),
+    in the convention of the original tree's oracle (carried-in stock, not the first supply)."""
+    out = np.zeros(sub.tree.n_nodes, dtype=np.int64)
+    if not _carry(sub):
+        return out
+    tree = sub.tree
+    yi = np.rint(y).astype(np.int64)
+    out[tree.level(0)] = stock
+    supply = sub.node_supply.copy()
+    supply[tree.level(0)] -= stock  # the original supply of the first market
+    for t in range(1, tree.horizon + 1):
+        level = tree.level(t)
+        parent = tree.parent[level]
+        out[level] = supply[parent] + out[parent] - yi[:, parent].sum(axis=0)
+    return out
