@@ -41,7 +41,7 @@ class MarketOptions:
     step: float = 1.0  # Polyak factor θ in (0, 2)
     patience: int = 10  # iterations without a better bound before θ shrinks by 0.7
     min_step: float = 0.01
-    repair_every: int = 5  # build a feasible assignment every this many iterations
+    repair_every: int = 10  # build a feasible assignment every this many iterations
 
 
 def dual_value(
@@ -140,7 +140,7 @@ def solve_market(
         br = best_response(model, price)
         upper, excess = dual_value(model, price, br)
         if iterations % opts.repair_every == 1 or opts.repair_every == 1:
-            for slack in (0.0, 1e-3 * scale, 1e-2 * scale):
+            for slack in (1e-3 * scale, 1e-2 * scale):
                 y = run_markets(model, price, slack, br)
                 lower = expected_welfare(model, y)
                 if lower > best_lower:
