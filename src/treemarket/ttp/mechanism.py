@@ -46,11 +46,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from treemarket.ttp.exact import expected_welfare, solve_exact
+from treemarket.ttp.exact import solve_exact
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.result import TTPSolution
 
 TOL = 1e-7  # absolute tolerance (relative to the welfare scale) of the property checks
+NOISE = 1e-9  # payments within NOISE × the welfare scale of 0 are rounding noise, set to 0
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 ArrayLikeInt = Sequence[int] | IntArray
@@ -135,6 +136,11 @@ def _optimal_y(model: TTPModel) -> FloatArray:
                              int(model.supply[0]))  # fmt: skip
         return y.astype(np.float64)[:, None]
     return solve_exact(model, price_ranges=False).y
+
+
+def _snap(x: FloatArray, welfare: float) -> FloatArray:
+    """Set to 0 the entries that differ from 0 by summation noise only (NaN kept)."""
+    return np.where(np.abs(x) <= NOISE * max(1.0, abs(welfare)), 0.0, x)
 
 
 def _flow(model: TTPModel, y: FloatArray) -> FloatArray:
@@ -228,14 +234,11 @@ class ContinuationValues:
             return 0.0
         if model.tree.time[node] == model.tree.horizon:
             available = int(model.node_supply[node]) + stock
-            take = _leaf_assignment(
-                model.values[:, node], self._present[:, node], z, available
-            )
+            take = _leaf_assignment(model.values[:, node], self._present[:, node], z, available)
             return float(take @ model.values[:, node])
         self.solves += 1
         sub, _ = _submodel(_select(model, keep, z[keep]), node, z[keep], stock)
         return float(solve_exact(sub, price_ranges=False).welfare)
-
 
 
 def _names(model: TTPModel, x: Iterable[float]) -> dict[str, float]:
@@ -287,7 +290,7 @@ class VCGResult:
 
     @property
     def balance(self) -> str:
-        """"surplus", "deficit" or "balanced" (the seller's budget)."""
+        """The seller's budget: "surplus", "deficit" or "balanced"."""
         scale = TOL * max(1.0, abs(self.welfare))
         if self.revenue > scale:
             return "surplus"
@@ -353,7 +356,8 @@ def vcg(model: TTPModel, solution: TTPSolution | None = None) -> VCGResult:
     counts = np.maximum(model.counts, 1).astype(np.float64)
     unit_payoff = np.where(model.counts > 0, welfare - without, 0.0)
     payoffs = model.counts * unit_payoff
-    payments = values - payoffs
+    payments = _snap(values - payoffs, welfare)
+    payoffs = values - payments
     return VCGResult(
         model=model, solution=solution, welfare=welfare, values=values,
         welfare_without=without, payments=payments, payoffs=payoffs,
@@ -535,12 +539,14 @@ def dynamic_pivot(
     ...     {"up": (0.5, {"A": 10, "B": 8, "C": 3.5}), "down": (0.5, {"A": -6, "B": -2, "C": 3.5})},
     ...     [[["up", "down"]], [["up"], ["down"]]])
     >>> r = dynamic_pivot(m)
-    >>> r.node_payments.round(6).tolist()    # nodes: root, down, up
-    [[1.0, 0.0, 3.5], [1.75, 0.0, 0.0], [0.0, 0.0, 0.0]]
+    >>> m.tree.events()[1:]                  # the nodes of t = 1
+    [['up'], ['down']]
+    >>> r.node_payments.round(6).tolist()    # per buyer, at the root, "up", "down"
+    [[1.0, 3.5, 0.0], [1.75, 0.0, 0.0], [0.0, 0.0, 0.0]]
     >>> r.payments.tolist(), vcg(m).payments.tolist()
     ([2.75, 1.75, 0.0], [2.75, 1.75, 0.0])
-    >>> r.continuation[0].round(6).tolist(), r.path_payoffs[0].tolist()
-    ([2.25, 0.0, 6.5], [-1.0, 5.5])
+    >>> r.continuation[0].round(6).tolist(), r.path_payoffs[0].tolist()  # paths: up, down
+    ([2.25, 6.5, 0.0], [5.5, -1.0])
     """
     solution = _solution(model, solution)
     oracle = ContinuationValues(model) if oracle is None else oracle
@@ -564,19 +570,20 @@ def dynamic_pivot(
     waiting = z_in - y
     mean_full = _children_mean(model, full)
     mean_without = _children_mean(model, np.nan_to_num(without))
-    unit_buy = np.where(buying > 0, without - mean_full - flow + values, np.nan)
-    unit_wait = np.where(waiting > 0, without - mean_without - flow, np.nan)
+    welfare = float(solution.welfare)
+    unit_buy = _snap(np.where(buying > 0, without - mean_full - flow + values, np.nan), welfare)
+    unit_wait = _snap(np.where(waiting > 0, without - mean_without - flow, np.nan), welfare)
     node_payments = np.where(buying > 0, buying * np.nan_to_num(unit_buy), 0.0) + np.where(
         waiting > 0, waiting * np.nan_to_num(unit_wait), 0.0
     )
-    continuation = np.where(z_in > 0, full - without, np.nan)
+    continuation = _snap(np.where(z_in > 0, full - without, np.nan), welfare)
     payments = node_payments @ tree.prob
     payoffs = (values * y) @ tree.prob - payments
     node_payoff = values * y - node_payments
     path_payoffs = node_payoff[:, tree.ancestors].sum(axis=2)
     return PivotResult(
-        model=model, solution=solution, welfare=float(solution.welfare),
-        node_payments=node_payments, unit_buy=unit_buy, unit_wait=unit_wait,
+        model=model, solution=solution, welfare=welfare, node_payments=node_payments,
+        unit_buy=unit_buy, unit_wait=unit_wait,
         continuation=continuation, continuation_without=without, payments=payments,
         payoffs=payoffs, path_payoffs=path_payoffs, revenue=float(payments.sum()),
         solves=oracle.solves - solves_before, z_in=z_in, stock_in=stock_in,
@@ -825,8 +832,11 @@ def _search_pivot(
         z, stock = truth.z_in[:, n], int(truth.stock_in[n])
         for i in np.flatnonzero(z > 0).tolist():
             honest = float(truth.continuation[i, n])
-            top = Deviation(model.buyers[i], n, int(tree.time[n]), tree.event(n),
-                            model.scenario_values[i, start:stop].tolist(), honest, honest)  # fmt: skip
+            truthful = model.scenario_values[i, start:stop]
+            top = Deviation(
+                model.buyers[i], n, int(tree.time[n]), tree.event(n), truthful.tolist(), honest,
+                honest,
+            )  # fmt: skip
             for lie in misreports(model.scenario_values[i, start:stop], **grid):
                 tried += 1
                 row = model.scenario_values[i].copy()
