@@ -33,6 +33,14 @@ expected-revenue supporting price systems of the markets side by side; with one 
 the lowest prices are the uniform-price auction and coincide with VCG.
 :func:`misreport_search` verifies incentive compatibility on small instances by exhaustive
 search over misreports.
+
+What the checks show: the pivot's flow payments are never negative and every unit's expected
+payoff from every node on is ≥ 0, but a *realised* path can leave a buyer below 0 (she pays
+while waiting and then does not buy; see :func:`dynamic_pivot` and the bundled ``fractional``
+example), as can VCG's expected payment charged at t = 0. Every supporting price system gives
+each buyer at most her VCG payoff (ψ_i ≤ W* − W*_{−i}: the others' duals stay feasible without
+her), so the markets raise at least VCG's revenue; equality holds at T = 0 and with a single
+scenario (an assignment game: the lowest Walrasian prices give the VCG payoffs, Leonard 1983).
 """
 
 from __future__ import annotations
