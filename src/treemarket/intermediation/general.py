@@ -1,0 +1,174 @@
+"""The general solvers, kept as the check on the water-filling: LPs on HiGHS, a conic program on
+Clarabel through cvxpy.
+
+All work in the prices ``p`` (one per edge, ``p ≥ 0``) with the utilities affine in them,
+``u = A p + c`` (column ``j`` of ``A``: ``−1`` at node ``j``, ``+1`` at its parent), scaled by
+``tree.unit`` so that the numbers are of order 1.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+
+from treemarket.errors import SolverError
+from treemarket.intermediation.tree import BoolArray, FloatArray, IntermediationTree
+from treemarket.intermediation.waterfill import block_levels, isotonic_target
+
+#: Above this many free nodes the Nash program uses the vectorized SOC tree, not ``cp.geo_mean``
+#: (whose construction time in cvxpy grows about as n^2.5: ~20 s at 200 nodes).
+GEO_MEAN_MAX = 64
+
+
+def edge_matrix(tree: IntermediationTree) -> sp.csc_array:
+    """``A`` (n × t) with ``u = A p + isotonic_target(tree)``."""
+    n = tree.n
+    cols = np.arange(n - 1)
+    rows = np.r_[np.arange(1, n), tree.parent[1:]]
+    vals = np.r_[-np.ones(n - 1), np.ones(n - 1)]
+    return sp.csc_array((vals, (rows, np.r_[cols, cols])), shape=(n, n - 1))
+
+
+def _lp_solve(tree: IntermediationTree, free: BoolArray, value: FloatArray) -> tuple[
+    float, FloatArray, FloatArray
+]:  # fmt: skip
+    """``max z s.t. u_i ≥ z (free i), u_i ≥ value_i (other i), p ≥ 0`` in units of
+    ``tree.unit``; returns ``(z, p, |row duals|)``."""
+    from treemarket.solvers import LinearProgram, SolveOptions, get_solver
+
+    n = tree.n
+    A = edge_matrix(tree)
+    c0 = isotonic_target(tree) / tree.unit
+    M = sp.hstack([A, sp.csc_array(-free.astype(np.float64)[:, None])], format="csc")
+    lp = LinearProgram(
+        c=np.r_[np.zeros(n - 1), 1.0],
+        A=M,
+        row_lower=np.where(free, -c0, value - c0),
+        row_upper=np.full(n, np.inf),
+        col_lower=np.r_[np.zeros(n - 1), -np.inf],
+        col_upper=np.full(n, np.inf),
+        maximize=True,
+    )
+    sol = get_solver("highs").solve(lp, SolveOptions(feasibility_tol=1e-10, optimality_tol=1e-10))
+    if not sol.ok or sol.x is None or sol.row_duals is None:
+        raise SolverError(f"leximin LP: HiGHS returned status {sol.status}")
+    return float(sol.x[-1]), sol.x[:-1], np.abs(sol.row_duals)
+
+
+def leximin_lp(tree: IntermediationTree) -> FloatArray:
+    """Leximin utilities by a sequence of LPs: maximize the smallest utility of the free nodes,
+    fix the free nodes whose constraint has a nonzero dual (they sit at ``z*`` in every
+    optimum), repeat. At most ``n`` LPs; for small trees (a check)."""
+    n = tree.n
+    fixed = np.zeros(n, dtype=bool)
+    value = np.zeros(n)
+    while not fixed.all():
+        z, p, dual = _lp_solve(tree, ~fixed, value)
+        newly = ~fixed & (dual > 1e-9)
+        if not newly.any():  # pragma: no cover - the duals of the free rows sum to 1
+            u = edge_matrix(tree) @ p + isotonic_target(tree) / tree.unit
+            newly = ~fixed & (u <= z + 1e-9)
+        fixed |= newly
+        value[newly] = z
+    return value * tree.unit
+
+
+def egalitarian_lp(tree: IntermediationTree) -> FloatArray:
+    """Prices maximizing ``min u`` from one LP: an (arbitrary) optimal vertex."""
+    n = tree.n
+    _, p, _ = _lp_solve(tree, np.ones(n, dtype=bool), np.zeros(n))
+    return np.r_[0.0, np.maximum(p, 0.0)] * tree.unit
+
+
+def forced_zero(tree: IntermediationTree, tol: float = 1e-12) -> BoolArray:
+    """Nodes whose utility must be 0 when everyone gets ``u ≥ 0``: those in a subtree whose
+    customers all have limit 0 (every node when ``Σ b = s``)."""
+    zero = tree.subtree_limit <= tol * tree.scale
+    zero[0] = False
+    if abs(tree.surplus) <= tol * tree.scale:
+        zero[:] = True
+    return zero
+
+
+def nash_cvxpy(
+    tree: IntermediationTree, formulation: str = "auto", polish: bool = True
+) -> tuple[FloatArray, str]:
+    """``max Σ log u`` over ``p ≥ 0`` on a profitable tree, with Clarabel through cvxpy.
+
+    The objective is the geometric mean of the utilities (same maximizer as the Nash product):
+    ``cp.geo_mean`` up to ``GEO_MEAN_MAX`` free nodes (``formulation="geo_mean"``), above that the
+    same hypograph written as a balanced binary tree of 2-variable geometric means, one vectorized
+    second-order-cone constraint per level (``"soc"``). Nodes forced to 0 (see
+    :func:`forced_zero`) are left out of the product.
+
+    With ``polish`` the answer is rounded to its active set (edges priced 0) and the exact point
+    of that active set (:func:`~treemarket.intermediation.waterfill.block_levels`) replaces it
+    when it passes the KKT check; the method string says which one was returned.
+
+    Returns
+    -------
+    prices : (n,) float
+    method : str
+        ``cvxpy-geo_mean`` or ``cvxpy-soc``, with ``+polish`` when polished.
+    """
+    import cvxpy as cp
+
+    from treemarket.intermediation.pricing import certificate
+
+    zero = forced_zero(tree)
+    if zero.all():
+        p = tree.subtree_limit.copy()
+        p[0] = 0.0
+        return p, "forced"
+    free = np.flatnonzero(~zero)
+    if formulation == "auto":
+        formulation = "geo_mean" if free.size <= GEO_MEAN_MAX else "soc"
+    A = edge_matrix(tree)
+    c0 = isotonic_target(tree) / tree.unit
+    p = cp.Variable(tree.n - 1, nonneg=True)
+    u = A @ p + c0
+    constraints = [u >= 0]
+    if formulation == "geo_mean":
+        objective = cp.geo_mean(u[free])
+    elif formulation == "soc":
+        size = 1 << int(np.ceil(np.log2(max(free.size, 2))))
+        level = u[free] if size == free.size else cp.hstack([u[free], np.ones(size - free.size)])
+        while level.shape[0] > 1:
+            half = cp.Variable(level.shape[0] // 2, nonneg=True)
+            left, right = level[0::2], level[1::2]
+            # half ≤ sqrt(left · right)  <=>  ||(2 half, left − right)|| ≤ left + right
+            constraints.append(cp.SOC(left + right, cp.vstack([2 * half, left - right]), axis=0))
+            level = half
+        objective = level[0]
+    else:
+        raise ValueError(f"unknown formulation {formulation!r}; known: auto, geo_mean, soc")
+    problem = cp.Problem(cp.Maximize(objective), constraints)
+    tol = 1e-10
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            problem.solve(
+                solver=cp.CLARABEL,
+                tol_gap_abs=tol,
+                tol_gap_rel=tol,
+                tol_feas=tol,
+                tol_ktratio=1e-8,
+            )
+    except cp.error.SolverError as exc:
+        raise SolverError(f"nash: Clarabel failed: {exc}") from None
+    if problem.status not in ("optimal", "optimal_inaccurate") or p.value is None:
+        raise SolverError(f"nash: Clarabel returned status {problem.status}")
+    raw = np.r_[0.0, np.maximum(np.asarray(p.value, dtype=np.float64), 0.0)] * tree.unit
+    method = f"cvxpy-{formulation}"
+    if not polish:
+        return raw, method
+    for threshold in (1e-7, 1e-6, 1e-5, 1e-4, 1e-3):
+        tight = raw <= threshold * tree.unit
+        tight[0] = False
+        candidate = np.maximum(tree.prices(block_levels(tree, tight)), 0.0)
+        candidate[0] = 0.0
+        if certificate(tree, candidate, tol=1e-9).ok:
+            return candidate, method + "+polish"
+    return raw, method

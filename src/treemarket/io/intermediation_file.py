@@ -1,0 +1,96 @@
+"""Intermediation model files (``model: intermediation``), see SPEC.md.
+
+Every mistake becomes a :class:`~treemarket.errors.ModelError` naming the file, the line and the
+node, e.g. ``fig.yaml:9: tree.children[0].children: node '1': products {3} are in no child``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic_core import PydanticCustomError
+
+from treemarket.errors import ModelError
+from treemarket.intermediation.tree import IntermediationTree, build_tree
+from treemarket.io.common import Document, read_document, validate
+
+
+def _node_name(value: Any) -> Any:
+    """YAML reads ``name: 0`` as a number; node names are strings."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PydanticCustomError("node_name", "a node name must be a string")
+    return str(value)
+
+
+def _product(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise PydanticCustomError("product", "a product must be an integer or a string")
+    return value
+
+
+def _limit(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise PydanticCustomError("limit", "a limit price must be a number")
+    return value
+
+
+NodeName = Annotated[str, BeforeValidator(_node_name), Field(min_length=1)]
+ProductLabel = Annotated[int | str, BeforeValidator(_product)]
+Limit = Annotated[float, BeforeValidator(_limit), Field(ge=0, allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NodeSpec(_Strict):
+    """One node: the seller (root), an intermediary, or a customer (leaf)."""
+
+    name: NodeName
+    products: list[ProductLabel]
+    limit: Limit | None = None
+    children: list[NodeSpec] | None = None
+
+
+class IntermediationFileSpec(_Strict):
+    """The whole file."""
+
+    model: Literal["intermediation"]
+    name: str | None = None
+    description: str | None = None
+    tree: NodeSpec
+
+
+def load_intermediation(path: str | os.PathLike[str]) -> IntermediationTree:
+    """Read and validate an intermediation model file (YAML or JSON).
+
+    Examples
+    --------
+    >>> from treemarket.cli.examples import example_path
+    >>> tree = load_intermediation(example_path("intermediation-fig1a.yaml"))
+    >>> tree.names, tree.transactions
+    (('0', '1', '3', '4', '6', '2', '5'), 6)
+    """
+    return tree_from_document(read_document(path))
+
+
+def tree_from_document(doc: Document) -> IntermediationTree:
+    """Validate a parsed document (schema, then Definition 1) and build the tree."""
+    if not isinstance(doc.data, Mapping):
+        raise doc.error((), "an intermediation model must be a mapping with keys model, tree")
+    spec = validate(doc, IntermediationFileSpec)
+    data = spec.model_dump(exclude_none=True)
+    return build_tree(data["tree"], place=("tree",), error=doc.error, name=spec.name)
+
+
+def tree_from_data(data: Mapping[str, Any]) -> IntermediationTree:
+    """The same checks for nested dicts from Python: a whole document or just the root node."""
+    if not isinstance(data, Mapping):
+        raise ModelError("an intermediation tree must be a mapping")
+    if "tree" in data or "model" in data:
+        return tree_from_document(Document(dict(data), None))
+    doc = Document({"model": "intermediation", "tree": dict(data)}, None)
+    return tree_from_document(doc)
