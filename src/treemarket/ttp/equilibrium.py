@@ -58,40 +58,38 @@ def best_response(model: TTPModel, price: NDArray[np.float64]) -> BestResponse:
     [5.0, 5.0, 2.0]
     """
     tree = model.tree
-    values = model.values
-    surplus = np.where(model.can_buy, values - price[None, :], -np.inf)
+    # nodes × buyers layout: every level is a block of contiguous rows
+    values = model.values_by_node
+    surplus = np.where(model.can_buy_by_node, values - price[:, None], -np.inf)
     value = np.zeros_like(values)
     option = np.zeros_like(values)
     leaves = tree.level(tree.horizon)
-    value[:, leaves] = np.maximum(surplus[:, leaves], 0.0)
+    value[leaves] = np.maximum(surplus[leaves], 0.0)
     for t in range(tree.horizon - 1, -1, -1):
         here, below = tree.level(t), tree.level(t + 1)
         starts = tree.child_start[here] - below.start
-        option[:, here] = np.add.reduceat(value[:, below] * tree.cond_prob[below], starts, axis=1)
-        value[:, here] = np.maximum(surplus[:, here], option[:, here])
+        weighted = value[below] * tree.cond_prob[below, None]
+        option[here] = np.add.reduceat(weighted, starts, axis=0)
+        value[here] = np.maximum(surplus[here], option[here])
     scale = max(1.0, float(np.abs(values).max()) if values.size else 1.0)
     gain = surplus - option
     tie = np.isfinite(surplus) & (np.abs(gain) <= TIE * scale) & (surplus >= -TIE * scale)
     buy = np.isfinite(surplus) & (gain >= -TIE * scale) & (surplus >= -TIE * scale)
-    # leaving ties: v − p = 0 with nothing to wait for is not a purchase worth reporting
     y = _first_purchase(model, buy)
-    return BestResponse(value=value, option=option, buy=buy, tie=tie, y=y)
+    return BestResponse(value=value.T, option=option.T, buy=buy.T, tie=tie.T, y=y.T)
 
 
 def _first_purchase(model: TTPModel, buy: NDArray[np.bool_]) -> NDArray[np.float64]:
-    """The assignment of buying at the first node on each path where ``buy`` holds."""
+    """Nodes × buyers: buy at the first node on each path where ``buy`` holds (one unit per
+    buyer of a type)."""
     tree = model.tree
-    y = np.zeros(buy.shape)
     holding = np.zeros(buy.shape, dtype=bool)  # still in the market on arrival at the node
-    roots = tree.level(0)
-    holding[:, roots] = True
-    for t in range(tree.horizon + 1):
+    holding[tree.level(0)] = True
+    for t in range(1, tree.horizon + 1):
         here = tree.level(t)
-        if t > 0:
-            par = tree.parent[here]
-            holding[:, here] = holding[:, par] & ~buy[:, par]
-        y[:, here] = holding[:, here] & buy[:, here]
-    return y * model.counts[:, None]
+        par = tree.parent[here]
+        holding[here] = holding[par] & ~buy[par]
+    return (holding & buy) * model.counts[None, :].astype(np.float64)
 
 
 @dataclass

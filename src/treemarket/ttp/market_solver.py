@@ -74,35 +74,36 @@ def run_markets(
     """
     tree = model.tree
     br = best_response(model, price) if br is None else br
-    values = model.values
-    gain = values - price[None, :] - br.option
+    values = model.values_by_node  # nodes × buyers: each level is a block of rows
+    can_buy = model.can_buy_by_node
+    gain = values - price[:, None] - br.option.T
     y = np.zeros(values.shape)
     remaining = np.zeros(values.shape)
-    roots = tree.level(0)
-    remaining[:, roots] = model.counts[:, None]
+    remaining[tree.level(0)] = model.counts[None, :]
+    supply = model.node_supply
     for t in range(tree.horizon + 1):
         level = tree.level(t)
         if t > 0:
             par = tree.parent[level]
-            remaining[:, level] = remaining[:, par] - y[:, par]
-        v = values[:, level]
-        wants = (gain[:, level] >= -slack) & (v > 0) & model.can_buy[:, level]
-        if t == tree.horizon:
-            wants = (v > 0) & model.can_buy[:, level]
-        demand = np.where(wants, remaining[:, level], 0.0)
-        b, k = np.nonzero(demand > 0)
+            remaining[level] = remaining[par] - y[par]
+        v = values[level]
+        wants = (v > 0) & can_buy[level]
+        if t < tree.horizon:
+            wants &= gain[level] >= -slack
+        demand = np.where(wants, remaining[level], 0.0)
+        k, b = np.nonzero(demand > 0)
         if b.size == 0:
             continue
         node = k + level.start
-        score = np.where(t == tree.horizon, values[b, node], gain[b, node])
-        order = np.lexsort((b, -values[b, node], -score, node))
+        score = values[node, b] if t == tree.horizon else gain[node, b]
+        order = np.lexsort((b, -values[node, b], -score, node))
         b, k, node = b[order], k[order], node[order]
-        d = demand[b, k]
+        d = demand[k, b]
         cum = np.cumsum(d)
         first = np.searchsorted(node, node, side="left")  # start of each node's group
         before = cum - d - (cum[first] - d[first])
-        y[b, node] = np.clip(model.node_supply[node] - before, 0.0, d)
-    return y
+        y[node, b] = np.clip(supply[node] - before, 0.0, d)
+    return y.T
 
 
 def solve_market(

@@ -98,6 +98,20 @@ class TTPModel:
         return self._cache["values"]
 
     @property
+    def values_by_node(self) -> NDArray[np.float64]:
+        """``values`` in the nodes × buyers layout (C order), for level-by-level passes."""
+        if "values_by_node" not in self._cache:
+            self._cache["values_by_node"] = np.ascontiguousarray(self.values.T)
+        return self._cache["values_by_node"]
+
+    @property
+    def can_buy_by_node(self) -> NDArray[np.bool_]:
+        """``can_buy`` in the nodes × buyers layout."""
+        if "can_buy_by_node" not in self._cache:
+            self._cache["can_buy_by_node"] = np.ascontiguousarray(self.can_buy.T)
+        return self._cache["can_buy_by_node"]
+
+    @property
     def present(self) -> NDArray[np.bool_]:
         """(I, N): can buyer i trade at node n (inside her presence window)?"""
         if "present" not in self._cache:
