@@ -305,10 +305,12 @@ def demo_command(
     console.print(f"results and pictures written to {out}/")
 
 
-def _register_plot() -> None:
+def _register() -> None:
+    from treemarket.cli.ttp_mechanism import mechanism_command
     from treemarket.cli.ttp_plot import plot_command
 
     app.command("plot")(plot_command)
+    app.command("mechanism")(mechanism_command)
 
 
-_register_plot()
+_register()

@@ -1,6 +1,7 @@
 """Tradable time-specific permits: the model, the exact problem, prices and the optimality check."""
 
 from treemarket.ttp.exact import expected_welfare, solve_exact
+from treemarket.ttp.mechanism import dynamic_pivot, vcg
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.optimality import OptimalityReport, check_optimality
 from treemarket.ttp.prices import PriceRanges, PriceSystem, SupportLP
@@ -14,9 +15,11 @@ __all__ = [
     "TTPModel",
     "TTPSolution",
     "check_optimality",
+    "dynamic_pivot",
     "expected_welfare",
     "solve",
     "solve_exact",
+    "vcg",
 ]
 
 
