@@ -12,7 +12,7 @@ from treemarket.cli._common import run_guarded
 from treemarket.cli.examples import example_path
 from treemarket.testing import brute_force_welfare, random_model
 from treemarket.ttp.examples import weather
-from treemarket.ttp.schedule import _with_supply, optimal_schedule, schedule
+from treemarket.ttp.schedule import optimal_schedule, schedule
 
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -23,7 +23,7 @@ def _brute_force_schedule(model, capacity):
     horizon = model.horizon
     for mu in np.ndindex(*([capacity + 1] * (horizon + 1))):
         if sum(mu) <= capacity:
-            best = max(best, brute_force_welfare(_with_supply(model, mu)))
+            best = max(best, brute_force_welfare(model.with_supply(mu)))
     return best
 
 

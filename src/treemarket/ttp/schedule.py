@@ -48,15 +48,6 @@ class ScheduleResult:
         return out
 
 
-def _with_supply(model: TTPModel, supply: ArrayLike) -> TTPModel:
-    return TTPModel(
-        tree=model.tree, buyers=model.buyers, counts=model.counts,
-        supply=np.asarray(supply, dtype=np.int64), scenario_values=model.scenario_values,
-        name=model.name, window=model.window, early_benefit=model.early_benefit,
-        carry_over=model.carry_over,
-    )  # fmt: skip
-
-
 def optimal_schedule(
     model: TTPModel,
     capacity: int,
@@ -78,7 +69,7 @@ def optimal_schedule(
     if lo.sum() > capacity or np.any(lo > hi):
         raise ValueError("the bounds admit no schedule within the capacity")
     # build with the largest possible supply so that every candidate exists, then let μ vary
-    wide = _with_supply(model, np.maximum(hi, 1).astype(np.int64))
+    wide = model.with_supply(np.maximum(hi, 1).astype(np.int64))
     form = build(wide, "path", integer=True, every_supply_row=True)
     lp = form.lp
     rows = form.supply_nodes
@@ -114,7 +105,7 @@ def optimal_schedule(
         raise SolverError(f"the schedule problem ended with status {sol.status}")
     supply = [int(round(v)) for v in sol.x[lp.n_cols :]]
     y = np.round(form.assignment(sol.x, model.values.shape))
-    return supply, expected_welfare(_with_supply(model, supply), y)
+    return supply, expected_welfare(model.with_supply(supply), y)
 
 
 def schedule(
@@ -142,7 +133,7 @@ def schedule(
             point["marginal"] = (w - previous[1]) / (m - previous[0])
         curve.append(point)
         previous = (m, w)
-    solved = solve_exact(_with_supply(model, supply), price_ranges=False)
+    solved = solve_exact(model.with_supply(supply), price_ranges=False)
     revenue = {}
     for which in ("low", "high"):
         system = market_prices(solved, which)
@@ -152,7 +143,7 @@ def schedule(
     at_t = None
     if lower is None and upper is None:
         end = [0] * model.horizon + [capacity]
-        at_t = solve_exact(_with_supply(model, end), price_ranges=False).welfare
+        at_t = solve_exact(model.with_supply(end), price_ranges=False).welfare
     return ScheduleResult(supply, welfare, capacity, curve, revenue, at_t)
 
 
