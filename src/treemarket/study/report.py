@@ -1,0 +1,259 @@
+"""Study reports: the stored results as pandas tables, and pictures of every metric against every
+swept parameter with confidence intervals over the seeds.
+
+The per-task table has one row per stored task (its swept values, seed, status and metrics);
+the summary has one row per point of the sweep and metric, with the mean over the seeds, the
+standard deviation and a Student-t 95 % confidence interval of the mean. matplotlib is imported
+only when pictures are drawn.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from treemarket.io.common import write_atomic
+from treemarket.study.schema import Study
+from treemarket.study.store import ResultStore
+
+LEVEL = 0.95
+MAX_PANELS = 6
+
+
+def results_frame(study: Study) -> pd.DataFrame:
+    """One row per stored task of ``study`` (in task order): ``key``, the swept parameters,
+    ``seed``, ``status``, every kept metric, ``error``, ``seconds`` and ``worker``.
+
+    Tasks without a stored result are left out; so are stored results that are not part of
+    the study any more.
+    """
+    tasks = study.tasks()
+    columns = ["key", *study.swept, "seed", "status", *study.metrics, "error", "seconds", "worker"]
+    if not study.store.exists():
+        return pd.DataFrame(columns=columns)
+    with ResultStore(study.store, readonly=True) as store:
+        rows = {r.key: r for r in store.results([t.key for t in tasks])}
+    records: list[dict[str, Any]] = []
+    for task in tasks:
+        row = rows.get(task.key)
+        if row is None:
+            continue
+        record: dict[str, Any] = {"key": task.key, **task.point, "seed": task.seed}
+        record["status"] = row.status
+        metrics = row.metrics or {}
+        for name in study.metrics:
+            value = metrics.get(name)
+            record[name] = np.nan if value is None else value
+        record.update(error=row.error, seconds=row.seconds, worker=row.worker)
+        records.append(record)
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def summary_frame(study: Study, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per point of the sweep and metric: ``n`` (finished seeds), ``mean``, ``std`` and the
+    confidence interval ``ci_low``, ``ci_high`` of the mean (Student t, 95 %)."""
+    frame = results_frame(study) if frame is None else frame
+    params = study.swept
+    columns = [*params, "metric", "n", "mean", "std", "ci_low", "ci_high"]
+    done = frame[frame["status"] == "done"] if len(frame) else frame
+    if not len(done):
+        return pd.DataFrame(columns=columns)
+    records: list[dict[str, Any]] = []
+    groups = done.groupby(params, sort=False, dropna=False) if params else [((), done)]
+    for values, group in groups:
+        point = dict(zip(params, values if isinstance(values, tuple) else (values,), strict=True))
+        for metric in study.metrics:
+            n, mean, std, low, high = mean_ci(group[metric].to_numpy(dtype=float))
+            records.append({**point, "metric": metric, "n": n, "mean": mean, "std": std,
+                            "ci_low": low, "ci_high": high})  # fmt: skip
+    return pd.DataFrame.from_records(records, columns=columns)
+
+
+def mean_ci(values: np.ndarray, level: float = LEVEL) -> tuple[int, float, float, float, float]:
+    """(n, mean, std, low, high) of the finite ``values``: the Student-t interval of the mean
+    (NaN bounds with fewer than two values).
+
+    >>> n, mean, std, low, high = mean_ci(np.array([1.0, 2.0, 3.0]))
+    >>> n, mean, round(low, 4), round(high, 4)
+    (3, 2.0, -0.4841, 4.4841)
+    """
+    from scipy import stats
+
+    x = values[np.isfinite(values)]
+    n = int(x.size)
+    if n == 0:
+        return 0, math.nan, math.nan, math.nan, math.nan
+    mean = float(x.mean())
+    if n < 2:
+        return n, mean, math.nan, math.nan, math.nan
+    std = float(x.std(ddof=1))
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * std / math.sqrt(n)
+    return n, mean, std, mean - half, mean + half
+
+
+# --------------------------------------------------------------------------------- writing
+def markdown_table(frame: pd.DataFrame, digits: int = 6) -> str:
+    """A GitHub-flavoured Markdown table (numbers with ``digits`` significant digits).
+
+    >>> print(markdown_table(pd.DataFrame({"a": [1.5, None], "b": ["x", "y"]})))
+    | a | b |
+    | ---: | --- |
+    | 1.5 | x |
+    |  | y |
+    """
+    numeric = [pd.api.types.is_numeric_dtype(frame[c]) for c in frame.columns]
+    head = "| " + " | ".join(str(c) for c in frame.columns) + " |"
+    rule = "| " + " | ".join("---:" if num else "---" for num in numeric) + " |"
+    lines = [head, rule]
+    for row in frame.itertuples(index=False):
+        cells = [_cell(v, digits) for v in row]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _cell(value: Any, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, float | np.floating):
+        return f"{float(value):.{digits}g}"
+    return str(value).replace("|", "\\|")
+
+
+def write_tables(study: Study, out: Path, fmt: str = "csv") -> list[Path]:
+    """Write ``<study>-tasks`` and ``<study>-summary`` as CSV or Markdown, atomically."""
+    if fmt not in ("csv", "md"):
+        raise ValueError("format must be csv or md")
+    tasks = results_frame(study)
+    summary = summary_frame(study, tasks)
+    written = []
+    for name, frame in (("tasks", tasks), ("summary", summary)):
+        path = out / f"{study.name}-{name}.{fmt}"
+        if fmt == "csv":
+            text = frame.to_csv(index=False)
+        else:
+            text = f"# {study.name}: {name}\n\n{markdown_table(frame)}\n"
+        write_atomic(path, lambda h, text=text: h.write(text))
+        written.append(path)
+    return written
+
+
+# -------------------------------------------------------------------------------- pictures
+def families(metrics: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+    """Metrics drawn together: ``simulate.<policy>.<m>`` share the picture ``simulate.<m>``
+    (one line per policy); every other metric has its own.
+
+    >>> families(["simulate.market.welfare", "simulate.fcfs.welfare", "solve.gap"])
+    {'simulate.welfare': [('market', 'simulate.market.welfare'), ('fcfs', \
+'simulate.fcfs.welfare')], 'solve.gap': [('solve.gap', 'solve.gap')]}
+    """
+    out: dict[str, list[tuple[str, str]]] = {}
+    for metric in metrics:
+        parts = metric.split(".")
+        if len(parts) == 3 and parts[0] == "simulate":
+            out.setdefault(f"{parts[0]}.{parts[2]}", []).append((parts[1], metric))
+        else:
+            out.setdefault(metric, []).append((metric, metric))
+    return out
+
+
+def picture_plan(study: Study) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """(family, swept parameter, members) of every picture the report draws."""
+    return [
+        (family, param, members)
+        for family, members in families(study.metrics).items()
+        for param in study.swept
+    ]
+
+
+def write_pictures(study: Study, out: Path, frame: pd.DataFrame | None = None,
+                   image: str = "png") -> list[Path]:  # fmt: skip
+    """One picture per metric family and swept parameter: the mean over seeds against the
+    parameter with its 95 % confidence interval, one panel per value of the other swept
+    parameters (pooled when they have more than six combinations)."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    frame = results_frame(study) if frame is None else frame
+    done = frame[frame["status"] == "done"] if len(frame) else frame
+    written: list[Path] = []
+    if not len(done):
+        return written
+    for family, param, members in picture_plan(study):
+        others = [p for p in study.swept if p != param]
+        combos = done[others].drop_duplicates() if others else pd.DataFrame()
+        pooled = bool(others) and len(combos) > MAX_PANELS
+        panels: list[tuple[str, pd.DataFrame]]
+        if not others or pooled:
+            label = f"pooled over {', '.join(others)}" if pooled else ""
+            panels = [(label, done)]
+        else:
+            panels = []
+            for combo in combos.itertuples(index=False):
+                mask = np.ones(len(done), dtype=bool)
+                for name, value in zip(others, combo, strict=True):
+                    mask &= (done[name] == value).to_numpy()
+                title = ", ".join(f"{n} = {_short(v)}" for n, v in zip(others, combo, strict=True))
+                panels.append((title, done[mask]))
+        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False,
+                                 sharey=True)  # fmt: skip
+        for ax, (title, part) in zip(axes[0], panels, strict=True):
+            _panel(ax, part, param, members)
+            ax.set_title(title, fontsize=9)
+            ax.set_xlabel(param)
+            ax.grid(alpha=0.3)
+        axes[0][0].set_ylabel(family)
+        if len(members) > 1:
+            axes[0][-1].legend(fontsize=8)
+        fig.suptitle(f"{study.name}: {family} (mean, {int(LEVEL * 100)}% CI over seeds)",
+                     fontsize=10)  # fmt: skip
+        fig.tight_layout()
+        path = out / f"{study.name}-{_slug(family)}-vs-{_slug(param)}.{image}"
+        write_atomic(path, lambda h, fig=fig: fig.savefig(h, format=image, dpi=110), mode="wb")
+        plt.close(fig)
+        written.append(path)
+    return written
+
+
+def _panel(ax: Any, part: pd.DataFrame, param: str, members: list[tuple[str, str]]) -> None:
+    xs = list(dict.fromkeys(part[param].tolist()))
+    numeric = all(isinstance(x, int | float) and not isinstance(x, bool) for x in xs)
+    xs = sorted(xs) if numeric else xs
+    positions = np.asarray(xs, dtype=float) if numeric else np.arange(len(xs), dtype=float)
+    for label, metric in members:
+        stats = [mean_ci(part.loc[part[param] == x, metric].to_numpy(dtype=float)) for x in xs]
+        mean = np.array([s[1] for s in stats])
+        low = np.array([s[3] for s in stats])
+        high = np.array([s[4] for s in stats])
+        line = ax.plot(positions, mean, marker="o", markersize=3, label=label)[0]
+        ok = np.isfinite(low) & np.isfinite(high)
+        if ok.any():
+            ax.fill_between(positions, np.where(ok, low, mean), np.where(ok, high, mean),
+                            color=line.get_color(), alpha=0.2, linewidth=0)  # fmt: skip
+    if not numeric:
+        ax.set_xticks(positions, [_short(x) for x in xs])
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
+
+def write_report(study: Study, out: str | Path, fmt: str = "csv", pictures: bool = True
+                 ) -> list[Path]:  # fmt: skip
+    """Write the tables and (unless ``pictures`` is False) the pictures into ``out``."""
+    folder = Path(out)
+    written = write_tables(study, folder, fmt)
+    if pictures:
+        written += write_pictures(study, folder)
+    return written
