@@ -62,9 +62,7 @@ def _analyze(file: Path, rule: str, method: str = "auto") -> Analysis:
     except NashUndefinedError as exc:
         raise exc.located(str(file)) from None
     except ValueError as exc:  # a rule/method combination that does not exist
-        import click
-
-        raise click.BadParameter(str(exc)) from None
+        raise typer.BadParameter(str(exc), param_hint="'--method'") from None
 
 
 @app.command("solve")

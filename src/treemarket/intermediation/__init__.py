@@ -37,7 +37,7 @@ from treemarket.intermediation.pricing import (
     profitability,
 )
 from treemarket.intermediation.tree import IntermediationTree, format_products
-from treemarket.intermediation.waterfill import block_levels, isotonic_target, waterfill
+from treemarket.intermediation.waterfill import block_levels, isotonic_target
 
 __all__ = [
     "RULES",
@@ -63,5 +63,4 @@ __all__ = [
     "nash_multipliers",
     "price",
     "profitability",
-    "waterfill",
 ]

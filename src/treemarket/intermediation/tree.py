@@ -41,7 +41,7 @@ def _plain_error(place: Place, message: str) -> ModelError:
 
 
 def format_products(products: Iterable[Product]) -> str:
-    """A product set as ``{1, 2}``, sorted (numbers before names), runs of four or more
+    """A product set as ``{1, 2}``, sorted (numbers before names), runs of five or more
     consecutive numbers shortened.
 
     >>> format_products([3, 1, "x"])
@@ -61,7 +61,7 @@ def format_products(products: Iterable[Product]) -> str:
             and items[run + 1] == items[run] + 1  # type: ignore[operator]
         ):
             run += 1
-        if run - k >= 3:
+        if run - k >= 4:
             parts.append(f"{items[k]}–{items[run]}")
             k = run + 1
         else:

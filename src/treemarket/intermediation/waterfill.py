@@ -120,29 +120,34 @@ def waterfill_levels(tree: IntermediationTree) -> FloatArray:
     pass) holds exactly the nodes whose optimal level is above ``θ``, and the regression splits
     into independent ones on the two sides. A part with no such set is solved: its level is its
     mean. The working arrays are in breadth-first order (a level is a slice) and solved nodes
-    leave them, so later rounds are cheaper.
+    leave them, so later rounds are cheaper. Each connected piece of a final part is a block of
+    the answer (see :func:`block_levels`).
     """
     n = tree.n
     order, off = tree.levels
     position = np.empty(n, dtype=np.int64)
     position[order] = np.arange(n)
-    u = np.empty(n)
+    label = np.empty(n, dtype=np.int64)  # final part of each node
+    next_label = 0
     tol = SPLIT_TOL * tree.unit
     glob = order.copy()  # working node -> tree node
     c = isotonic_target(tree)[order]
     wpar = np.r_[-1, position[tree.parent[order[1:]]]]  # working parent, -1 if absent
     part = np.zeros(n, dtype=np.int64)
     nparts = 1
+    structure_changed = True
     while glob.size:
+        if structure_changed:  # after a compaction: parent links and their place in the level
+            has = wpar >= 0
+            wp = np.where(has, wpar, 0)
+            tgt = np.where(has, wp - np.repeat(np.r_[0, off[:-2]], np.diff(off)), 0)
+            nlev = off.size - 1
+            structure_changed = False
         counts = np.bincount(part, minlength=nparts)
         theta = np.bincount(part, weights=c, minlength=nparts) / counts
-        has = wpar >= 0
-        wp = np.where(has, wpar, 0)
         link = has & (part == part[wp])
         g = c - theta[part]
-        nlev = off.size - 1
         weight = link.astype(np.float64)
-        tgt = np.where(link, wp - np.repeat(np.r_[0, off[:-2]], np.diff(off)), 0)
         for d in range(nlev - 1, 0, -1):
             a, b, pa = off[d], off[d + 1], off[d - 1]
             if a < b:
@@ -156,7 +161,7 @@ def waterfill_levels(tree: IntermediationTree) -> FloatArray:
         k = np.bincount(part[up], minlength=nparts)
         split = (k > 0) & (k < counts)
         if not split.any():
-            u[glob] = theta[part]
+            label[glob] = next_label + part
             break
         key = 2 * part + up
         used = np.zeros(2 * nparts, dtype=bool)
@@ -165,8 +170,9 @@ def waterfill_levels(tree: IntermediationTree) -> FloatArray:
         nparts = int(used.sum())
         parent_part = np.flatnonzero(used) // 2
         done = ~split[parent_part][part]
-        if 1000000 * int(np.count_nonzero(done)) >= glob.size:  # drop solved nodes from the arrays
-            u[glob[done]] = theta[parent_part][part[done]]
+        if 16 * int(np.count_nonzero(done)) >= glob.size:  # drop solved nodes from the arrays
+            label[glob[done]] = next_label + part[done]
+            next_label += nparts
             keep = ~done
             new = np.cumsum(keep) - 1
             glob = glob[keep]
@@ -176,12 +182,17 @@ def waterfill_levels(tree: IntermediationTree) -> FloatArray:
             alive[alive] = keep[wk[alive]]
             wpar = np.where(alive, new[np.maximum(wk, 0)], -1)
             off = np.r_[0, np.cumsum(keep)][off]
+            structure_changed = True
             part = part[keep]
             used = np.zeros(nparts, dtype=bool)
             used[part] = True
             part = (np.cumsum(used) - 1)[part]
             nparts = int(used.sum())
-    return u
+    # Each connected piece of a final part is a block whose level is its own mean: the part's mean
+    # in exact arithmetic, and in floating point it keeps p = 0 exact on the block's top edge.
+    tight = np.zeros(n, dtype=bool)
+    tight[1:] = label[1:] != label[tree.parent[1:]]
+    return block_levels(tree, tight)
 
 
 def waterfill_heap(tree: IntermediationTree) -> FloatArray:
