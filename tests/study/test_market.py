@@ -1,0 +1,106 @@
+"""The block market solver: one interface, serial / Dask / MPI transports, the same bounds."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from treemarket.study.generators import forecast_model
+from treemarket.study.market import (
+    DaskTransport,
+    SerialTransport,
+    generated_blocks,
+    model_blocks,
+    solve_market_blocks,
+)
+from treemarket.testing import assignment_violations, random_model
+from treemarket.ttp import solve_exact
+from treemarket.ttp.exact import expected_welfare
+from treemarket.ttp.market_solver import MarketOptions, solve_market
+
+OPTIONS = MarketOptions(max_iterations=200)
+FORECAST = {"buyers": 60, "horizon": 4, "accuracy": 0.8, "supply": 3}
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_one_block_is_exactly_the_serial_market_solver(seed: int) -> None:
+    model = random_model(np.random.default_rng(seed), horizon=3, buyers=12, supply=(1, 3))
+    reference = solve_market(model, OPTIONS)
+    blocks = solve_market_blocks(SerialTransport(model_blocks(model, 1)), OPTIONS)
+    assert blocks.welfare == reference.welfare
+    assert blocks.upper_bound == reference.upper_bound
+    assert blocks.iterations == reference.stats["iterations"]
+    assert np.array_equal(blocks.price, reference.prices.price)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_blocks_give_certified_bounds_and_a_feasible_assignment(seed: int) -> None:
+    model = random_model(np.random.default_rng(seed), horizon=3, buyers=14, supply=(1, 3))
+    transport = SerialTransport(model_blocks(model, 3))
+    result = solve_market_blocks(transport, OPTIONS)
+    optimum = solve_exact(model, price_ranges=False).welfare
+    assert result.welfare <= optimum + 1e-9 <= result.upper_bound + 2e-9
+    y = np.vstack(transport.call("assignment"))
+    assert assignment_violations(model, y) == []
+    assert expected_welfare(model, y) == pytest.approx(result.welfare, abs=1e-9)
+
+
+def test_forecast_blocks_are_generated_alone() -> None:
+    whole = forecast_model(3, {**FORECAST, "buyers": 700})  # three chunks of buyers
+    parts = [forecast_model(3, {**FORECAST, "buyers": 700}, buyer_range=r)
+             for r in ((0, 100), (100, 513), (513, 700))]  # fmt: skip
+    assert np.array_equal(np.vstack([p.scenario_values for p in parts]), whole.scenario_values)
+    smaller = forecast_model(3, {**FORECAST, "buyers": 5})
+    assert np.array_equal(smaller.scenario_values, whole.scenario_values[:5])
+
+
+def test_two_dask_workers_give_the_same_bounds_as_the_serial_run() -> None:
+    from distributed import Client, LocalCluster
+
+    specs = generated_blocks("forecast", FORECAST, seed=1, blocks=2)
+    serial = solve_market_blocks(SerialTransport(specs), OPTIONS)
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster,
+        Client(cluster) as client,
+    ):
+        transport = DaskTransport(client, specs)
+        holders = client.who_has(transport._futures)
+        hosts = {w for workers in holders.values() for w in workers}
+        distributed = solve_market_blocks(transport, OPTIONS)
+        transport.close()
+    assert len(hosts) == 2  # one block on each worker
+    assert distributed.transport == "dask" and distributed.blocks == 2
+    assert (distributed.welfare, distributed.upper_bound, distributed.iterations) == (
+        serial.welfare, serial.upper_bound, serial.iterations)  # fmt: skip
+    assert np.array_equal(distributed.price, serial.price)
+    assert distributed.welfare <= distributed.upper_bound
+
+
+def _mpiexec() -> str | None:
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        return None
+    local = Path(sys.executable).with_name("mpiexec")
+    return str(local) if local.exists() else shutil.which("mpiexec")
+
+
+@pytest.mark.skipif(_mpiexec() is None, reason="mpi4py / mpiexec not installed")
+def test_two_mpi_ranks_give_the_same_bounds_as_the_serial_run() -> None:
+    specs = generated_blocks("forecast", FORECAST, seed=1, blocks=2)
+    serial = solve_market_blocks(SerialTransport(specs), OPTIONS)
+    command = [
+        str(_mpiexec()), "-n", "3", sys.executable, "-m", "treemarket.study.market",
+        "--params", json.dumps(FORECAST), "--seed", "1", "--max-iterations", "200",
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["transport"] == "mpi" and result["blocks"] == 2
+    assert (result["welfare"], result["upper_bound"], result["iterations"]) == (
+        serial.welfare, serial.upper_bound, serial.iterations)  # fmt: skip
