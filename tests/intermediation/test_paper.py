@@ -5,6 +5,7 @@ import pytest
 
 from treemarket.intermediation import (
     IntermediationTree,
+    NashUndefinedError,
     equal_utility,
     example_tree,
     leximin_utilities,
@@ -63,8 +64,10 @@ def test_equal_utility_prices_are_the_closed_forms_16_17(b, s):
 @pytest.mark.parametrize("rule", ["leximin", "egalitarian", "nash"])
 def test_every_rule_returns_the_closed_forms_when_b_at_most_2s(b, s, rule):
     tree = example_tree(b=b, s=s)
-    if rule == "nash" and 4 * b < s:
-        pytest.skip("not profitable: nash undefined")
+    if rule == "nash" and 4 * b < s:  # not profitable: Σ log u has no value
+        with pytest.raises(NashUndefinedError):
+            price(tree, rule)
+        return
     eq = equal_utility(tree)
     pricing = price(tree, rule)
     if eq.nonnegative:
@@ -92,6 +95,23 @@ def test_beyond_2s_the_optimum_beats_every_feasible_price_vector_on_the_minimum(
         if p[1:].min() >= 0:
             assert best.min() >= u.min() - 1e-12
             assert np.log(best).sum() >= np.log(u).sum() - 1e-12
+
+
+@pytest.mark.parametrize("b", [2.5, 3.0, 5.0, 8.0, 13.0])
+def test_the_closed_form_we_found_beyond_2s_agrees_with_brute_force(b):
+    """Our finding for the open case (docs/intermediation.md): for b > 2s the edges into 2 and
+    4 are priced 0, nodes 2, 4, 5, 6 get b/2 and nodes 0, 1, 3 get (2b − s)/3."""
+    s = 1.0
+    tree = example_tree(b=b, s=s)
+    found = {"0": (2 * b - s) / 3, "1": (2 * b - s) / 3, "3": (2 * b - s) / 3}
+    found.update({"2": b / 2, "4": b / 2, "5": b / 2, "6": b / 2})
+    brute = leximin_bruteforce(tree)
+    for name, value in found.items():
+        assert brute[tree.index[name]] == pytest.approx(value, abs=1e-9)
+    prices = price(tree).prices
+    assert prices[tree.index["1"]] == pytest.approx((2 * b + 2 * s) / 3)
+    assert prices[tree.index["3"]] == pytest.approx((4 * b + s) / 3)
+    assert prices[tree.index["2"]] == prices[tree.index["4"]] == 0.0
 
 
 def test_prop1_transactions_and_chains_of_fig_1a():

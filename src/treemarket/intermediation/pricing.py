@@ -43,6 +43,8 @@ METHODS: tuple[str, ...] = ("auto", "waterfill", "heap", "lp", "cvxpy")
 PRICE_TOL = 1e-11
 #: Residual tolerance of a :class:`Certificate`, relative to ``tree.unit``.
 CERT_TOL = 1e-9
+#: Relative rounding allowed in a utility computed from the prices it sums.
+ROUNDING = 1e-12
 
 
 class NashUndefinedError(ModelError):
@@ -195,6 +197,9 @@ class Certificate:
     * ``complementarity``: ``max_j min(p_j, u_parent(j) − u_j)``: utility may drop below an
       edge only where its price is 0.
 
+    Utility differences within the rounding of the prices they sum (``ROUNDING`` times their
+    magnitude) count as 0.
+
     All three at 0 are the KKT conditions of ``max Σ φ(u_i)`` over ``p ≥ 0`` for every concave
     ``φ`` (multiplier of ``p_j ≥ 0``: ``φ'(u_j) − φ'(u_parent(j))``), so they prove the prices
     leximin, Nash-optimal (when ``u > 0``) and optimal for every symmetric concave welfare.
@@ -230,14 +235,21 @@ def certificate(tree: IntermediationTree, prices: FloatArray, tol: float = CERT_
     >>> certificate(tree, price(tree).prices).ok
     True
     """
-    p = np.asarray(prices, dtype=np.float64)
+    p = np.asarray(prices, dtype=np.float64).copy()
+    p[0] = 0.0
     u = tree.utilities(p)
     scale = tree.unit
+    parent = tree.parent[1:]
+    # rounding in u_i = (received) − p_i grows with the prices summed: allow for it per edge
+    size = np.abs(p) + np.bincount(parent, weights=np.abs(p[1:]), minlength=tree.n)
+    size += tree.customer_limit
+    size[0] += tree.seller_limit
+    allow = ROUNDING * (size[1:] + size[parent])
     pj = p[1:]
-    drop = u[tree.parent[1:]] - u[1:]
+    drop = u[parent] - u[1:]
     feas = max(0.0, float(-pj.min())) / scale
-    mono = max(0.0, float((-drop).max())) / scale
-    comp = max(0.0, float(np.minimum(pj, drop).max())) / scale
+    mono = max(0.0, float((-drop - allow).max())) / scale
+    comp = max(0.0, float(np.minimum(pj, drop - allow).max())) / scale
     return Certificate(feas, mono, comp, tol)
 
 
