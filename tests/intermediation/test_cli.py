@@ -276,6 +276,13 @@ def test_missing_file(tmp_path, capsys):
     assert code == 2 and "cannot read file" in err and err.count("\n") == 1
 
 
+def test_a_file_nested_too_deep_for_the_parser_is_one_line(tmp_path, capsys):
+    text = "model: intermediation\ntree: " + "[" * 5000 + "]" * 5000 + "\n"
+    path = _write(tmp_path, text)
+    code, _, err = _run(["solve", str(path)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "Traceback" not in err
+
+
 def test_nash_on_an_unprofitable_tree_is_refused_with_exit_2(capsys):
     path = str(example_path("intermediation-unprofitable.yaml"))
     code, out, err = _run(["solve", path, "--rule", "nash", "--json"], capsys)

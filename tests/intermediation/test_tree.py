@@ -148,6 +148,16 @@ def test_definition_1_violations_name_the_node(path, key, value, place, message)
     assert message in info.value.message
 
 
+def test_long_chains_have_no_depth_limit():
+    node = {"name": "leaf", "products": [1], "limit": 5}
+    for k in range(600):
+        node = {"name": f"n{k}", "products": [1], "children": [node]}
+    node["limit"] = 1.0
+    tree = IntermediationTree.from_dict(node)
+    assert tree.height == 600 and tree.customers == 1
+    assert leximin_utilities(tree) == pytest.approx(np.full(601, 4 / 601))
+
+
 def test_the_seller_needs_children():
     with pytest.raises(ModelError, match="has no children"):
         IntermediationTree.from_dict({"name": "S", "products": [1], "limit": 1})

@@ -335,19 +335,22 @@ class IntermediationTree:
             d: dict[str, Any] = {"name": str(v)}
             if "products" in attrs:
                 prods = attrs["products"]
-                d["products"] = (
-                    sorted(prods, key=lambda p: (isinstance(p, str), p))
-                    if isinstance(prods, set | frozenset)
-                    else list(prods)
-                )
+                if isinstance(prods, set | frozenset):
+                    prods = sorted(prods, key=lambda p: (isinstance(p, str), p))
+                d["products"] = list(prods)
             if attrs.get("limit") is not None:
                 d["limit"] = attrs["limit"]
+            return d
+
+        root = node_dict(roots[0])
+        stack = [(roots[0], root)]
+        while stack:  # iterative: no recursion limit on long chains
+            v, d = stack.pop()
             kids = list(graph.successors(v))
             if kids:
                 d["children"] = [node_dict(k) for k in kids]
-            return d
-
-        data: dict[str, Any] = {"model": "intermediation", "tree": node_dict(roots[0])}
+                stack.extend(zip(kids, d["children"], strict=True))
+        data: dict[str, Any] = {"model": "intermediation", "tree": root}
         if name is not None:
             data["name"] = name
         return cls.from_dict(data)

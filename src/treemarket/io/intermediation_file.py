@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from treemarket.errors import ModelError
 from treemarket.intermediation.tree import IntermediationTree, build_tree
-from treemarket.io.common import Document, read_document, validate
+from treemarket.io.common import Document, Place, read_document, validate
 
 
 def _node_name(value: Any) -> Any:
@@ -47,21 +47,22 @@ class _Strict(BaseModel):
 
 
 class NodeSpec(_Strict):
-    """One node: the seller (root), an intermediary, or a customer (leaf)."""
+    """One node: the seller (root), an intermediary, or a customer (leaf). Children are
+    validated one by one (so that no depth limit of the validator applies)."""
 
     name: NodeName
     products: list[ProductLabel]
     limit: Limit | None = None
-    children: list[NodeSpec] | None = None
+    children: list[Any] | None = None
 
 
 class IntermediationFileSpec(_Strict):
-    """The whole file."""
+    """The whole file; ``tree`` is the root :class:`NodeSpec`."""
 
     model: Literal["intermediation"]
     name: str | None = None
     description: str | None = None
-    tree: NodeSpec
+    tree: Any
 
 
 def load_intermediation(path: str | os.PathLike[str]) -> IntermediationTree:
@@ -74,7 +75,13 @@ def load_intermediation(path: str | os.PathLike[str]) -> IntermediationTree:
     >>> tree.names, tree.transactions
     (('0', '1', '3', '4', '6', '2', '5'), 6)
     """
-    return tree_from_document(read_document(path))
+    try:
+        doc = read_document(path)
+    except RecursionError:
+        raise ModelError(
+            "the file nests deeper than the parser can follow", file=str(path)
+        ) from None
+    return tree_from_document(doc)
 
 
 def tree_from_document(doc: Document) -> IntermediationTree:
@@ -82,8 +89,24 @@ def tree_from_document(doc: Document) -> IntermediationTree:
     if not isinstance(doc.data, Mapping):
         raise doc.error((), "an intermediation model must be a mapping with keys model, tree")
     spec = validate(doc, IntermediationFileSpec)
-    data = spec.model_dump(exclude_none=True)
-    return build_tree(data["tree"], place=("tree",), error=doc.error, name=spec.name)
+    root = _validated_tree(doc, spec.tree)
+    return build_tree(root, place=("tree",), error=doc.error, name=spec.name)
+
+
+def _validated_tree(doc: Document, raw: Any) -> dict[str, Any]:
+    """Validate every node against :class:`NodeSpec`, iteratively, and return the nested dicts."""
+    root: dict[str, Any] = {}
+    stack: list[tuple[Any, Place, dict[str, Any]]] = [(raw, ("tree",), root)]
+    while stack:
+        node, place, out = stack.pop()
+        spec = validate(doc, NodeSpec, data=node, place=place)
+        out.update(spec.model_dump(exclude_none=True, exclude={"children"}))
+        if spec.children:
+            kids: list[dict[str, Any]] = [{} for _ in spec.children]
+            out["children"] = kids
+            for i in range(len(kids) - 1, -1, -1):  # first child on top: errors in file order
+                stack.append((spec.children[i], (*place, "children", i), kids[i]))
+    return root
 
 
 def tree_from_data(data: Mapping[str, Any]) -> IntermediationTree:
@@ -91,6 +114,6 @@ def tree_from_data(data: Mapping[str, Any]) -> IntermediationTree:
     if not isinstance(data, Mapping):
         raise ModelError("an intermediation tree must be a mapping")
     if "tree" in data or "model" in data:
-        return tree_from_document(Document(dict(data), None))
+        return tree_from_document(Document({"model": "intermediation", **data}, None))
     doc = Document({"model": "intermediation", "tree": dict(data)}, None)
     return tree_from_document(doc)

@@ -151,6 +151,7 @@ def draw_tree(result: Analysis, ax: Any = None, title: str | None = None) -> Tre
             va="top",
             color="tab:red" if u < 0 else "black",
             zorder=4,
+            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85},
         )
     ax.set_ylim(-tree.height - 0.9, 0.4)
     ax.set_xlim(-0.8, max(tree.customers - 1, 1) + 0.8)
