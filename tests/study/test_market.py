@@ -61,14 +61,13 @@ def test_forecast_blocks_are_generated_alone() -> None:
 
 
 def test_two_dask_workers_give_the_same_bounds_as_the_serial_run() -> None:
-    from distributed import Client, LocalCluster
+    from distributed import Client
+
+    from treemarket.study.runner import local_cluster
 
     specs = generated_blocks("forecast", FORECAST, seed=1, blocks=2)
     serial = solve_market_blocks(SerialTransport(specs), OPTIONS)
-    with (
-        LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster,
-        Client(cluster) as client,
-    ):
+    with local_cluster(2) as cluster, Client(cluster) as client:
         transport = DaskTransport(client, specs)
         holders = client.who_has(transport._futures)
         hosts = {w for workers in holders.values() for w in workers}
