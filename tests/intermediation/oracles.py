@@ -59,7 +59,7 @@ def prices_by_definition(tree: IntermediationTree, utilities: list[float]) -> li
     return p
 
 
-def leximin_bruteforce(tree: IntermediationTree, tol: float = 1e-9) -> list[float]:
+def leximin_bruteforce(tree: IntermediationTree, tol: float = 1e-12) -> list[float]:
     """Leximin utilities by enumerating active sets.
 
     For every set K of edges priced 0, the utilities that are equal within each block (the

@@ -82,6 +82,19 @@ def egalitarian_lp(tree: IntermediationTree) -> FloatArray:
     return np.r_[0.0, np.maximum(p, 0.0)] * tree.unit
 
 
+def _active_set_guesses(tree: IntermediationTree, prices: FloatArray) -> list[BoolArray]:
+    """Guesses of the edges priced 0 at the optimum, from an interior-point answer: edges below
+    which the utility visibly drops (only possible where the price is 0), then edges whose price
+    is nearly 0, for a range of thresholds."""
+    u = tree.utilities(prices)
+    drop = np.r_[0.0, u[tree.parent[1:]] - u[1:]]
+    guesses = [drop > d * tree.unit for d in (1e-4, 1e-5, 1e-6, 1e-7, 1e-8)]
+    guesses += [prices <= t * tree.unit for t in (1e-10, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4)]
+    for tight in guesses:
+        tight[0] = False
+    return guesses
+
+
 def forced_zero(tree: IntermediationTree, tol: float = 1e-12) -> BoolArray:
     """Nodes whose utility must be 0 when everyone gets ``u ≥ 0``: those in a subtree whose
     customers all have limit 0 (every node when ``Σ b = s``)."""
@@ -103,9 +116,10 @@ def nash_cvxpy(
     second-order-cone constraint per level (``"soc"``). Nodes forced to 0 (see
     :func:`forced_zero`) are left out of the product.
 
-    With ``polish`` the answer is rounded to its active set (edges priced 0) and the exact point
-    of that active set (:func:`~treemarket.intermediation.waterfill.block_levels`) replaces it
-    when it passes the KKT check; the method string says which one was returned.
+    With ``polish`` the answer is rounded to its active set (edges priced 0, guessed from the
+    utility drops and from the prices near 0) and the exact point of that active set
+    (:func:`~treemarket.intermediation.waterfill.block_levels`) replaces it when it passes the
+    KKT check; the method string says which one was returned.
 
     Returns
     -------
@@ -164,11 +178,9 @@ def nash_cvxpy(
     method = f"cvxpy-{formulation}"
     if not polish:
         return raw, method
-    for threshold in (1e-7, 1e-6, 1e-5, 1e-4, 1e-3):
-        tight = raw <= threshold * tree.unit
-        tight[0] = False
+    for tight in _active_set_guesses(tree, raw):
         candidate = np.maximum(tree.prices(block_levels(tree, tight)), 0.0)
         candidate[0] = 0.0
-        if certificate(tree, candidate, tol=1e-9).ok:
+        if certificate(tree, candidate).ok:
             return candidate, method + "+polish"
     return raw, method
