@@ -194,6 +194,8 @@ def _print_family(
             for _, metric in members:
                 row = by_metric[metric]
                 half = (row.ci_high - row.ci_low) / 2
+                if half == half and half <= 1e-12 * max(1.0, abs(row.mean)):
+                    half = 0.0  # rounding noise of identical values
                 cells.append(fmt(row.mean, 4) + ("" if half != half else f" ± {fmt(half, 2)}"))
             table.add_row(*cells)
     console.print(table)
