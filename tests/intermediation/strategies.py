@@ -29,8 +29,8 @@ def trees(
     else:
         limits = [draw(st.floats(0.0, 10.0, allow_nan=False)) for _ in range(n)]
     total = sum(limits[i] for i in range(n) if leaf[i])
-    if profitable is True:
-        s = draw(st.floats(0.0, 1.0)) * total
+    if profitable is True:  # strictly below Σ b even after rounding
+        s = draw(st.floats(0.0, 1.0)) * total * (1 - 1e-12)
     elif profitable is False:
         s = total + draw(st.floats(0.5, 10.0))
     else:

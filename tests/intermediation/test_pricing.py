@@ -158,9 +158,10 @@ def test_nash_by_the_conic_solver_agrees_and_nothing_beats_it(tree):
     witness = profitability(tree).witness_utilities
     assert witness is not None and best >= nash_log(witness) - 1e-9
     # KKT of max Σ log u over p ≥ 0: μ_j = 1/u_j − 1/u_parent ≥ 0 and μ_j p_j = 0
-    mu = nash_multipliers(tree, fast.utilities)
-    assert mu[1:].min() >= -1e-9
-    assert np.abs(mu * fast.prices).max() <= 1e-9
+    # (scaled by u_j: μ_j u_j = 1 − u_j/u_parent is free of the utilities' magnitude)
+    scaled = nash_multipliers(tree, fast.utilities) * fast.utilities
+    assert scaled[1:].min() >= -1e-9
+    assert np.abs(scaled * fast.prices).max() <= 1e-9 * tree.unit
     polished = price(tree, "nash", "cvxpy")
     np.testing.assert_allclose(polished.utilities, fast.utilities, atol=1e-9 * tree.unit)
 

@@ -52,10 +52,9 @@ class NashUndefinedError(ModelError):
 
 
 def price_tolerance(tree: IntermediationTree, utilities: FloatArray) -> FloatArray:
-    """Per edge, the rounding error to expect in ``p_j = B_j − Σ_{T_j} u``."""
-    return (
-        PRICE_TOL * (tree.subtree_limit + tree.subtree_sum(np.abs(utilities))) + 1e-15 * tree.unit
-    )
+    """Per edge, a bound on the rounding error in ``p_j = B_j − Σ_{T_j} u``."""
+    largest = float(np.abs(utilities).max())
+    return PRICE_TOL * (tree.subtree_limit + tree.size * largest) + 1e-15 * tree.unit
 
 
 def clean_prices(tree: IntermediationTree, prices: FloatArray, utilities: FloatArray) -> FloatArray:

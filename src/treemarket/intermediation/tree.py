@@ -154,15 +154,16 @@ class IntermediationTree:
         """``B_j``: the sum of the customers' limits in the subtree of ``j`` (``B_0 = Σ b``)."""
         return self.subtree_sum(self.customer_limit)
 
-    @property
+    @cached_property
     def total_limit(self) -> float:
-        """``Σ_leaves b``."""
-        return float(self.subtree_limit[0])
+        """``Σ_leaves b``, correctly rounded (``math.fsum``)."""
+        return math.fsum(self.limit[self.is_leaf].tolist())
 
-    @property
+    @cached_property
     def surplus(self) -> float:
-        """``Σ b − s``: the sum of all utilities under any prices (the utilitarian welfare)."""
-        return self.total_limit - self.seller_limit
+        """``Σ b − s``: the sum of all utilities under any prices (the utilitarian welfare).
+        Correctly rounded, so its sign decides collective profitability exactly."""
+        return math.fsum([*self.limit[self.is_leaf].tolist(), -self.seller_limit])
 
     @cached_property
     def scale(self) -> float:
