@@ -245,3 +245,10 @@ def test_end_to_end_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "supply[1]" in proc.stderr
+
+
+def test_a_file_nested_too_deeply_is_one_line(tmp_path, capsys):
+    path = tmp_path / "deep.yaml"
+    path.write_text("model: ttp\nbuyers: " + "[" * 5000 + "]" * 5000 + "\n")
+    code, _, err = _run(["ttp", "solve", str(path)], capsys)
+    assert code == 2 and "nested too deeply" in err and len(err.strip().splitlines()) == 1

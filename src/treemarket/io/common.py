@@ -105,6 +105,8 @@ def parse_document(text: str, file: str | None = None) -> Document:
     if file is not None and file.lower().endswith(".json"):
         try:
             data = json.loads(text)
+        except RecursionError:
+            raise ModelError("nested too deeply to read", file=file) from None
         except json.JSONDecodeError as exc:
             raise ModelError(f"not valid JSON: {exc.msg}", file=file, line=exc.lineno) from None
         lines: dict[Place, int] = {}
@@ -112,7 +114,7 @@ def parse_document(text: str, file: str | None = None) -> Document:
             node = yaml.compose(text, Loader=_UniqueKeyLoader)
             if node is not None:
                 _yaml_lines(node, (), lines)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, RecursionError):
             lines = {}
         if data is None:
             raise ModelError("the file is empty", file=file)
@@ -120,6 +122,8 @@ def parse_document(text: str, file: str | None = None) -> Document:
     try:
         node = yaml.compose(text, Loader=_UniqueKeyLoader)
         data = yaml.load(text, Loader=_UniqueKeyLoader)
+    except RecursionError:
+        raise ModelError("nested too deeply to read", file=file) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         problem = getattr(exc, "problem", None) or str(exc)
@@ -127,7 +131,10 @@ def parse_document(text: str, file: str | None = None) -> Document:
         raise ModelError(f"not valid YAML: {problem}", file=file, line=line) from None
     lines = {}
     if node is not None:
-        _yaml_lines(node, (), lines)
+        try:
+            _yaml_lines(node, (), lines)
+        except RecursionError:
+            lines = {}
     if data is None:
         raise ModelError("the file is empty", file=file)
     return Document(data, file, lines)
