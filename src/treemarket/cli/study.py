@@ -63,6 +63,9 @@ def run_command(
     retry_failed: bool = typer.Option(
         False, "--retry-failed", help="Compute the tasks that failed before again too."
     ),
+    durable: bool = typer.Option(
+        False, "--durable", help="Make every commit survive a power cut too (fsync per commit)."
+    ),
     store: Path | None = STORE,
 ) -> None:
     """Compute every task of the study that is not stored yet (resumes after any stop)."""
@@ -109,6 +112,7 @@ def run_command(
             retry_failed=retry_failed,
             progress=progress,
             on_start=started,
+            durable=durable,
         )
     state = summary.state
     console.print(

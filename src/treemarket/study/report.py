@@ -9,6 +9,7 @@ only when pictures are drawn.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -44,7 +45,8 @@ def results_frame(study: Study) -> pd.DataFrame:
         row = rows.get(task.key)
         if row is None:
             continue
-        record: dict[str, Any] = {"key": task.key, **task.point, "seed": task.seed}
+        point = {k: _hashable(v) for k, v in task.point.items()}
+        record: dict[str, Any] = {"key": task.key, **point, "seed": task.seed}
         record["status"] = row.status
         metrics = row.metrics or {}
         for name in study.metrics:
@@ -53,6 +55,11 @@ def results_frame(study: Study) -> pd.DataFrame:
         record.update(error=row.error, seconds=row.seconds, worker=row.worker)
         records.append(record)
     return pd.DataFrame.from_records(records, columns=columns)
+
+
+def _hashable(value: Any) -> Any:
+    """Swept lists (a supply schedule) become their JSON text, to group and plot by."""
+    return json.dumps(value) if isinstance(value, list | dict) else value
 
 
 def summary_frame(study: Study, frame: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -197,3 +197,8 @@ def execute(key: str, spec: Mapping[str, Any]) -> Outcome:
         return Outcome(key, "failed", None, describe_error(exc), time.perf_counter() - start,
                        worker)  # fmt: skip
     return Outcome(key, "done", metrics, None, time.perf_counter() - start, worker)
+
+
+def execute_many(items: list[tuple[str, Mapping[str, Any]]]) -> list[Outcome]:
+    """:func:`execute` on several tasks in a row (one Dask task for many small ones)."""
+    return [execute(key, spec) for key, spec in items]
