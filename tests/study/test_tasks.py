@@ -8,7 +8,7 @@ import pytest
 
 from treemarket.cli._common import run_guarded
 from treemarket.cli.study import app
-from treemarket.study import load_study, run_task, study_from_dict
+from treemarket.study import load_study, run_study, run_task, study_from_dict, summary_frame
 from treemarket.study.generators import forecast_model, forecast_tree
 from treemarket.ttp import solve_exact
 
@@ -64,6 +64,10 @@ def test_a_model_file_study(tmp_path: Path) -> None:
     study = load_study(path)
     welfare = sorted(run_task(t.spec)["solve.welfare"] for t in study.tasks())
     assert welfare == [12.0, 12.0]  # the paper's model: full information is worth the same
+    run_study(study, serial=True)
+    summary = summary_frame(study)
+    assert summary["supply"].tolist() == ["[1, 1, 1]", "[0, 0, 3]"]
+    assert summary["mean"].tolist() == [12.0, 12.0]
     before = {t.key for t in study.tasks()}
     (tmp_path / "weather.yaml").write_text(example_path("weather.yaml").read_text() + "\n# x\n")
     assert not before & {t.key for t in load_study(path).tasks()}  # keyed by content
