@@ -112,14 +112,18 @@ def local_cluster(workers: int | None = None) -> Any:
 
     Dask's nanny sets ``MALLOC_TRIM_THRESHOLD_=65536`` in its workers, which makes glibc
     return every large numpy temporary to the system and slows the solvers 3-4x; the workers
-    started here keep the C library's default (the thread limits stay).
+    started here keep the C library's default (the thread limits stay). Without a dashboard
+    (no bokeh) the workers' statistical profiler is off too.
     """
     import dask
     from distributed import LocalCluster
 
     environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", {}))
     environ.pop("MALLOC_TRIM_THRESHOLD_", None)
-    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+    settings: dict[str, Any] = {"distributed.nanny.pre-spawn-environ": environ}
+    if not has_bokeh():
+        settings["distributed.worker.profile.enabled"] = False  # no dashboard to show it
+    with dask.config.set(settings):
         return LocalCluster(
             n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
             dashboard_address=":0", silence_logs=logging.ERROR,
