@@ -9,7 +9,7 @@ HERE = Path(__file__).parent
 
 def main() -> int:
     code = 0
-    for script in ("bench_ttp.py", "bench_scale.py", "bench_intermediation.py"):
+    for script in ("bench_ttp.py", "bench_scale.py", "bench_intermediation.py", "bench_study.py"):
         path = HERE / script
         if not path.exists():
             continue

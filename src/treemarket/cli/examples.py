@@ -37,13 +37,20 @@ def examples_command(
     table.add_column("model")
     table.add_column("name")
     for name, text in files.items():
-        model = next((ln.split(":", 1)[1].strip() for ln in text.splitlines()
-                      if ln.startswith("model:")), "data")  # fmt: skip
-        title = next((ln.split(":", 1)[1].strip() for ln in text.splitlines()
-                      if ln.startswith("name:")), "")  # fmt: skip
+        model = "study" if _top_level(text, "study") else (_top_level(text, "model") or "data")
+        title = _top_level(text, "name") or _top_level(text, "study") or ""
         table.add_row(name, model, title)
         if out is not None:
             write_atomic(out / name, lambda h, text=text: h.write(text))
     console.print(table)
     if out is not None:
         console.print(f"wrote {len(files)} files to {out}")
+
+
+def _top_level(text: str, key: str) -> str | None:
+    """The value of a top-level ``key: value`` line of a YAML file (None if absent or empty)."""
+    for line in text.splitlines():
+        if line.startswith(f"{key}:"):
+            value = line.split(":", 1)[1].split("#", 1)[0].strip()
+            return value or None
+    return None

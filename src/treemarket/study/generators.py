@@ -265,12 +265,7 @@ def with_supply(model: TTPModel, supply: int | list[int]) -> TTPModel:
     mu = [supply] * (model.horizon + 1) if isinstance(supply, int) else list(supply)
     if len(mu) != model.horizon + 1:
         raise ValueError(f"supply must have T + 1 = {model.horizon + 1} entries")
-    return TTPModel(
-        tree=model.tree, buyers=model.buyers, counts=model.counts,
-        supply=np.asarray(mu, dtype=np.int64), scenario_values=model.scenario_values,
-        name=model.name, window=model.window, early_benefit=model.early_benefit,
-        carry_over=model.carry_over,
-    )  # fmt: skip
+    return model.with_supply(mu)
 
 
 def generate(
