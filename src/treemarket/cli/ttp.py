@@ -16,6 +16,7 @@ from treemarket.ttp.simulate import SimulationResult
 
 app = typer.Typer(help="Tradable time-specific permits: optimal assignment and prices.")
 
+RANGE_NODES = 500  # price ranges cost two small LPs per node: automatic up to this many nodes
 FileArg = typer.Argument(..., help="TTP model file (YAML or JSON).", show_default=False)
 
 
@@ -26,7 +27,11 @@ def solve_command(
     target_gap: float = typer.Option(1e-3, "--target-gap", help="market: stop at this gap."),
     time_limit: float = typer.Option(600.0, "--time-limit", help="market: seconds."),
     formulation: str = typer.Option("path", help="path | z (the exact solver's formulation)"),
-    ranges: bool = typer.Option(True, "--ranges/--no-ranges", help="Price range per node."),
+    ranges: bool | None = typer.Option(
+        None,
+        "--ranges/--no-ranges",
+        help=f"Price range per node (default: up to {RANGE_NODES} nodes).",
+    ),
     option_values: bool = typer.Option(False, "--option-values", help="Add ψ to the JSON."),
     as_json: bool = typer.Option(False, "--json", help="Print the SPEC JSON object."),
     output: Path | None = typer.Option(None, "--output", help="Write the JSON here atomically."),
@@ -35,6 +40,8 @@ def solve_command(
     model = load_ttp(file)
     if method not in ("exact", "market", "auto"):
         raise ModelError("must be exact, market or auto", place="--method")
+    if ranges is None:
+        ranges = model.tree.n_nodes <= RANGE_NODES
     options: dict[str, Any] = {"formulation": formulation, "price_ranges": ranges}
     chosen = method
     if method == "auto":

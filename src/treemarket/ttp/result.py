@@ -108,9 +108,9 @@ class TTPSolution:
                 low = float(self.ranges.low[node])
                 high_value = float(self.ranges.high[node])
                 high = None if math.isinf(high_value) else high_value
-            elif self.prices is not None:
+            elif self.prices is not None:  # ranges not computed: the reported clearing price
                 low = float(self.prices.price[node])
-                high = low if self.model.node_supply[node] > 0 else None
+                high = low if self.model.market_open[node] else None
             row: dict[str, Any] = {
                 "time": int(tree.time[node]),
                 "event": tree.event(node),
@@ -168,8 +168,14 @@ class TTPSolution:
             out["revenue"] = self.prices.revenue(
                 self.model, self.y if self.supported else self.lp_y
             )
-        if self.notes:
-            out["note"] = " ".join(self.notes)
+        notes = list(self.notes)
+        if self.ranges is None and self.prices is not None and self.method == "exact":
+            notes.append(
+                "price ranges were not computed: min and max are the lowest-revenue "
+                "supporting price at each node"
+            )
+        if notes:
+            out["note"] = " ".join(notes)
         if self.y_lp is not None:
             out["lp_lotteries"] = self.lotteries()
         if option_values:
