@@ -29,7 +29,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from treemarket.ttp.equilibrium import BestResponse, best_response
-from treemarket.ttp.market_solver import MarketOptions
+from treemarket.ttp.market_solver import MarketOptions, PriceSteps
 from treemarket.ttp.model import TTPModel
 
 FloatArray = NDArray[np.float64]
@@ -389,15 +389,14 @@ def solve_market_blocks(
     levels = infos[0]["levels"]
     horizon = len(levels) - 2
     supply = node_supply.astype(np.float64)
-    price = _initial_prices(transport.call("top_units"), node_supply)
     scale = max(1.0, max(info["scale"] for info in infos))
-    theta = opts.step
-    best_upper, best_lower = np.inf, -np.inf
-    best_price = price.copy()
-    stall = 0
+    steps = PriceSteps(
+        opts, prob, supply > 0, _initial_prices(transport.call("top_units"), node_supply)
+    )
     iterations = 0
     history: list[tuple[int, float, float]] = []
     for iterations in range(1, opts.max_iterations + 1):
+        price = steps.price
         parts = transport.call("evaluate", price)
         upper = 0.0
         demand = np.zeros(supply.shape)
@@ -405,36 +404,23 @@ def solve_market_blocks(
             upper += value
             demand = demand + block_demand
         upper += float(np.sum(prob * supply * price))
-        excess = supply - demand
         if iterations % opts.repair_every == 1 or opts.repair_every == 1:
             transport.call("set_price", price)
             for slack in (1e-3 * scale, 1e-2 * scale):
                 lower = _run_markets(transport, slack, horizon, node_supply, prob)
-                if lower > best_lower:
-                    best_lower = lower
+                if steps.offer(lower):
                     transport.call("keep")
-        if upper < best_upper - 1e-12 * max(1.0, abs(upper)):
-            best_upper, best_price, stall = upper, price.copy(), 0
-        else:
-            stall += 1
-            if stall >= opts.patience:
-                theta, stall = max(theta * 0.7, opts.min_step), 0
-                price = best_price.copy()
-        gap = _gap(best_upper, best_lower)
-        history.append((iterations, best_upper, best_lower))
+        steps.observe(upper)
+        history.append((iterations, steps.best_upper, steps.best_lower))
         if progress is not None:
-            progress(iterations, best_upper, best_lower, gap)
-        if gap <= opts.target_gap or time.perf_counter() - start > opts.time_limit:
+            progress(iterations, steps.best_upper, steps.best_lower, steps.gap)
+        if steps.gap <= opts.target_gap or time.perf_counter() - start > opts.time_limit:
             break
-        open_market = supply > 0
-        direction = np.where(open_market, excess, 0.0)
-        norm = float(np.sum(prob * direction**2))
-        if norm <= 0:
+        if not steps.step(upper, supply - demand):
             break
-        alpha = theta * max(upper - best_lower, 1e-12 * max(1.0, abs(upper))) / norm
-        price = np.maximum(price - alpha * direction, 0.0)
+    best_upper, best_lower, best_price = steps.best_upper, steps.best_lower, steps.best_price
     return BlockMarketResult(
-        welfare=best_lower, upper_bound=best_upper, gap=_gap(best_upper, best_lower),
+        welfare=best_lower, upper_bound=best_upper, gap=steps.gap,
         iterations=iterations, price=best_price, blocks=transport.n_blocks,
         transport=transport.name, seconds=time.perf_counter() - start, history=history,
     )  # fmt: skip
@@ -485,13 +471,6 @@ def _initial_prices(parts: list[tuple[FloatArray, IntArray]], node_supply: IntAr
     return np.where(node_supply > 0, price, 0.0)
 
 
-def _gap(upper: float, lower: float) -> float:
-    if not np.isfinite(upper) or not np.isfinite(lower):
-        return float("inf")
-    return max(0.0, (upper - lower) / max(abs(upper), 1e-12))
-
-
-# ------------------------------------------------------------------------------------ MPI
 def mpi_main(argv: Sequence[str] | None = None) -> int:
     """``mpiexec -n K+1 python -m treemarket.study.market --generator forecast --params JSON``:
     the block market solver with one block per rank > 0; rank 0 prints the JSON result."""

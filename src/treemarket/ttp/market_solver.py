@@ -44,6 +44,61 @@ class MarketOptions:
     repair_every: int = 10  # build a feasible assignment every this many iterations
 
 
+@dataclass
+class PriceSteps:
+    """The price update shared by the serial and the distributed market solvers.
+
+    Keeps the best dual bound (and its prices) and the best feasible welfare; steps are
+    preconditioned Polyak steps in per-node units, p ← max(0, p − α (μ − D)), with
+    α = θ (L(p) − best welfare) / Σ_n P(n) (μ − D(n))²; θ shrinks by 0.7 (to ``min_step``) and
+    the prices return to the best ones after ``patience`` iterations without a better bound.
+    """
+
+    options: MarketOptions
+    prob: NDArray[np.float64]
+    open_market: NDArray[np.bool_]
+    price: NDArray[np.float64]
+    theta: float = 0.0
+    best_upper: float = np.inf
+    best_lower: float = -np.inf
+    stall: int = 0
+
+    def __post_init__(self) -> None:
+        self.theta = self.options.step
+        self.best_price = self.price.copy()
+
+    @property
+    def gap(self) -> float:
+        return _gap(self.best_upper, self.best_lower)
+
+    def offer(self, lower: float) -> bool:
+        """A feasible welfare; True when it is the best so far."""
+        if lower > self.best_lower:
+            self.best_lower = lower
+            return True
+        return False
+
+    def observe(self, upper: float) -> None:
+        """The dual value L(p) at the current prices."""
+        if upper < self.best_upper - 1e-12 * max(1.0, abs(upper)):
+            self.best_upper, self.best_price, self.stall = upper, self.price.copy(), 0
+            return
+        self.stall += 1
+        if self.stall >= self.options.patience:
+            self.theta, self.stall = max(self.theta * 0.7, self.options.min_step), 0
+            self.price = self.best_price.copy()
+
+    def step(self, upper: float, excess: NDArray[np.float64]) -> bool:
+        """Move the prices; False when the excess supply gives no direction."""
+        direction = np.where(self.open_market, excess, 0.0)
+        norm = float(np.sum(self.prob * direction**2))
+        if norm <= 0:
+            return False
+        target = max(upper - self.best_lower, 1e-12 * max(1.0, abs(upper)))
+        self.price = np.maximum(self.price - self.theta * target / norm * direction, 0.0)
+        return True
+
+
 def dual_value(
     model: TTPModel, price: NDArray[np.float64], br: BestResponse | None = None
 ) -> tuple[float, NDArray[np.float64]]:
@@ -126,48 +181,33 @@ def solve_market(
         raise ValueError("the market solver does not handle carry_over: use method='exact'")
     opts = options or MarketOptions()
     tree = model.tree
-    supply = model.node_supply.astype(np.float64)
-    price = _initial_prices(model)
     scale = max(1.0, float(np.abs(model.values).max()) if model.values.size else 1.0)
-    theta = opts.step
-    best_upper, best_lower = np.inf, -np.inf
+    steps = PriceSteps(opts, tree.prob, model.node_supply > 0, _initial_prices(model))
     best_y = np.zeros(model.values.shape)
-    best_price = price.copy()
-    stall = 0
     start = time.perf_counter()
     iterations = 0
-    history: list[tuple[int, float, float]] = []
     for iterations in range(1, opts.max_iterations + 1):
-        br = best_response(model, price)
-        upper, excess = dual_value(model, price, br)
+        br = best_response(model, steps.price)
+        upper, excess = dual_value(model, steps.price, br)
         if iterations % opts.repair_every == 1 or opts.repair_every == 1:
             for slack in (1e-3 * scale, 1e-2 * scale):
-                y = run_markets(model, price, slack, br)
-                lower = expected_welfare(model, y)
-                if lower > best_lower:
-                    best_lower, best_y = lower, y
-        if upper < best_upper - 1e-12 * max(1.0, abs(upper)):
-            best_upper, best_price, stall = upper, price.copy(), 0
-        else:
-            stall += 1
-            if stall >= opts.patience:
-                theta, stall = max(theta * 0.7, opts.min_step), 0
-                price = best_price.copy()
-        gap = _gap(best_upper, best_lower)
-        history.append((iterations, best_upper, best_lower))
+                y = run_markets(model, steps.price, slack, br)
+                if steps.offer(expected_welfare(model, y)):
+                    best_y = y
+        steps.observe(upper)
         if progress is not None:
-            progress(iterations, best_upper, best_lower, gap)
-        if gap <= opts.target_gap or time.perf_counter() - start > opts.time_limit:
+            progress(iterations, steps.best_upper, steps.best_lower, steps.gap)
+        if steps.gap <= opts.target_gap or time.perf_counter() - start > opts.time_limit:
             break
-        # preconditioned Polyak step: per-node units, metric diag(P(n))
-        open_market = supply > 0
-        direction = np.where(open_market, excess, 0.0)
-        norm = float(np.sum(tree.prob * direction**2))
-        if norm <= 0:
+        if not steps.step(upper, excess):
             break
-        alpha = theta * max(upper - best_lower, 1e-12 * max(1.0, abs(upper))) / norm
-        price = np.maximum(price - alpha * direction, 0.0)
-    gap = _gap(best_upper, best_lower)
+    best_upper, best_lower, best_price, theta = (
+        steps.best_upper,
+        steps.best_lower,
+        steps.best_price,
+        steps.theta,
+    )
+    gap = steps.gap
     return TTPSolution(
         model=model,
         y=best_y,
