@@ -89,19 +89,18 @@ class TTPModel:
     @property
     def values(self) -> NDArray[np.float64]:
         """The value of buying at each node: v_i(t, ω) = E[V_i | F(t)] (+ b_i(t) with early
-        benefits), per buyer and node, shape (I, N)."""
-        if "values" not in self._cache:
-            values = self.tree.conditional_expectation(self.scenario_values)
-            if self.early_benefit is not None:
-                values += self.early_benefit[:, self.tree.time]
-            self._cache["values"] = values
-        return self._cache["values"]
+        benefits), per buyer and node, shape (I, N): a view of :attr:`values_by_node`, so the
+        values are stored once."""
+        return self.values_by_node.T
 
     @property
     def values_by_node(self) -> NDArray[np.float64]:
-        """``values`` in the nodes × buyers layout (C order), for level-by-level passes."""
+        """The values in the nodes × buyers layout (C order): every level is a block of rows."""
         if "values_by_node" not in self._cache:
-            self._cache["values_by_node"] = np.ascontiguousarray(self.values.T)
+            values = self.tree.conditional_expectation(self.scenario_values)
+            if self.early_benefit is not None:
+                values += self.early_benefit[:, self.tree.time]
+            self._cache["values_by_node"] = np.ascontiguousarray(values.T)
         return self._cache["values_by_node"]
 
     @property
