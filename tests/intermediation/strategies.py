@@ -27,7 +27,9 @@ def trees(
     if use_int:
         limits = [float(draw(st.integers(0, 10))) for _ in range(n)]
     else:
-        limits = [draw(st.floats(0.0, 10.0, allow_nan=False)) for _ in range(n)]
+        # 0 or at least 1e-6: limits like 5e-324 (subnormal) make every tolerance meaningless
+        positive = st.floats(1e-6, 10.0, allow_nan=False, allow_subnormal=False)
+        limits = [draw(st.one_of(st.just(0.0), positive)) for _ in range(n)]
     total = sum(limits[i] for i in range(n) if leaf[i])
     if profitable is True:  # strictly below Σ b even after rounding
         s = draw(st.floats(0.0, 1.0)) * total * (1 - 1e-12)
