@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     plan = []
     for size in sizes:
         plan += [("build-path", size), ("build-z", size)]
-    for size in sizes:
+    for size in sizes[:2]:  # the exact solve at 1e6 did not finish in 25 minutes (README)
         plan += [("exact-path", size), ("exact-z", size)]
     plan += [("naive-scipy-milp", "1e4"), ("naive-scipy-milp", "1e5")]
     rows = []
