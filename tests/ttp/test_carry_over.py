@@ -6,11 +6,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from treemarket.io.ttp_file import to_filtration_dict, ttp_from_dict
-from treemarket.testing import assignment_violations, brute_force_welfare, random_model
-from treemarket.ttp import check_optimality, solve_exact
-from treemarket.ttp.equilibrium import check_equilibrium
+from treemarket.testing import (
+    assert_prices_support_the_optimum,
+    assignment_violations,
+    brute_force_welfare,
+    random_model,
+)
+from treemarket.ttp import solve_exact
 from treemarket.ttp.examples import weather
-from treemarket.ttp.simulate import simulate
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -41,13 +44,7 @@ def test_the_lp_is_integral_and_its_prices_form_an_equilibrium(model):
     assert sol.lp_integral
     assert "mip" not in sol.timings  # the LP's vertex was integral: no integer solve ran
     assert sol.supported
-    report = check_optimality(model, sol.y, sol.prices.price, sol.prices.option_value)
-    assert report.holds(1e-7), report.to_dict()
-    assert check_equilibrium(model, sol.y, sol.prices.price).supported
-    sim = simulate(model, sol, draws=2)
-    assert sim.policies["market"].welfare == pytest.approx(sol.welfare, abs=1e-9)
-    for outcome in sim.policies.values():
-        assert outcome.welfare <= sol.welfare + 1e-9
+    assert_prices_support_the_optimum(model, sol)
 
 
 def test_carry_over_never_hurts_and_prices_are_supermartingales():

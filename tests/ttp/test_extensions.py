@@ -7,12 +7,15 @@ from hypothesis import strategies as st
 
 from treemarket.errors import ModelError
 from treemarket.io.ttp_file import to_filtration_dict, ttp_from_dict
-from treemarket.testing import assignment_violations, brute_force_welfare, random_model
-from treemarket.ttp import check_optimality, solve_exact
-from treemarket.ttp.equilibrium import check_equilibrium
+from treemarket.testing import (
+    assert_prices_support_the_optimum,
+    assignment_violations,
+    brute_force_welfare,
+    random_model,
+)
+from treemarket.ttp import solve_exact
 from treemarket.ttp.examples import weather
 from treemarket.ttp.market_solver import MarketOptions, solve_market
-from treemarket.ttp.simulate import simulate
 
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -33,13 +36,7 @@ def test_exact_equals_brute_force_and_prices_support_it(model):
     assert assignment_violations(model, sol.y) == []
     assert not np.any((sol.y > 0) & ~model.present)  # nobody trades outside her window
     if sol.supported:
-        report = check_optimality(model, sol.y, sol.prices.price, sol.prices.option_value)
-        assert report.holds(1e-7), report.to_dict()
-        assert check_equilibrium(model, sol.y, sol.prices.price).supported
-        sim = simulate(model, sol, draws=2)
-        assert sim.policies["market"].welfare == pytest.approx(sol.welfare, abs=1e-9)
-        for outcome in sim.policies.values():
-            assert outcome.welfare <= sol.welfare + 1e-9
+        assert_prices_support_the_optimum(model, sol)
 
 
 @SETTINGS

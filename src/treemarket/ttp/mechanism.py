@@ -308,18 +308,27 @@ class VCGResult:
         """The SPEC keys (kind, welfare, payments, payoffs, revenue) and the details."""
         model = self.model
         return {
-            "kind": self.kind,
-            "welfare": self.welfare,
-            "payments": _names(model, self.payments),
-            "payoffs": _names(model, self.payoffs),
-            "revenue": self.revenue,
+            **_spec_json(self),
             "budget": {"revenue": self.revenue, "balance": self.balance},
-            "counts": {b: int(c) for b, c in zip(model.buyers, model.counts.tolist(), strict=True)},
             "values": _names(model, self.values),
             "welfare_without": _names(model, self.welfare_without),
-            "per_unit_payments": _names(model, self.per_unit_payments),
-            "per_unit_payoffs": _names(model, self.per_unit_payoffs),
         }
+
+
+def _spec_json(result: VCGResult | PivotResult) -> dict[str, Any]:
+    """The keys both mechanisms report: SPEC's (kind, welfare, payments, payoffs, revenue), the
+    counts of the buyer types and the payments and payoffs per unit."""
+    model = result.model
+    return {
+        "kind": result.kind,
+        "welfare": result.welfare,
+        "payments": _names(model, result.payments),
+        "payoffs": _names(model, result.payoffs),
+        "revenue": result.revenue,
+        "counts": {b: int(c) for b, c in zip(model.buyers, model.counts.tolist(), strict=True)},
+        "per_unit_payments": _names(model, result.per_unit_payments),
+        "per_unit_payoffs": _names(model, result.per_unit_payoffs),
+    }
 
 
 def vcg(model: TTPModel, solution: TTPSolution | None = None) -> VCGResult:
@@ -468,14 +477,7 @@ class PivotResult:
                 }
             )
         return {
-            "kind": self.kind,
-            "welfare": self.welfare,
-            "payments": _names(model, self.payments),
-            "payoffs": _names(model, self.payoffs),
-            "revenue": self.revenue,
-            "counts": {b: int(c) for b, c in zip(model.buyers, model.counts.tolist(), strict=True)},
-            "per_unit_payments": _names(model, self.per_unit_payments),
-            "per_unit_payoffs": _names(model, self.per_unit_payoffs),
+            **_spec_json(self),
             "individual_rationality": {
                 "periodic": self.individually_rational(),
                 "min_continuation_payoff": self.min_continuation(),
