@@ -101,7 +101,7 @@ def _glop(model, limit):
     return value, value, solve_s
 
 
-def _case(kind: str, size: str, limit: float, out) -> None:
+def _case(kind: str, size: str, limit: float, out, gap: float = 1e-3) -> None:
     depth, buyers = SIZES[size]
     row = {"kind": kind, "size": size}
     start = time.perf_counter()
@@ -127,7 +127,7 @@ def _case(kind: str, size: str, limit: float, out) -> None:
         elif kind == "market":
             from treemarket.ttp.market_solver import MarketOptions, solve_market
 
-            sol = solve_market(model, MarketOptions(target_gap=1e-3, time_limit=limit))
+            sol = solve_market(model, MarketOptions(target_gap=gap, time_limit=limit))
             row["objective"], row["bound"], row["gap"] = sol.welfare, sol.upper_bound, sol.gap
             row["iterations"] = sol.stats["iterations"]
     except Exception as exc:  # a baseline that cannot cope is a result, recorded as such
@@ -137,10 +137,10 @@ def _case(kind: str, size: str, limit: float, out) -> None:
     out.put(row)
 
 
-def run(kind: str, size: str, limit: float) -> dict:
+def run(kind: str, size: str, limit: float, gap: float = 1e-3) -> dict:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_case, args=(kind, size, limit, queue))
+    proc = ctx.Process(target=_case, args=(kind, size, limit, queue, gap))
     proc.start()
     proc.join(limit * 3 + 120)
     if proc.is_alive():
@@ -158,12 +158,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--kinds", default="pyomo,scipy,glop,exact,market")
     parser.add_argument("--limit", type=float, default=300.0, help="seconds per case")
+    parser.add_argument("--gap", type=float, default=1e-3, help="the market solver's target gap")
     parser.add_argument("--json", type=Path, help="also write the rows here")
     args = parser.parse_args(argv)
     rows = []
     for size in args.sizes.split(","):
         for kind in args.kinds.split(","):
-            row = run(kind, size, args.limit)
+            row = run(kind, size, args.limit, args.gap)
             rows.append(row)
             print(json.dumps(row), flush=True)
     if args.json:

@@ -28,8 +28,7 @@ from typing import Any, Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from treemarket.ttp.equilibrium import BestResponse, best_response
-from treemarket.ttp.market_solver import MarketOptions, PriceSteps
+from treemarket.ttp.market_solver import DualOracle, MarketOptions, PriceSteps, supply_value
 from treemarket.ttp.model import TTPModel
 
 FloatArray = NDArray[np.float64]
@@ -103,7 +102,8 @@ class MarketBlock:
         if self.model.carry_over:
             raise ValueError("the market solver does not handle carry_over: use method='exact'")
         self.offset = spec.start
-        self.br: BestResponse | None = None
+        self.oracle = DualOracle(self.model)
+        self.evaluated = False
         self.y = np.zeros(0)
         self.remaining = np.zeros(0)
         self.best_y = np.zeros(self.model.values.shape)
@@ -132,11 +132,8 @@ class MarketBlock:
 
     def evaluate(self, price: FloatArray) -> tuple[float, FloatArray]:
         """Best responses at ``price``: the block's part of L(p) and its demand per node."""
-        model, tree = self.model, self.model.tree
-        self.br = best_response(model, price)
-        roots = tree.level(0)
-        value = float(model.counts @ (self.br.value[:, roots] @ tree.prob[roots]))
-        return value, self.br.y.sum(axis=0)
+        self.evaluated = True
+        return self.oracle.buyers_value(price, keep_option=True)
 
     def market_level(
         self, t: int, slack: float, served: tuple[IntArray, IntArray, FloatArray] | None
@@ -148,7 +145,7 @@ class MarketBlock:
         μ(t) (the later ones cannot be served whatever the other blocks propose).
         """
         model, tree = self.model, self.model.tree
-        if self.br is None:
+        if not self.evaluated:
             raise RuntimeError("evaluate() must come before the markets")
         values = model.values
         if t == 0:
@@ -163,7 +160,7 @@ class MarketBlock:
         if t > 0:
             par = tree.parent[level]
             self.remaining[:, level] = self.remaining[:, par] - self.y[:, par]
-        gain = values[:, level] - self._price[None, level] - self.br.option[:, level]
+        gain = values[:, level] - self._price[None, level] - self.oracle.option[level].T
         v = values[:, level]
         if t == tree.horizon:
             wants = (v > 0) & model.can_buy[:, level]
@@ -403,7 +400,7 @@ def solve_market_blocks(
         for value, block_demand in parts:
             upper += value
             demand = demand + block_demand
-        upper += float(np.sum(prob * supply * price))
+        upper += supply_value(prob, node_supply, price)
         if iterations % opts.repair_every == 1 or opts.repair_every == 1:
             transport.call("set_price", price)
             for slack in (1e-3 * scale, 1e-2 * scale):

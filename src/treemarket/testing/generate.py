@@ -60,11 +60,13 @@ def random_model(
     rounded to integers by default so that ties (the hard cases) occur. ``windows`` draws a
     presence window per buyer; ``early_benefit`` the spread of random b_i(t)."""
     tree = random_tree(rng, horizon, branching, dirichlet)
-    anc = tree.ancestors  # (L, T+1)
     n_nodes = tree.n_nodes
-    shocks = rng.normal(0.0, step, size=(buyers, n_nodes))
-    shocks[:, tree.level(0)] += rng.uniform(-2, 8, size=(buyers, 1))
-    leaf_values = shocks[:, anc].sum(axis=2)  # (I, L)
+    walk = rng.normal(0.0, step, size=(buyers, n_nodes))
+    walk[:, tree.level(0)] += rng.uniform(-2, 8, size=(buyers, 1))
+    for t in range(1, horizon + 1):  # the walk's sum along each path, level by level
+        level = tree.level(t)
+        walk[:, level] += walk[:, tree.parent[level]]
+    leaf_values = walk[:, tree.level(horizon)]  # (I, L): leaves are in scenario order
     if tree.n_scenarios != tree.n_leaves:
         raise AssertionError("random trees have one scenario per leaf")
     if integer_values:

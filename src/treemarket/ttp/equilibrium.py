@@ -12,6 +12,7 @@ when nothing positive is expected. One backward pass computes W for all buyers a
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,39 +58,109 @@ def best_response(model: TTPModel, price: NDArray[np.float64]) -> BestResponse:
     >>> br.expected_payoff(m).tolist()     # at zero prices everyone waits for full information
     [5.0, 5.0, 2.0]
     """
-    tree = model.tree
-    # nodes × buyers layout: every level is a block of contiguous rows
-    values = model.values_by_node
-    surplus = np.where(model.can_buy_by_node, values - price[:, None], -np.inf)
-    value = np.zeros_like(values)
-    option = np.zeros_like(values)
-    leaves = tree.level(tree.horizon)
-    value[leaves] = np.maximum(surplus[leaves], 0.0)
-    for t in range(tree.horizon - 1, -1, -1):
-        here, below = tree.level(t), tree.level(t + 1)
-        starts = tree.child_start[here] - below.start
-        weighted = value[below] * tree.cond_prob[below, None]
-        option[here] = np.add.reduceat(weighted, starts, axis=0)
-        value[here] = np.maximum(surplus[here], option[here])
+    values = model.values_by_node  # nodes × buyers: every level is a block of rows
     scale = max(1.0, float(np.abs(values).max()) if values.size else 1.0)
-    gain = surplus - option
-    tie = np.isfinite(surplus) & (np.abs(gain) <= TIE * scale) & (surplus >= -TIE * scale)
-    buy = np.isfinite(surplus) & (gain >= -TIE * scale) & (surplus >= -TIE * scale)
-    y = _first_purchase(model, buy)
+    tol = TIE * scale
+    value = np.empty_like(values)
+    option = np.empty_like(values)
+    buy = np.empty(values.shape, dtype=bool)
+    backward_induction(model, values, price, tie=tol, value=value, option=option, buy=buy)
+    surplus = np.where(model.can_buy_by_node, values - price[:, None], -np.inf)
+    tie = np.isfinite(surplus) & (np.abs(surplus - option) <= tol) & (surplus >= -tol)
+    y = first_purchases(model, buy)
     return BestResponse(value=value.T, option=option.T, buy=buy.T, tie=tie.T, y=y.T)
 
 
-def _first_purchase(model: TTPModel, buy: NDArray[np.bool_]) -> NDArray[np.float64]:
+def backward_induction(
+    model: TTPModel,
+    values: NDArray[np.floating],
+    price: NDArray[np.float64],
+    *,
+    tie: float = 0.0,
+    value: NDArray[np.floating] | None = None,
+    option: NDArray[np.floating] | None = None,
+    buy: NDArray[np.bool_] | None = None,
+) -> NDArray[np.floating]:
+    """W_i(n) = max(v_i(n) − p(n), E[W_i(t+1) | n]) from the leaves up, for all buyers at once.
+
+    ``values`` is nodes × buyers (the model's values in any float dtype; the pass computes in
+    that dtype). Fills, when given, ``value`` (W), ``option``
+    (E[W(t+1) | n], 0 at the leaves) and ``buy`` (buying is optimal: v − p ≥ option − ``tie``),
+    all nodes × buyers; returns W at the nodes of time 0 (roots × buyers). Only one level of
+    temporaries is alive at a time.
+    """
+    tree = model.tree
+    dtype = values.dtype
+    open_ = model.market_open
+    below: NDArray[np.floating] | None = None
+    for t in range(tree.horizon, -1, -1):
+        level = tree.level(t)
+        w = values[level] - price[level, None].astype(dtype)
+        if not open_[level].all():
+            w[~open_[level]] = -np.inf
+        active = model.active_at(t)
+        if not active.all():
+            w[:, ~active] = -np.inf
+        if below is None:
+            opt = np.zeros((), dtype=dtype)
+        else:
+            nxt = tree.level(t + 1)
+            below *= tree.cond_prob[nxt, None].astype(dtype)  # W of the level below, used up
+            opt = np.add.reduceat(below, tree.child_start[level] - nxt.start, axis=0)
+        if option is not None:
+            option[level] = opt
+        if buy is not None:
+            np.greater_equal(w, opt - dtype.type(tie), out=buy[level])
+        np.maximum(w, opt, out=w)
+        if value is not None:
+            value[level] = w
+        below = w
+    assert below is not None
+    return below
+
+
+def purchases_by_level(
+    model: TTPModel, buy: NDArray[np.bool_]
+) -> Iterator[tuple[slice, NDArray[np.bool_]]]:
+    """Follow the rule "buy at the first node where ``buy`` holds" down the tree: yields, per
+    level, the level's slice and the (nodes × buyers) mask of who buys there."""
+    tree = model.tree
+    after = np.ones((0, buy.shape[1]), dtype=bool)
+    for t in range(tree.horizon + 1):
+        level = tree.level(t)
+        if t == 0:  # everyone is in the market on arrival at time 0
+            holding = np.ones((level.stop - level.start, buy.shape[1]), dtype=bool)
+        else:
+            holding = after[tree.parent[level] - tree.level(t - 1).start]
+        take = holding & buy[level]
+        yield level, take
+        after = holding & ~buy[level]
+
+
+def first_purchases(model: TTPModel, buy: NDArray[np.bool_]) -> NDArray[np.float64]:
     """Nodes × buyers: buy at the first node on each path where ``buy`` holds (one unit per
     buyer of a type)."""
-    tree = model.tree
-    holding = np.zeros(buy.shape, dtype=bool)  # still in the market on arrival at the node
-    holding[tree.level(0)] = True
-    for t in range(1, tree.horizon + 1):
-        here = tree.level(t)
-        par = tree.parent[here]
-        holding[here] = holding[par] & ~buy[par]
-    return (holding & buy) * model.counts[None, :].astype(np.float64)
+    y = np.zeros(buy.shape)
+    counts = model.counts.astype(np.float64)
+    for level, take in purchases_by_level(model, buy):
+        y[level] = take * counts[None, :]
+    return y
+
+
+def demand_per_node(
+    model: TTPModel, buy: NDArray[np.bool_], counts: NDArray[np.int64] | None = None
+) -> NDArray[np.float64]:
+    """D(n) = Σ_i count_i [i buys first at n] under the rule given by ``buy`` (nodes × buyers;
+    ``counts`` of its columns, the model's by default)."""
+    counts = model.counts if counts is None else counts
+    unit = bool(np.all(counts == 1))
+    weight = counts.astype(np.float64 if counts.sum() > 2**24 else np.float32)
+    demand = np.zeros(model.tree.n_nodes)
+    for level, take in purchases_by_level(model, buy):
+        demand[level] = (
+            np.count_nonzero(take, axis=1) if unit else take.astype(weight.dtype) @ weight
+        )
+    return demand
 
 
 @dataclass

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from treemarket.ttp.equilibrium import BestResponse, best_response
+from treemarket.ttp.equilibrium import backward_induction, demand_per_node
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.prices import PriceSystem
 from treemarket.ttp.result import TTPSolution
@@ -42,6 +42,7 @@ class MarketOptions:
     patience: int = 10  # iterations without a better bound before θ shrinks by 0.7
     min_step: float = 0.01
     repair_every: int = 10  # build a feasible assignment every this many iterations
+    float32: bool | None = None  # iterate on float32 values (None: for 10^6 values and more)
 
 
 @dataclass
@@ -99,66 +100,148 @@ class PriceSteps:
         return True
 
 
-def dual_value(
-    model: TTPModel, price: NDArray[np.float64], br: BestResponse | None = None
-) -> tuple[float, NDArray[np.float64]]:
-    """L(p) and the per-node excess supply μ − D(n) of the best responses at ``p``."""
-    br = best_response(model, price) if br is None else br
-    tree = model.tree
-    roots = tree.level(0)
-    value = float(model.counts @ (br.value[:, roots] @ tree.prob[roots]))
-    supply = model.node_supply.astype(np.float64)
-    value += float(np.sum(tree.prob * supply * price))
-    demand = br.y.sum(axis=0)  # units, one per buyer of a type, at the first optimal node
-    return value, supply - demand
+class DualOracle:
+    """L(p) and the demand D(n) of the best responses, with buffers kept between iterations.
+
+    The pass runs on the values in ``dtype`` (float32 halves the memory traffic of the big
+    models; the final bound is always recomputed in float64 by :func:`dual_value`). The last
+    pass's option values E[W(t+1) | n] are kept when asked for (the markets need them).
+    """
+
+    def __init__(self, model: TTPModel, dtype: type = np.float64) -> None:
+        self.model = model
+        base = model.values_by_node
+        self.values = base if base.dtype == dtype else base.astype(dtype)
+        self.buy = np.empty(self.values.shape, dtype=bool)
+        self.option: NDArray[np.floating] | None = None
+        tree = model.tree
+        roots = tree.level(0)
+        self._root_weight = tree.prob[roots]
+
+    def buyers_value(
+        self, price: NDArray[np.float64], keep_option: bool = False
+    ) -> tuple[float, NDArray[np.float64]]:
+        """Σ_i count_i E[W_i(0)] at ``price`` and the demand D(n) of the best responses."""
+        model = self.model
+        option = None
+        if keep_option:
+            if self.option is None:
+                self.option = np.empty_like(self.values)
+            option = self.option
+        root = backward_induction(model, self.values, price, option=option, buy=self.buy)
+        payoff = self._root_weight @ root.astype(np.float64)  # E[W_i(0)] per buyer
+        return float(model.counts @ payoff), demand_per_node(model, self.buy)
+
+    def evaluate(
+        self, price: NDArray[np.float64], keep_option: bool = False
+    ) -> tuple[float, NDArray[np.float64]]:
+        """(L(p), μ − D(n)) at ``price``."""
+        value, demand = self.buyers_value(price, keep_option)
+        model = self.model
+        return value + supply_value(model.tree.prob, model.node_supply, price), (
+            model.node_supply - demand
+        )
+
+
+def supply_value(
+    prob: NDArray[np.float64], supply: NDArray[np.int64], price: NDArray[np.float64]
+) -> float:
+    """Σ_n P(n) μ(t(n)) p(n): the sellers' part of L(p)."""
+    return float(np.sum(prob * supply * price))
+
+
+def dual_value(model: TTPModel, price: NDArray[np.float64]) -> tuple[float, NDArray[np.float64]]:
+    """L(p) (in float64) and the per-node excess supply μ − D(n) of the best responses at p."""
+    return DualOracle(model).evaluate(price)
+
+
+@dataclass
+class Purchases:
+    """A feasible assignment as a list: ``units`` of buyer ``buyer`` bought at node ``node``."""
+
+    node: NDArray[np.int64]
+    buyer: NDArray[np.int64]
+    units: NDArray[np.float64]
+
+    def welfare(self, model: TTPModel) -> float:
+        """E[Σ v y] = Σ P(n) v_i(n) y_i(n), from the model's float64 values."""
+        value = model.values_by_node[self.node, self.buyer]
+        return float(np.sum(model.tree.prob[self.node] * value * self.units))
+
+    def dense(self, model: TTPModel) -> NDArray[np.float64]:
+        """y as a buyers × nodes array."""
+        y = np.zeros((model.n_buyers, model.tree.n_nodes))
+        y[self.buyer, self.node] = self.units
+        return y
 
 
 def run_markets(
     model: TTPModel,
     price: NDArray[np.float64],
-    slack: float = 0.0,
-    br: BestResponse | None = None,
-) -> NDArray[np.float64]:
+    slack: float,
+    option: NDArray[np.floating],
+    values: NDArray[np.floating] | None = None,
+) -> Purchases:
     """A feasible assignment: the sequential markets at ``price``, level by level.
 
     At each node the buyers still in the market whose surplus over the option value of waiting,
-    v − p − E[W(t+1)], is at least ``−slack`` demand their remaining units (at the leaves every
-    positive value demands: there is nothing to wait for); at most μ(t) units are served,
-    largest surplus first (ties by value, then buyer order); the rest stay in the market.
-    Near the optimal prices many buyers are nearly indifferent, so a small slack helps.
+    v − p − E[W(t+1)] (``option``, nodes × buyers), is at least ``−slack`` demand their
+    remaining units (at the leaves every positive value demands: there is nothing to wait for);
+    at most μ(t) units are served, largest surplus first (ties by value, then buyer order); the
+    rest stay in the market. Near the optimal prices many buyers are nearly indifferent, so a
+    small slack helps. Per node only the μ(t) best candidates (and ties) are sorted.
     """
     tree = model.tree
-    br = best_response(model, price) if br is None else br
-    values = model.values_by_node  # nodes × buyers: each level is a block of rows
-    can_buy = model.can_buy_by_node
-    gain = values - price[:, None] - br.option.T
-    y = np.zeros(values.shape)
-    remaining = np.zeros(values.shape)
-    remaining[tree.level(0)] = model.counts[None, :]
-    supply = model.node_supply
+    values = model.values_by_node if values is None else values
+    dtype = values.dtype
+    n_buyers = values.shape[1]
+    out_node, out_buyer, out_units = [], [], []
+    left = np.empty((0, n_buyers))
     for t in range(tree.horizon + 1):
         level = tree.level(t)
-        if t > 0:
-            par = tree.parent[level]
-            remaining[level] = remaining[par] - y[par]
+        if t == 0:
+            remaining = np.repeat(model.counts[None, :].astype(np.float64), level.stop, axis=0)
+        else:
+            remaining = left[tree.parent[level] - tree.level(t - 1).start]
+        left = remaining
+        mu = int(model.supply[t])
+        if mu <= 0:
+            continue
         v = values[level]
-        wants = (v > 0) & can_buy[level]
+        wants = (v > 0) & (remaining > 0) & model.active_at(t)[None, :]
         if t < tree.horizon:
-            wants &= gain[level] >= -slack
-        demand = np.where(wants, remaining[level], 0.0)
-        k, b = np.nonzero(demand > 0)
+            score = v - price[level, None].astype(dtype) - option[level]
+            wants &= score >= -slack
+        else:
+            score = v.copy()
+        score[~wants] = -np.inf
+        if n_buyers > mu:  # keep the μ best per node, and whoever ties with the μ-th
+            kth = np.partition(score, n_buyers - mu, axis=1)[:, n_buyers - mu]
+            wants &= score >= kth[:, None]
+        k, b = np.nonzero(wants)
         if b.size == 0:
             continue
-        node = k + level.start
-        score = values[node, b] if t == tree.horizon else gain[node, b]
-        order = np.lexsort((b, -values[node, b], -score, node))
-        b, k, node = b[order], k[order], node[order]
-        d = demand[k, b]
+        order = np.lexsort((b, -v[k, b], -score[k, b], k))
+        k, b = k[order], b[order]
+        d = remaining[k, b]
         cum = np.cumsum(d)
-        first = np.searchsorted(node, node, side="left")  # start of each node's group
+        first = np.searchsorted(k, k, side="left")  # start of each node's group
         before = cum - d - (cum[first] - d[first])
-        y[node, b] = np.clip(supply[node] - before, 0.0, d)
-    return y.T
+        served = np.clip(mu - before, 0.0, d)
+        some = served > 0
+        k, b, served = k[some], b[some], served[some]
+        left = remaining.copy()
+        left[k, b] -= served
+        out_node.append(k + level.start)
+        out_buyer.append(b)
+        out_units.append(served)
+    if not out_node:
+        return Purchases(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
+    return Purchases(
+        np.concatenate(out_node).astype(np.int64),
+        np.concatenate(out_buyer).astype(np.int64),
+        np.concatenate(out_units),
+    )
 
 
 def solve_market(
@@ -175,25 +258,31 @@ def solve_market(
     >>> sol.welfare, sol.gap <= 1e-3
     (12.0, True)
     """
-    from treemarket.ttp.exact import expected_welfare
-
     if model.carry_over:
         raise ValueError("the market solver does not handle carry_over: use method='exact'")
     opts = options or MarketOptions()
     tree = model.tree
-    scale = max(1.0, float(np.abs(model.values).max()) if model.values.size else 1.0)
-    steps = PriceSteps(opts, tree.prob, model.node_supply > 0, _initial_prices(model))
-    best_y = np.zeros(model.values.shape)
     start = time.perf_counter()
+    values = model.values_by_node
+    scale = max(1.0, float(np.abs(values).max()) if values.size else 1.0)
+    dtype = (
+        np.float32
+        if opts.float32 or (opts.float32 is None and values.size >= 10**6)
+        else np.float64
+    )
+    oracle = DualOracle(model, dtype)
+    steps = PriceSteps(opts, tree.prob, model.node_supply > 0, _initial_prices(model))
+    best = Purchases(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     iterations = 0
     for iterations in range(1, opts.max_iterations + 1):
-        br = best_response(model, steps.price)
-        upper, excess = dual_value(model, steps.price, br)
-        if iterations % opts.repair_every == 1 or opts.repair_every == 1:
+        repair = iterations % opts.repair_every == 1 or opts.repair_every == 1
+        upper, excess = oracle.evaluate(steps.price, keep_option=repair)
+        if repair:
+            assert oracle.option is not None
             for slack in (1e-3 * scale, 1e-2 * scale):
-                y = run_markets(model, steps.price, slack, br)
-                if steps.offer(expected_welfare(model, y)):
-                    best_y = y
+                found = run_markets(model, steps.price, slack, oracle.option, oracle.values)
+                if steps.offer(found.welfare(model)):
+                    best = found
         steps.observe(upper)
         if progress is not None:
             progress(iterations, steps.best_upper, steps.best_lower, steps.gap)
@@ -201,27 +290,30 @@ def solve_market(
             break
         if not steps.step(upper, excess):
             break
-    best_upper, best_lower, best_price, theta = (
-        steps.best_upper,
-        steps.best_lower,
-        steps.best_price,
-        steps.theta,
+    del oracle
+    best_price = steps.best_price
+    # the certificate, in float64: L(p) at the best prices bounds [P1] (and so [P0]) from above
+    option_value = np.empty_like(values)
+    root = backward_induction(model, values, best_price, value=option_value)
+    roots = tree.level(0)
+    upper_bound = float(model.counts @ (tree.prob[roots] @ root)) + supply_value(
+        tree.prob, model.node_supply, best_price
     )
-    gap = steps.gap
+    welfare = best.welfare(model)
     return TTPSolution(
         model=model,
-        y=best_y,
-        welfare=best_lower,
-        lp_bound=best_upper,
-        upper_bound=best_upper,
-        gap=gap,
+        y=best.dense(model),
+        welfare=welfare,
+        lp_bound=upper_bound,
+        upper_bound=upper_bound,
+        gap=_gap(upper_bound, welfare),
         lp_integral=None,
         supported=None,
-        prices=PriceSystem(price=best_price, option_value=best_response(model, best_price).value),
+        prices=PriceSystem(price=best_price, option_value=option_value.T),
         method="market",
         formulation="lagrangian",
         timings={"market": time.perf_counter() - start},
-        stats={"iterations": iterations, "theta": theta},
+        stats={"iterations": iterations, "theta": steps.theta, "float32": dtype == np.float32},
         notes=[
             "market solver: lp_bound is the best Lagrangian dual bound (an upper bound on the "
             "LP optimum); the prices are the ones that gave it, not a certified equilibrium"
@@ -236,15 +328,29 @@ def _gap(upper: float, lower: float) -> float:
 
 
 def _initial_prices(model: TTPModel) -> NDArray[np.float64]:
-    """The myopic clearing price at every node: the (μ + 1)-th highest unit value, or 0."""
-    values = np.where(model.can_buy, np.maximum(model.values, 0.0), 0.0)
-    n_nodes = values.shape[1]
-    order = np.argsort(-values, axis=0, kind="stable")
-    sorted_values = np.take_along_axis(values, order, axis=0)
-    units = np.cumsum(model.counts[order], axis=0)  # units at or above each rank
-    supply = model.node_supply
-    beyond = units > supply[None, :]
-    has = beyond.any(axis=0)
-    first = np.argmax(beyond, axis=0)
-    price = np.where(has, sorted_values[first, np.arange(n_nodes)], 0.0)
-    return np.where(supply > 0, price, 0.0)
+    """The myopic clearing price at every node: the (μ + 1)-th highest unit value, or 0.
+
+    Level by level; only the μ + 1 highest entries of a node can hold its (μ + 1)-th unit.
+    """
+    tree = model.tree
+    price = np.zeros(tree.n_nodes)
+    for t in range(tree.horizon + 1):
+        mu = int(model.supply[t])
+        if mu <= 0:
+            continue
+        level = tree.level(t)
+        active = model.active_at(t)
+        values = np.where(active[None, :], np.maximum(model.values_by_node[level], 0.0), 0.0)
+        counts = np.broadcast_to(np.where(active, model.counts, 0), values.shape)
+        if values.shape[1] > mu + 1:
+            top = np.argpartition(-values, mu, axis=1)[:, : mu + 1]
+            values = np.take_along_axis(values, top, axis=1)
+            counts = np.take_along_axis(counts, top, axis=1)
+        order = np.argsort(-values, axis=1, kind="stable")
+        values = np.take_along_axis(values, order, axis=1)
+        units = np.cumsum(np.take_along_axis(counts, order, axis=1), axis=1)
+        beyond = units > mu
+        first = np.argmax(beyond, axis=1)
+        rows = np.arange(values.shape[0])
+        price[level] = np.where(beyond.any(axis=1), values[rows, first], 0.0)
+    return price

@@ -123,6 +123,17 @@ class TTPModel:
             self._cache["present"] = present
         return self._cache["present"]
 
+    def active_at(self, t: int) -> NDArray[np.bool_]:
+        """(I,): which buyers (types) can trade at time t: present and with units.
+
+        ``can_buy[i, n]`` is ``active_at(t(n))[i] & market_open[n]``: the per-node mask
+        factorizes, so hot paths never need the (I, N) one.
+        """
+        active = self.counts > 0
+        if self.window is not None:
+            active = active & (self.window[:, 0] <= t) & (t <= self.window[:, 1])
+        return active
+
     @property
     def can_buy(self) -> NDArray[np.bool_]:
         """(I, N): present, a market is open (μ(t) > 0) and the buyer (type) has units."""

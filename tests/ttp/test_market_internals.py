@@ -1,0 +1,120 @@
+"""The market solver's lean parts against the plain dense computations they replace."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from treemarket.testing import assignment_violations, random_model
+from treemarket.ttp import solve_exact
+from treemarket.ttp.equilibrium import best_response, demand_per_node, first_purchases
+from treemarket.ttp.market_solver import (
+    DualOracle,
+    MarketOptions,
+    _initial_prices,
+    dual_value,
+    run_markets,
+    solve_market,
+)
+
+
+@st.composite
+def models(draw):
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    return random_model(rng, horizon=draw(st.integers(0, 4)), buyers=draw(st.integers(1, 9)),
+                        branching=(1, 3), supply=(0, 3),
+                        counts=(0, 4) if draw(st.booleans()) else None,
+                        windows=draw(st.booleans()),
+                        integer_values=draw(st.booleans()))  # fmt: skip
+
+
+def dense_markets(model, price, slack, option):
+    """Reference: every demanding (buyer, node) pair of a level sorted at once."""
+    tree = model.tree
+    values, can_buy = model.values, model.can_buy
+    gain = values - price[None, :] - option
+    y = np.zeros(values.shape)
+    remaining = np.zeros(values.shape)
+    remaining[:, tree.level(0)] = model.counts[:, None]
+    for t in range(tree.horizon + 1):
+        level = np.arange(tree.n_nodes)[tree.level(t)]
+        if t > 0:
+            remaining[:, level] = remaining[:, tree.parent[level]] - y[:, tree.parent[level]]
+        for n in level:
+            wants = (values[:, n] > 0) & can_buy[:, n] & (remaining[:, n] > 0)
+            if t < tree.horizon:
+                wants &= gain[:, n] >= -slack
+            score = values[:, n] if t == tree.horizon else gain[:, n]
+            left = model.node_supply[n]
+            for i in sorted(np.nonzero(wants)[0], key=lambda i: (-score[i], -values[i, n], i)):
+                take = min(left, remaining[i, n])
+                y[i, n], left = take, left - take
+    return y
+
+
+def full_sort_prices(model):
+    """Reference: the (μ + 1)-th highest unit value per node from a full sort."""
+    values = np.where(model.can_buy, np.maximum(model.values, 0.0), 0.0)
+    out = np.zeros(model.tree.n_nodes)
+    for n in range(model.tree.n_nodes):
+        units = np.repeat(values[:, n], model.counts)
+        units = np.sort(units)[::-1]
+        mu = model.node_supply[n]
+        if mu > 0 and units.size > mu:
+            out[n] = units[mu]
+    return out
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(models(), st.integers(0, 2**16), st.sampled_from([0.0, 0.5]))
+def test_markets_serve_like_a_full_sort(model, seed, slack):
+    price = np.random.default_rng(seed).uniform(0, 6, model.tree.n_nodes)
+    option = best_response(model, price).option
+    found = run_markets(model, price, slack, np.ascontiguousarray(option.T)).dense(model)
+    assert np.array_equal(found, dense_markets(model, price, slack, option))
+    assert assignment_violations(model, found) == []
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(models())
+def test_initial_prices_equal_a_full_sort(model):
+    assert np.array_equal(_initial_prices(model), full_sort_prices(model))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(models(), st.integers(0, 2**16))
+def test_demand_is_the_sum_of_first_purchases(model, seed):
+    price = np.random.default_rng(seed).uniform(0, 6, model.tree.n_nodes)
+    br = best_response(model, price)
+    buy = np.ascontiguousarray(br.buy.T)
+    assert np.array_equal(demand_per_node(model, buy), br.y.sum(axis=0))
+    assert np.array_equal(first_purchases(model, buy).T, br.y)
+
+
+def test_float32_iterations_keep_a_float64_certificate():
+    model = random_model(np.random.default_rng(5), horizon=5, buyers=12, branching=2,
+                         supply=(1, 2), step=2.0, integer_values=False)  # fmt: skip
+    exact = solve_exact(model, price_ranges=False)
+    sol = solve_market(model, MarketOptions(float32=True, target_gap=1e-3))
+    assert sol.stats["float32"]
+    assert sol.upper_bound >= exact.lp_bound - 1e-9 * exact.lp_bound
+    assert sol.welfare <= exact.welfare + 1e-9 * exact.welfare
+    assert sol.upper_bound == dual_value(model, sol.prices.price)[0]
+    # the float32 pass agrees with the float64 one to float32 accuracy
+    price = sol.prices.price
+    low = DualOracle(model, np.float32).evaluate(price)[0]
+    assert low == pytest.approx(dual_value(model, price)[0], rel=1e-5)
+
+
+def test_random_walk_values_are_the_sums_along_each_path():
+    rng = np.random.default_rng(11)
+    model = random_model(rng, horizon=4, buyers=3, branching=(1, 3), integer_values=False)
+    rng = np.random.default_rng(11)
+    tree = model.tree  # redraw the same numbers: the tree first, then the walk
+    from treemarket.testing.generate import random_tree
+
+    random_tree(rng, 4, (1, 3), None)
+    shocks = rng.normal(0.0, 3.0, size=(3, tree.n_nodes))
+    shocks[:, tree.level(0)] += rng.uniform(-2, 8, size=(3, 1))
+    expected = shocks[:, tree.ancestors].sum(axis=2)
+    assert np.allclose(model.scenario_values, expected, rtol=0, atol=1e-12)
