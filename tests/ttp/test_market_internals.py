@@ -118,3 +118,18 @@ def test_random_walk_values_are_the_sums_along_each_path():
     shocks[:, tree.level(0)] += rng.uniform(-2, 8, size=(3, 1))
     expected = shocks[:, tree.ancestors].sum(axis=2)
     assert np.allclose(model.scenario_values, expected, rtol=0, atol=1e-12)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(models(), st.integers(0, 2**16), st.integers(2, 4))
+def test_blocks_of_buyers_in_threads_give_the_same_dual(model, seed, threads):
+    price = np.random.default_rng(seed).uniform(0, 6, model.tree.n_nodes)
+    one = DualOracle(model).evaluate(price, keep_option=True)
+    oracle = DualOracle(model, threads=threads)
+    try:
+        split = oracle.evaluate(price, keep_option=True)
+    finally:
+        oracle.close()
+    assert split[0] == pytest.approx(one[0], rel=1e-12, abs=1e-12)
+    assert np.array_equal(split[1], one[1])
+    assert np.array_equal(oracle.option, best_response(model, price).option.T)

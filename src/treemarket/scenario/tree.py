@@ -16,8 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 
 FloatArray = NDArray[np.float64]
@@ -73,7 +75,7 @@ class ScenarioTree:
     scenario_names: NDArray[np.object_]
     scenario_prob: FloatArray
     labels: NDArray[np.object_] | None = None
-    _cache: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ shape
     @property
@@ -209,6 +211,23 @@ class ScenarioTree:
         start = int(self.level_offsets[1])
         weighted = values[..., start:] * self.cond_prob[start:]
         return np.add.reduceat(weighted, self.child_start - start, axis=-1)[..., :inner]
+
+    def expectation_operator(self, t: int, dtype: type = np.float64) -> sp.csr_array:
+        """E[x(t + 1) | F(t)] as a sparse (nodes of time t) × (nodes of time t + 1) matrix with
+        entries P(child | parent): ``op @ x[level(t + 1)]`` maps rows of the next level to rows
+        of this one (a sparse product: far faster than ``np.add.reduceat`` along rows)."""
+        key = f"expectation_operator_{t}_{np.dtype(dtype).name}"
+        if key not in self._cache:
+            here, below = self.level(t), self.level(t + 1)
+            n_below = below.stop - below.start
+            self._cache[key] = sp.csr_array(
+                (
+                    self.cond_prob[below].astype(dtype),
+                    (self.parent[below] - here.start, np.arange(n_below)),
+                ),
+                shape=(here.stop - here.start, n_below),
+            )
+        return self._cache[key]
 
     def subtree(self, node: int) -> tuple[ScenarioTree, IntArray, IntArray]:
         """The subtree below ``node`` as a tree of its own, with probabilities conditional on it.

@@ -77,14 +77,15 @@ def backward_induction(
     price: NDArray[np.float64],
     *,
     tie: float = 0.0,
+    buyers: slice = slice(None),
     value: NDArray[np.floating] | None = None,
     option: NDArray[np.floating] | None = None,
     buy: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.floating]:
     """W_i(n) = max(v_i(n) − p(n), E[W_i(t+1) | n]) from the leaves up, for all buyers at once.
 
-    ``values`` is nodes × buyers (the model's values in any float dtype; the pass computes in
-    that dtype). Fills, when given, ``value`` (W), ``option``
+    ``values`` is nodes × buyers (the model's values, or their columns ``buyers``, in any float
+    dtype; the pass computes in that dtype). Fills, when given, ``value`` (W), ``option``
     (E[W(t+1) | n], 0 at the leaves) and ``buy`` (buying is optimal: v − p ≥ option − ``tie``),
     all nodes × buyers; returns W at the nodes of time 0 (roots × buyers). Only one level of
     temporaries is alive at a time.
@@ -98,15 +99,13 @@ def backward_induction(
         w = values[level] - price[level, None].astype(dtype)
         if not open_[level].all():
             w[~open_[level]] = -np.inf
-        active = model.active_at(t)
+        active = model.active_at(t)[buyers]
         if not active.all():
             w[:, ~active] = -np.inf
         if below is None:
             opt = np.zeros((), dtype=dtype)
         else:
-            nxt = tree.level(t + 1)
-            below *= tree.cond_prob[nxt, None].astype(dtype)  # W of the level below, used up
-            opt = np.add.reduceat(below, tree.child_start[level] - nxt.start, axis=0)
+            opt = tree.expectation_operator(t, dtype) @ below
         if option is not None:
             option[level] = opt
         if buy is not None:

@@ -18,8 +18,10 @@ the feasible assignment, the best dual bound and their relative gap.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,6 +31,8 @@ from treemarket.ttp.equilibrium import backward_induction, demand_per_node
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.prices import PriceSystem
 from treemarket.ttp.result import TTPSolution
+
+BIG = 10**6  # buyers × nodes from which the solver iterates in float32 and in threads
 
 
 @dataclass
@@ -43,6 +47,7 @@ class MarketOptions:
     min_step: float = 0.01
     repair_every: int = 10  # build a feasible assignment every this many iterations
     float32: bool | None = None  # iterate on float32 values (None: for 10^6 values and more)
+    threads: int | None = None  # best responses in this many threads (None: the cores, from 10^6)
 
 
 @dataclass
@@ -108,29 +113,51 @@ class DualOracle:
     pass's option values E[W(t+1) | n] are kept when asked for (the markets need them).
     """
 
-    def __init__(self, model: TTPModel, dtype: type = np.float64) -> None:
+    def __init__(self, model: TTPModel, dtype: type = np.float64, threads: int = 1) -> None:
         self.model = model
         base = model.values_by_node
         self.values = base if base.dtype == dtype else base.astype(dtype)
         self.buy = np.empty(self.values.shape, dtype=bool)
         self.option: NDArray[np.floating] | None = None
-        tree = model.tree
-        roots = tree.level(0)
-        self._root_weight = tree.prob[roots]
+        self._root_weight = model.tree.prob[model.tree.level(0)]
+        # buyers are independent: blocks of columns run in threads (numpy releases the GIL)
+        edges = np.linspace(0, model.n_buyers, max(1, min(threads, model.n_buyers)) + 1)
+        bounds = edges.round().astype(int).tolist()
+        self.blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        self._pool = ThreadPoolExecutor(len(self.blocks)) if len(self.blocks) > 1 else None
+
+    def close(self) -> None:
+        """Stop the worker threads."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def buyers_value(
         self, price: NDArray[np.float64], keep_option: bool = False
     ) -> tuple[float, NDArray[np.float64]]:
         """Σ_i count_i E[W_i(0)] at ``price`` and the demand D(n) of the best responses."""
+        if keep_option and self.option is None:
+            self.option = np.empty_like(self.values)
+        option = self.option if keep_option else None
+
+        def block(cols: slice) -> tuple[float, NDArray[np.float64]]:
+            root = backward_induction(
+                model, self.values[:, cols], price, buyers=cols, buy=self.buy[:, cols],
+                option=None if option is None else option[:, cols],
+            )  # fmt: skip
+            payoff = self._root_weight @ root.astype(np.float64)  # E[W_i(0)] per buyer
+            counts = model.counts[cols]
+            return float(counts @ payoff), demand_per_node(model, self.buy[:, cols], counts)
+
         model = self.model
-        option = None
-        if keep_option:
-            if self.option is None:
-                self.option = np.empty_like(self.values)
-            option = self.option
-        root = backward_induction(model, self.values, price, option=option, buy=self.buy)
-        payoff = self._root_weight @ root.astype(np.float64)  # E[W_i(0)] per buyer
-        return float(model.counts @ payoff), demand_per_node(model, self.buy)
+        parts = list(map(block, self.blocks) if self._pool is None else
+                     self._pool.map(block, self.blocks))  # fmt: skip
+        value = 0.0
+        demand = np.zeros(model.tree.n_nodes)
+        for part_value, part_demand in parts:  # in block order: the same sums every run
+            value += part_value
+            demand += part_demand
+        return value, demand
 
     def evaluate(
         self, price: NDArray[np.float64], keep_option: bool = False
@@ -265,12 +292,10 @@ def solve_market(
     start = time.perf_counter()
     values = model.values_by_node
     scale = max(1.0, float(np.abs(values).max()) if values.size else 1.0)
-    dtype = (
-        np.float32
-        if opts.float32 or (opts.float32 is None and values.size >= 10**6)
-        else np.float64
-    )
-    oracle = DualOracle(model, dtype)
+    big = values.size >= BIG
+    dtype = np.float32 if (big if opts.float32 is None else opts.float32) else np.float64
+    threads = opts.threads if opts.threads is not None else (os.cpu_count() or 1) if big else 1
+    oracle = DualOracle(model, dtype, threads)
     steps = PriceSteps(opts, tree.prob, model.node_supply > 0, _initial_prices(model))
     best = Purchases(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     iterations = 0
@@ -290,6 +315,7 @@ def solve_market(
             break
         if not steps.step(upper, excess):
             break
+    oracle.close()
     del oracle
     best_price = steps.best_price
     # the certificate, in float64: L(p) at the best prices bounds [P1] (and so [P0]) from above
