@@ -223,11 +223,11 @@ def run_markets(
     dtype = values.dtype
     n_buyers = values.shape[1]
     out_node, out_buyer, out_units = [], [], []
-    left = np.empty((0, n_buyers))
+    left = np.empty((0, n_buyers), dtype=np.int32)
     for t in range(tree.horizon + 1):
         level = tree.level(t)
         if t == 0:
-            remaining = np.repeat(model.counts[None, :].astype(np.float64), level.stop, axis=0)
+            remaining = np.repeat(model.counts[None, :].astype(np.int32), level.stop, axis=0)
         else:
             remaining = left[tree.parent[level] - tree.level(t - 1).start]
         left = remaining
@@ -254,11 +254,10 @@ def run_markets(
         cum = np.cumsum(d)
         first = np.searchsorted(k, k, side="left")  # start of each node's group
         before = cum - d - (cum[first] - d[first])
-        served = np.clip(mu - before, 0.0, d)
+        served = np.clip(mu - before, 0, d)
         some = served > 0
         k, b, served = k[some], b[some], served[some]
-        left = remaining.copy()
-        left[k, b] -= served
+        remaining[k, b] -= served  # a fresh array per level: the next level gathers from it
         out_node.append(k + level.start)
         out_buyer.append(b)
         out_units.append(served)
@@ -267,7 +266,7 @@ def run_markets(
     return Purchases(
         np.concatenate(out_node).astype(np.int64),
         np.concatenate(out_buyer).astype(np.int64),
-        np.concatenate(out_units),
+        np.concatenate(out_units).astype(np.float64),
     )
 
 
