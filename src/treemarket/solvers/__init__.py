@@ -6,6 +6,7 @@ from treemarket.solvers.base import (
     SolveOptions,
     Solver,
     SolverSession,
+    Start,
 )
 from treemarket.solvers.highs import HighsSolver
 
@@ -32,5 +33,6 @@ __all__ = [
     "SolveOptions",
     "Solver",
     "SolverSession",
+    "Start",
     "get_solver",
 ]

@@ -2,7 +2,9 @@
 
 A :class:`LinearProgram` is ``max/min c·x  s.t.  row_lower ≤ A x ≤ row_upper,
 col_lower ≤ x ≤ col_upper``, some ``x`` integer. Backends return a :class:`Solution` with the
-primal values, the row duals (for LPs), the objective and, for MIPs, the proven bound.
+primal values, the row duals (for LPs), the objective and, for MIPs, the proven bound. A
+:class:`Start` (a known point, with row duals for an LP) may speed a solve up; backends without
+warm starts ignore it.
 """
 
 from __future__ import annotations
@@ -70,6 +72,20 @@ class Solution:
 
 
 @dataclass
+class Start:
+    """A starting point: a primal point ``x`` and, for an LP, row duals in the LP's own sign
+    convention (those a backend returns in :attr:`Solution.row_duals`).
+
+    For an LP with ``row_duals`` the HiGHS backend runs crossover from the pair, then simplex
+    from the basis it finds; the answer is still an optimal vertex. For a MIP a feasible ``x``
+    is the first incumbent. Neither changes the optimum, only the time to reach it.
+    """
+
+    x: NDArray[np.float64]
+    row_duals: NDArray[np.float64] | None = None
+
+
+@dataclass
 class SolveOptions:
     """Tolerances tight enough for answers right to about 1e-9 relative."""
 
@@ -86,10 +102,13 @@ class Solver(ABC):
 
     name: str = "abstract"
     supports_mip: bool = True
+    supports_start: bool = False  # does :meth:`solve` use a :class:`Start`?
 
     @abstractmethod
-    def solve(self, lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
-        """Solve ``lp`` once."""
+    def solve(
+        self, lp: LinearProgram, options: SolveOptions | None = None, start: Start | None = None
+    ) -> Solution:
+        """Solve ``lp`` once, from ``start`` where the backend can use it."""
 
     def session(self, lp: LinearProgram, options: SolveOptions | None = None) -> SolverSession:
         """A handle that re-solves ``lp`` after objective changes, warm-started where possible."""

@@ -1,4 +1,9 @@
-"""HiGHS through highspy: dual simplex for LPs (exact vertex duals), branch and cut for MIPs."""
+"""HiGHS through highspy: dual simplex for LPs (exact vertex duals), branch and cut for MIPs.
+
+A :class:`~treemarket.solvers.base.Start` with row duals starts an LP with crossover from that
+primal-dual pair (simplex then finishes from the basis crossover found); a MIP takes its ``x``
+as the first incumbent.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,14 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from treemarket.solvers.base import LinearProgram, Solution, SolveOptions, Solver, SolverSession
+from treemarket.solvers.base import (
+    LinearProgram,
+    Solution,
+    SolveOptions,
+    Solver,
+    SolverSession,
+    Start,
+)
 
 _STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
@@ -102,21 +114,77 @@ def _result(h: highspy.Highs, is_mip: bool) -> Solution:
     return out
 
 
+def _incumbent(h: highspy.Highs, x: NDArray[np.float64]) -> None:
+    """Give the MIP ``x`` as its first incumbent (HiGHS checks its feasibility itself)."""
+    sol = highspy.HighsSolution()
+    sol.col_value = np.asarray(x, dtype=np.float64)
+    sol.value_valid = True
+    h.setSolution(sol)
+
+
+def _option(h: highspy.Highs, name: str) -> object:
+    """An option's value (highspy returns it alone or with a status, by version)."""
+    value = h.getOptionValue(name)
+    return value[1] if isinstance(value, tuple) else value
+
+
+def _crossover(h: highspy.Highs, lp: LinearProgram, start: Start) -> int:
+    """Crossover from ``start`` (primal x, row duals): leaves a basis for simplex to finish.
+
+    Returns crossover's iteration count. highspy's ``crossover`` needs the simplex solver's
+    data set up, which a run limited to zero iterations (without presolve) does cheaply.
+    """
+    assert start.row_duals is not None
+    x = np.asarray(start.x, dtype=np.float64)
+    row_dual = np.asarray(start.row_duals, dtype=np.float64)
+    sol = highspy.HighsSolution()
+    sol.col_value = x
+    sol.row_value = np.asarray(lp.A @ x, dtype=np.float64)
+    sol.value_valid = True
+    sol.col_dual = np.asarray(lp.c - lp.A.T @ row_dual, dtype=np.float64)
+    sol.row_dual = row_dual
+    sol.dual_valid = True
+    limit = _option(h, "simplex_iteration_limit")
+    presolve = _option(h, "presolve")
+    h.setOptionValue("simplex_iteration_limit", 0)
+    h.setOptionValue("presolve", "off")
+    h.run()
+    h.setOptionValue("simplex_iteration_limit", limit)
+    status = h.crossover(sol)
+    h.setOptionValue("presolve", presolve)
+    if status == highspy.HighsStatus.kError or not h.getBasis().valid:
+        h.clearSolver()  # start cold
+        return 0
+    return max(0, int(h.getInfo().crossover_iteration_count))
+
+
 class HighsSolver(Solver):
     """The default backend (HiGHS); simplex for LPs so that duals are vertex duals."""
 
     name = "highs"
+    supports_start = True
 
-    def solve(self, lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
+    def solve(
+        self, lp: LinearProgram, options: SolveOptions | None = None, start: Start | None = None
+    ) -> Solution:
         options = options or SolveOptions()
         if lp.n_cols == 0:
             return Solution("optimal", np.zeros(0), 0.0, np.zeros(lp.n_rows), 0.0, 0.0)
         h = _highs(lp, options)
         is_mip = lp.integrality is not None and bool(lp.integrality.any())
-        if not is_mip:
+        crossover = 0
+        if is_mip:
+            if start is not None:
+                _incumbent(h, start.x)
+        else:
             h.setOptionValue("solver", "simplex")
+            if start is not None and start.row_duals is not None:
+                crossover = _crossover(h, lp, start)
         h.run()
-        return _result(h, is_mip)
+        result = _result(h, is_mip)
+        if crossover:
+            result.info["crossover_iterations"] = float(crossover)
+        return result
 
     def session(self, lp: LinearProgram, options: SolveOptions | None = None) -> SolverSession:
         return _HighsSession(lp, options or SolveOptions())

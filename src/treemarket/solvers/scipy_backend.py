@@ -6,7 +6,7 @@ import numpy as np
 import scipy.optimize as opt
 import scipy.sparse as sp
 
-from treemarket.solvers.base import LinearProgram, Solution, SolveOptions, Solver
+from treemarket.solvers.base import LinearProgram, Solution, SolveOptions, Solver, Start
 
 
 class ScipySolver(Solver):
@@ -14,7 +14,10 @@ class ScipySolver(Solver):
 
     name = "scipy"
 
-    def solve(self, lp: LinearProgram, options: SolveOptions | None = None) -> Solution:
+    def solve(
+        self, lp: LinearProgram, options: SolveOptions | None = None, start: Start | None = None
+    ) -> Solution:
+        """``start`` is ignored (scipy takes no starting point)."""
         options = options or SolveOptions()
         if lp.n_cols == 0:
             return Solution("optimal", np.zeros(0), 0.0, np.zeros(lp.n_rows), 0.0, 0.0)
