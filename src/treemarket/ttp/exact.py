@@ -90,8 +90,12 @@ def market_start(model: TTPModel, form: Formulation, market: TTPSolution) -> tup
         )
         colindex = np.full(model.values.shape, -1, dtype=np.int64)
         colindex[form.col_buyer, form.col_node] = np.arange(form.n_y)
-        cols = colindex[:, tree.ancestors]  # (I, L, T+1)
-        deepest = np.max(cols, axis=2)  # deeper nodes have larger columns
+        deepest = colindex.copy()  # the column of the deepest candidate at or above each node
+        for t in range(1, tree.horizon + 1):
+            level = tree.level(t)
+            above = deepest[:, tree.parent[level]]
+            deepest[:, level] = np.where(deepest[:, level] >= 0, deepest[:, level], above)
+        deepest = deepest[:, leaves]  # (I, L)
         rows = np.where(deepest >= 0, row_of_col[np.maximum(deepest, 0)], -1)
         on_row = rows >= 0
         row_duals[n_supply:] = np.bincount(
