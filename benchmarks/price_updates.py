@@ -1,0 +1,86 @@
+"""How fast do the market solver's prices converge? Three price updates, same oracle and markets.
+
+* ``subgradient``: plain projected subgradient steps on L(p), p ← max(0, p − a/√k · g) with
+  g(n) = P(n) (μ − D(n)) and a chosen so that the first step moves the prices by about 1;
+* ``polyak``: Polyak steps on the same subgradient, α = (L(p) − best welfare) / ‖g‖²;
+* ``treemarket``: the solver's own update (:class:`PriceSteps`): Polyak steps in per-node units
+  (direction μ − D(n), norm weighted by P(n)); θ × 0.7 after 10 iterations without a better
+  bound, restarting from the best prices.
+
+Each runs until the certified gap reaches the target or the iteration cap; the markets build a
+feasible assignment every 10 iterations in all three. Usage:
+``cd benchmarks && ../.venv/bin/python price_updates.py 1e5,1e6 [target_gap] [max_iterations]``.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+from bench_scale import SIZES, instance
+
+from treemarket.ttp.market_solver import (
+    DualOracle,
+    MarketOptions,
+    PriceSteps,
+    _gap,
+    _initial_prices,
+    run_markets,
+)
+
+
+def run(model, update: str, target: float, cap: int) -> dict:
+    tree = model.tree
+    start = time.perf_counter()
+    oracle = DualOracle(model, np.float32 if model.values.size >= 10**6 else np.float64)
+    scale = max(1.0, float(np.abs(model.values_by_node).max()))
+    steps = PriceSteps(MarketOptions(), tree.prob, model.node_supply > 0, _initial_prices(model))
+    price = steps.price.copy()
+    first_step = None
+    for k in range(1, cap + 1):
+        repair = k % 10 == 1
+        upper, excess = oracle.evaluate(price, keep_option=repair)
+        if repair:
+            for slack in (1e-3 * scale, 1e-2 * scale):
+                found = run_markets(model, price, slack, oracle.option, oracle.values)
+                steps.offer(found.welfare(model))
+        if update == "treemarket":
+            steps.price = price
+            steps.observe(upper)
+            if steps.gap <= target or not steps.step(upper, excess):
+                break
+            price = steps.price
+            continue
+        steps.best_upper = min(steps.best_upper, upper)
+        if _gap(steps.best_upper, steps.best_lower) <= target:
+            break
+        g = np.where(model.node_supply > 0, tree.prob * excess, 0.0)
+        norm = float(g @ g)
+        if norm == 0:
+            break
+        if update == "subgradient":
+            if first_step is None:
+                first_step = 1.0 / float(np.abs(g).max())
+            alpha = first_step / np.sqrt(k)
+        else:
+            alpha = max(upper - steps.best_lower, 1e-12) / norm
+        price = np.maximum(price - alpha * g, 0.0)
+    oracle.close()
+    return {"update": update, "iterations": k, "seconds": time.perf_counter() - start,
+            "gap": _gap(steps.best_upper, steps.best_lower)}  # fmt: skip
+
+
+def main() -> None:
+    sizes = sys.argv[1].split(",") if len(sys.argv) > 1 else ["1e5"]
+    target = float(sys.argv[2]) if len(sys.argv) > 2 else 1e-3
+    cap = int(sys.argv[3]) if len(sys.argv) > 3 else 2000
+    for size in sizes:
+        model = instance(*SIZES[size])
+        for update in ("treemarket", "polyak", "subgradient"):
+            row = run(model, update, target, cap)
+            print(size, row, flush=True)
+
+
+if __name__ == "__main__":
+    main()
