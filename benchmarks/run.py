@@ -9,7 +9,9 @@ HERE = Path(__file__).parent
 
 def main() -> int:
     code = 0
-    for script in ("bench_ttp.py", "bench_scale.py", "bench_intermediation.py", "bench_study.py"):
+    scripts = ("bench_ttp.py", "bench_scale.py", "bench_types.py", "bench_intermediation.py",
+               "bench_study.py")  # fmt: skip
+    for script in scripts:
         path = HERE / script
         if not path.exists():
             continue

@@ -46,6 +46,7 @@ class MarketOptions:
     patience: int = 10  # iterations without a better bound before θ shrinks by 0.7
     min_step: float = 0.01
     repair_every: int = 10  # build a feasible assignment every this many iterations
+    deflection: float = 1.5  # Camerini–Fratta–Maffioli γ (0: plain directions)
     float32: bool | None = None  # iterate on float32 values (None: for 10^6 values and more)
     threads: int | None = None  # best responses in this many threads (None: the cores, from 10^6)
 
@@ -55,9 +56,12 @@ class PriceSteps:
     """The price update shared by the serial and the distributed market solvers.
 
     Keeps the best dual bound (and its prices) and the best feasible welfare; steps are
-    preconditioned Polyak steps in per-node units, p ← max(0, p − α (μ − D)), with
-    α = θ (L(p) − best welfare) / Σ_n P(n) (μ − D(n))²; θ shrinks by 0.7 (to ``min_step``) and
-    the prices return to the best ones after ``patience`` iterations without a better bound.
+    preconditioned Polyak steps in per-node units, p ← max(0, p − α d), with
+    α = θ (L(p) − best welfare) / Σ_n P(n) d(n)²; the direction d is the excess supply μ − D,
+    deflected when it turns back on the last one (Camerini, Fratta and Maffioli:
+    d ← g − γ ⟨g, d_prev⟩ / ‖d_prev‖² d_prev when ⟨g, d_prev⟩ < 0, inner products weighted by
+    P(n)), which damps the zigzag between nodes; θ shrinks by 0.7 (to ``min_step``) and the
+    prices return to the best ones after ``patience`` iterations without a better bound.
     """
 
     options: MarketOptions
@@ -72,6 +76,7 @@ class PriceSteps:
     def __post_init__(self) -> None:
         self.theta = self.options.step
         self.best_price = self.price.copy()
+        self.previous: NDArray[np.float64] | None = None
 
     @property
     def gap(self) -> float:
@@ -93,10 +98,20 @@ class PriceSteps:
         if self.stall >= self.options.patience:
             self.theta, self.stall = max(self.theta * 0.7, self.options.min_step), 0
             self.price = self.best_price.copy()
+            self.previous = None
 
     def step(self, upper: float, excess: NDArray[np.float64]) -> bool:
         """Move the prices; False when the excess supply gives no direction."""
         direction = np.where(self.open_market, excess, 0.0)
+        gamma = self.options.deflection
+        if gamma > 0 and self.previous is not None:
+            inner = float(np.sum(self.prob * direction * self.previous))
+            if inner < 0:  # zigzag: keep part of the last direction
+                direction = (
+                    direction
+                    - gamma * inner / float(np.sum(self.prob * self.previous**2)) * self.previous
+                )
+        self.previous = direction
         norm = float(np.sum(self.prob * direction**2))
         if norm <= 0:
             return False
