@@ -313,23 +313,25 @@ def solve_market(
     steps = PriceSteps(opts, tree.prob, model.node_supply > 0, _initial_prices(model))
     best = Purchases(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))
     iterations = 0
-    for iterations in range(1, opts.max_iterations + 1):
-        repair = iterations % opts.repair_every == 1 or opts.repair_every == 1
-        upper, excess = oracle.evaluate(steps.price, keep_option=repair)
-        if repair:
-            assert oracle.option is not None
-            for slack in (1e-3 * scale, 1e-2 * scale):
-                found = run_markets(model, steps.price, slack, oracle.option, oracle.values)
-                if steps.offer(found.welfare(model)):
-                    best = found
-        steps.observe(upper)
-        if progress is not None:
-            progress(iterations, steps.best_upper, steps.best_lower, steps.gap)
-        if steps.gap <= opts.target_gap or time.perf_counter() - start > opts.time_limit:
-            break
-        if not steps.step(upper, excess):
-            break
-    oracle.close()
+    try:
+        for iterations in range(1, opts.max_iterations + 1):
+            repair = iterations % opts.repair_every == 1 or opts.repair_every == 1
+            upper, excess = oracle.evaluate(steps.price, keep_option=repair)
+            if repair:
+                assert oracle.option is not None
+                for slack in (1e-3 * scale, 1e-2 * scale):
+                    found = run_markets(model, steps.price, slack, oracle.option, oracle.values)
+                    if steps.offer(found.welfare(model)):
+                        best = found
+            steps.observe(upper)
+            if progress is not None:
+                progress(iterations, steps.best_upper, steps.best_lower, steps.gap)
+            if steps.gap <= opts.target_gap or time.perf_counter() - start > opts.time_limit:
+                break
+            if not steps.step(upper, excess):
+                break
+    finally:
+        oracle.close()
     del oracle
     best_price = steps.best_price
     # the certificate, in float64: L(p) at the best prices bounds [P1] (and so [P0]) from above
