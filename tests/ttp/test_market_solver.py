@@ -76,3 +76,17 @@ def test_types_with_large_counts_converge():
     assert market.stats["iterations"] < 1000
     assert market.upper_bound >= exact.lp_bound - 1e-9 * exact.lp_bound
     assert assignment_violations(typed, market.y) == []
+
+
+def test_the_theme_park_example_reaches_the_target_gap():
+    """Types with counts and 40-80 permits per node (a deflected step once stalled here)."""
+    from importlib.resources import files
+
+    from treemarket.io.ttp_file import load_ttp
+
+    model = load_ttp(files("treemarket.examples") / "theme-park.yaml")
+    market = solve_market(model, MarketOptions(target_gap=1e-3, max_iterations=1000))
+    exact = solve_exact(model, price_ranges=False)
+    assert market.gap <= 1e-3
+    assert market.upper_bound >= exact.lp_bound - 1e-9 * exact.lp_bound
+    assert market.welfare <= exact.welfare + 1e-9 * exact.welfare

@@ -57,10 +57,11 @@ class PriceSteps:
 
     Keeps the best dual bound (and its prices) and the best feasible welfare; steps are
     preconditioned Polyak steps in per-node units, p ← max(0, p − α d), with
-    α = θ (L(p) − best welfare) / Σ_n P(n) d(n)²; the direction d is the excess supply μ − D,
-    deflected when it turns back on the last one (Camerini, Fratta and Maffioli:
+    α = θ (L(p) − best welfare) / Σ_n P(n) g(n)² for the excess supply g = μ − D; the direction
+    d is g deflected when it turns back on the last one (Camerini, Fratta and Maffioli:
     d ← g − γ ⟨g, d_prev⟩ / ‖d_prev‖² d_prev when ⟨g, d_prev⟩ < 0, inner products weighted by
-    P(n)), which damps the zigzag between nodes; θ shrinks by 0.7 (to ``min_step``) and the
+    P(n)), which damps the zigzag between nodes (the step length stays the one of g: with the
+    deflected norm the first steps overshoot); θ shrinks by 0.7 (to ``min_step``) and the
     prices return to the best ones after ``patience`` iterations without a better bound.
     """
 
@@ -103,6 +104,9 @@ class PriceSteps:
     def step(self, upper: float, excess: NDArray[np.float64]) -> bool:
         """Move the prices; False when the excess supply gives no direction."""
         direction = np.where(self.open_market, excess, 0.0)
+        norm = float(np.sum(self.prob * direction**2))
+        if norm <= 0:
+            return False
         gamma = self.options.deflection
         if gamma > 0 and self.previous is not None:
             inner = float(np.sum(self.prob * direction * self.previous))
@@ -112,9 +116,6 @@ class PriceSteps:
                     - gamma * inner / float(np.sum(self.prob * self.previous**2)) * self.previous
                 )
         self.previous = direction
-        norm = float(np.sum(self.prob * direction**2))
-        if norm <= 0:
-            return False
         target = max(upper - self.best_lower, 1e-12 * max(1.0, abs(upper)))
         self.price = np.maximum(self.price - self.theta * target / norm * direction, 0.0)
         return True
