@@ -10,11 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from treemarket.errors import ModelError
 
 Place = tuple[str | int, ...]
+
+
+class StrictModel(BaseModel):
+    """The base of every file schema: an unknown key is an error, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class Document:
@@ -190,17 +196,29 @@ def _message(error: dict[str, Any]) -> str:
 def write_atomic(
     path: str | os.PathLike[str], write: Callable[[Any], None], mode: str = "w"
 ) -> None:
-    """Write a file completely or not at all: write to a temporary file beside it, then rename."""
+    """Write a file completely or not at all: write to a temporary file beside it, then rename.
+
+    The file gets the permissions a plain ``open()`` would give it (0666 less the umask), not
+    the private 0600 of a temporary file.
+    """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as handle:
             write(handle)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and restoring it at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:

@@ -10,12 +10,12 @@ import os
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 from treemarket.errors import ModelError
 from treemarket.intermediation.tree import IntermediationTree, build_tree
-from treemarket.io.common import Document, Place, read_document, validate
+from treemarket.io.common import Document, Place, StrictModel, read_document, validate
 
 
 def _node_name(value: Any) -> Any:
@@ -42,11 +42,7 @@ ProductLabel = Annotated[int | str, BeforeValidator(_product)]
 Limit = Annotated[float, BeforeValidator(_limit), Field(ge=0, allow_inf_nan=False)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class NodeSpec(_Strict):
+class NodeSpec(StrictModel):
     """One node: the seller (root), an intermediary, or a customer (leaf). Children are
     validated one by one (so that no depth limit of the validator applies)."""
 
@@ -56,7 +52,7 @@ class NodeSpec(_Strict):
     children: list[Any] | None = None
 
 
-class IntermediationFileSpec(_Strict):
+class IntermediationFileSpec(StrictModel):
     """The whole file; ``tree`` is the root :class:`NodeSpec`."""
 
     model: Literal["intermediation"]

@@ -12,10 +12,10 @@ import os
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, Field
 
 from treemarket.errors import ModelError
-from treemarket.io.common import Document, Place, read_document, validate
+from treemarket.io.common import Document, Place, StrictModel, read_document, validate
 from treemarket.scenario import ScenarioTree, check_refinement
 from treemarket.ttp.model import TTPModel
 
@@ -35,23 +35,19 @@ Count = Annotated[int, Field(ge=1, strict=True)]
 Supply = Annotated[int, Field(ge=0, strict=True)]
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class BuyerType(_Strict):
+class BuyerType(StrictModel):
     name: Name
     count: Count = 1
     window: list[Annotated[int, Field(ge=0, strict=True)]] | None = None
     early_benefit: list[Number] | None = None
 
 
-class ScenarioSpec(_Strict):
+class ScenarioSpec(StrictModel):
     probability: Number
     values: dict[Name, Number]
 
 
-class TreeNodeSpec(_Strict):
+class TreeNodeSpec(StrictModel):
     probability: Number | None = None
     label: str | None = None
     scenario: Name | None = None
@@ -59,13 +55,13 @@ class TreeNodeSpec(_Strict):
     children: list[TreeNodeSpec] | None = None
 
 
-class PathsSpec(_Strict):
+class PathsSpec(StrictModel):
     file: str
     weight: str | None = None
     delimiter: str = ","
 
 
-class TTPFileSpec(_Strict):
+class TTPFileSpec(StrictModel):
     model: Literal["ttp"]
     name: str | None = None
     buyers: list[Name | BuyerType] = Field(min_length=1)

@@ -212,6 +212,28 @@ class ScenarioTree:
         weighted = values[..., start:] * self.cond_prob[start:]
         return np.add.reduceat(weighted, self.child_start - start, axis=-1)[..., :inner]
 
+    def path_sum(self, node_values: ArrayLike, inclusive: bool = True) -> NDArray[Any]:
+        """Σ of ``node_values`` over each node's root-to-node path, one pass per level.
+
+        ``(..., N) -> (..., N)``; with ``inclusive=False`` the node itself is left out (the sum
+        over its strict ancestors). This is the one walk along paths: opportunities used so
+        far, stock carried to a node, and the like.
+
+        Examples
+        --------
+        >>> tree, _ = ScenarioTree.from_paths([[0, 0, 0], [0, 0, 1], [0, 1, 0]])
+        >>> tree.path_sum(np.arange(tree.n_nodes)).tolist()
+        [0, 1, 2, 4, 5, 7]
+        >>> tree.path_sum(np.ones(tree.n_nodes), inclusive=False).tolist()
+        [0.0, 1.0, 1.0, 2.0, 2.0, 2.0]
+        """
+        x = np.asarray(node_values)
+        out = x.copy()
+        for t in range(1, self.horizon + 1):
+            level = self.level(t)
+            out[..., level] += out[..., self.parent[level]]
+        return out if inclusive else out - x
+
     def expectation_operator(self, t: int, dtype: type = np.float64) -> sp.csr_array:
         """E[x(t + 1) | F(t)] as a sparse (nodes of time t) × (nodes of time t + 1) matrix with
         entries P(child | parent): ``op @ x[level(t + 1)]`` maps rows of the next level to rows

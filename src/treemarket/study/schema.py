@@ -35,10 +35,10 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 
 import treemarket
-from treemarket.io.common import Document, Place, read_document, validate
+from treemarket.io.common import Document, Place, StrictModel, read_document, validate
 from treemarket.study import generators
 from treemarket.study.tasks import COMPUTATIONS, TTP_COMPUTATIONS, available_metrics
 
@@ -46,11 +46,7 @@ Number = Annotated[float, Field(allow_inf_nan=False)]
 POLICIES = ("market", "myopic", "fcfs", "lottery")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class SolveSpec(_Strict):
+class SolveSpec(StrictModel):
     """``compute.solve``: solve [P0] with a method (market options optional)."""
 
     method: Literal["exact", "market", "auto"] = "exact"
@@ -66,7 +62,7 @@ class SolveSpec(_Strict):
         return self
 
 
-class SimulateSpec(_Strict):
+class SimulateSpec(StrictModel):
     """``compute.simulate``: run the policies (exact expectation, or ``paths`` samples)."""
 
     policies: list[Literal["market", "myopic", "fcfs", "lottery"]] = Field(
@@ -84,19 +80,19 @@ class SimulateSpec(_Strict):
         return self
 
 
-class ScheduleSpec(_Strict):
+class ScheduleSpec(StrictModel):
     """``compute.schedule``: the optimal supply schedule under a total capacity."""
 
     capacity: int = Field(ge=0)
 
 
-class MechanismSpec(_Strict):
+class MechanismSpec(StrictModel):
     """``compute.mechanism``: static VCG or the dynamic pivot mechanism."""
 
     kind: Literal["vcg", "pivot"] = "vcg"
 
 
-class IntermediationSpec(_Strict):
+class IntermediationSpec(StrictModel):
     """``compute.intermediation``: profitability, equal utilities and a pricing rule."""
 
     rule: str = "leximin"
@@ -111,7 +107,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
 }
 
 
-class ComputeSpec(_Strict):
+class ComputeSpec(StrictModel):
     solve: dict[str, Any] | None = None
     simulate: dict[str, Any] | None = None
     schedule: dict[str, Any] | None = None
@@ -119,32 +115,32 @@ class ComputeSpec(_Strict):
     intermediation: dict[str, Any] | None = None
 
 
-class ModelSpec(_Strict):
+class ModelSpec(StrictModel):
     generator: str | None = None
     file: str | None = None
     kind: Literal["ttp", "intermediation"] | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
 
-class Distribution(_Strict):
+class Distribution(StrictModel):
     uniform: tuple[Number, Number] | None = None
     loguniform: tuple[Number, Number] | None = None
     integers: tuple[int, int] | None = None
     choice: list[Any] | None = Field(None, min_length=1)
 
 
-class RandomSweep(_Strict):
+class RandomSweep(StrictModel):
     samples: int = Field(ge=1)
     seed: int = 0
     params: dict[str, Distribution] = Field(min_length=1)
 
 
-class SweepSpec(_Strict):
+class SweepSpec(StrictModel):
     grid: dict[str, list[Any]] = Field(default_factory=dict)
     random: RandomSweep | None = None
 
 
-class StudySpec(_Strict):
+class StudySpec(StrictModel):
     study: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     description: str | None = None
     store: str | None = None
@@ -382,7 +378,7 @@ def _file_schema(kind: str) -> type[BaseModel]:
     if kind == "ttp":
         return generators.FileParams
 
-    class NoParams(_Strict):
+    class NoParams(StrictModel):
         pass
 
     return NoParams
