@@ -125,7 +125,7 @@ def _case(kind: str, size: str, limit: float, out, gap: float = 1e-3) -> None:
             sol = solve_exact(model, price_ranges=False, time_limit=limit)
             row["objective"], row["bound"], row["gap"] = sol.welfare, sol.upper_bound, sol.gap
         elif kind == "market":
-            from treemarket.ttp.market_solver import MarketOptions, solve_market
+            from treemarket.ttp.market import MarketOptions, solve_market
 
             sol = solve_market(model, MarketOptions(target_gap=gap, time_limit=limit))
             row["objective"], row["bound"], row["gap"] = sol.welfare, sol.upper_bound, sol.gap

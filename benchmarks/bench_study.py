@@ -25,16 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
+from treemarket.distributed import DaskTransport, generated_blocks
 from treemarket.study import run_study, study_from_dict
-from treemarket.study.market import (
-    DaskTransport,
-    SerialTransport,
-    generated_blocks,
-    solve_market_blocks,
-)
 from treemarket.study.store import ResultStore
 from treemarket.study.tasks import execute
-from treemarket.ttp.market_solver import MarketOptions
+from treemarket.ttp.market import MarketOptions, SerialTransport, solve_blocks
 
 
 def _study(name: str, params: dict, grid: dict, seeds: int, compute: dict) -> dict:
@@ -118,7 +113,7 @@ def _mpi(params: dict, iterations: int, ranks: int, latency: bool) -> dict | Non
         return None
     if command is None:
         return None
-    args = [command, "-n", str(ranks), sys.executable, "-m", "treemarket.study.market",
+    args = [command, "-n", str(ranks), sys.executable, "-m", "treemarket.distributed",
             "--params", json.dumps(params), "--max-iterations", str(iterations),
             "--target-gap", "1e-12"]  # fmt: skip
     start = time.perf_counter()
@@ -158,25 +153,25 @@ def bench_market(client, quick: bool) -> dict:
     options = MarketOptions(max_iterations=iterations, target_gap=1e-12)
     specs = generated_blocks("forecast", big, 0, 2)
     start = time.perf_counter()
-    serial = solve_market_blocks(SerialTransport(specs), options)
+    serial = solve_blocks(SerialTransport(specs), options)
     serial_wall = time.perf_counter() - start
     start = time.perf_counter()
     transport = DaskTransport(client, specs)
     setup = time.perf_counter() - start
-    dask = solve_market_blocks(transport, options)
+    dask = solve_blocks(transport, options)
     transport.close()
     out["solve"] = {
         "buyers": big["buyers"], "horizon": big["horizon"], "iterations": serial.iterations,
         "serial_s": serial_wall, "dask_setup_s": setup, "dask_s": dask.seconds,
         "dask_speedup": serial.seconds / dask.seconds,
-        "same_bounds": (dask.welfare, dask.upper_bound) == (serial.welfare, serial.upper_bound),
+        "same_bounds": (dask.welfare, dask.dual_bound) == (serial.welfare, serial.dual_bound),
     }  # fmt: skip
     mpi_big = _mpi(big, iterations, 3, latency=False)
     if mpi_big is not None:
         out["solve"]["mpi_s"] = mpi_big["seconds"]
         out["solve"]["mpi_speedup"] = serial.seconds / mpi_big["seconds"]
         out["solve"]["mpi_same_bounds"] = (mpi_big["welfare"], mpi_big["upper_bound"]) == (
-            serial.welfare, serial.upper_bound)  # fmt: skip
+            serial.welfare, serial.dual_bound)  # fmt: skip
     return out
 
 

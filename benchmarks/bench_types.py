@@ -16,7 +16,7 @@ import numpy as np
 
 from treemarket.testing import random_model
 from treemarket.ttp import TTPModel, solve_exact
-from treemarket.ttp.market_solver import MarketOptions, solve_market
+from treemarket.ttp.market import MarketOptions, solve_market
 
 
 def typed(seed: int, depth: int, types: int, count: int, supply: tuple[int, int]) -> TTPModel:

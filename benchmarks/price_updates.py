@@ -21,32 +21,30 @@ import time
 import numpy as np
 from bench_scale import SIZES, instance
 
-from treemarket.ttp.market_solver import (
-    DualOracle,
-    MarketOptions,
-    PriceSteps,
-    _gap,
-    _initial_prices,
-    run_markets,
-)
+from treemarket.ttp.market import MarketOptions, PriceSteps, SerialTransport, model_blocks
+from treemarket.ttp.market.coordinator import initial_prices, run_markets
+from treemarket.ttp.market.oracle import supply_value
+from treemarket.ttp.market.steps import relative_gap as _gap
 
 
 def run(model, update: str, target: float, cap: int) -> dict:
     tree = model.tree
     start = time.perf_counter()
-    oracle = DualOracle(model, np.float32 if model.values.size >= 10**6 else np.float64)
+    transport = SerialTransport(model_blocks(model))
+    transport.call("prepare", None, 1)
     scale = max(1.0, float(np.abs(model.values_by_node).max()))
     options = MarketOptions(deflection=0.0 if update == "no-deflection" else 1.5)
-    steps = PriceSteps(options, tree.prob, model.node_supply > 0, _initial_prices(model))
+    supply = model.node_supply
+    steps = PriceSteps(options, tree.prob, supply > 0, initial_prices(transport, supply))
     price = steps.price.copy()
     first_step = None
     for k in range(1, cap + 1):
         repair = k % 10 == 1
-        upper, excess = oracle.evaluate(price, keep_option=repair)
+        ((value, demand),) = transport.call("evaluate", price, repair)
+        upper, excess = value + supply_value(tree.prob, supply, price), supply - demand
         if repair:
             for slack in (1e-3 * scale, 1e-2 * scale):
-                found = run_markets(model, price, slack, oracle.option, oracle.values)
-                steps.offer(found.welfare(model))
+                steps.offer(run_markets(transport, price, slack, tree.horizon, supply))
         if update in ("treemarket", "no-deflection"):
             steps.price = price
             steps.observe(upper)
@@ -68,7 +66,7 @@ def run(model, update: str, target: float, cap: int) -> dict:
         else:
             alpha = max(upper - steps.best_lower, 1e-12) / norm
         price = np.maximum(price - alpha * g, 0.0)
-    oracle.close()
+    transport.close()
     return {"update": update, "iterations": k, "seconds": time.perf_counter() - start,
             "gap": _gap(steps.best_upper, steps.best_lower)}  # fmt: skip
 

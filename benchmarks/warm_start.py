@@ -27,11 +27,10 @@ from treemarket.testing import random_model  # noqa: E402
 from treemarket.ttp.exact import (  # noqa: E402
     WARM_START_GAP,
     _optimal_assignment,
-    market_start,
     solve_exact,
 )
 from treemarket.ttp.formulation import build  # noqa: E402
-from treemarket.ttp.market_solver import MarketOptions, solve_market  # noqa: E402
+from treemarket.ttp.market import MarketOptions, solve_market  # noqa: E402
 
 
 def _since(start: float) -> float:
@@ -49,7 +48,7 @@ def lp(sizes: str, seeds: str) -> None:
             t_cold, t = _since(t), time.perf_counter()
             market = solve_market(model, MarketOptions(target_gap=WARM_START_GAP))
             t_market, t = _since(t), time.perf_counter()
-            start, _ = market_start(model, form, market)
+            start, _ = form.start(market.y, market.prices.price)
             t_duals, t = _since(t), time.perf_counter()
             warm = backend.solve(form.lp, start=start)
             t_warm = _since(t)

@@ -41,9 +41,9 @@ def test_the_lp_is_integral_and_its_prices_form_an_equilibrium(model):
     """The property search of the issue: no fractional LP optimum with carry-over (the long
     search is in benchmarks/README.md); when it holds, the prices support the optimum."""
     sol = solve_exact(model, price_ranges=False)
-    assert sol.lp_integral
+    assert sol.lp_integral.proven
     assert "mip" not in sol.timings  # the LP's vertex was integral: no integer solve ran
-    assert sol.supported
+    assert sol.supported.proven
     assert_prices_support_the_optimum(model, sol)
 
 

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from treemarket.fact import Fact
 from treemarket.io.ttp_file import to_filtration_dict, to_tree_dict, ttp_from_dict
 from treemarket.testing import assignment_violations, brute_force_welfare, random_model
 from treemarket.ttp import check_optimality, solve_exact
@@ -36,10 +37,11 @@ def _check(model, formulation="path"):
     assert sol.lp_bound >= sol.welfare - 1e-9 * scale
     assert sol.upper_bound >= exact - 1e-9 * scale
     assert assignment_violations(model, sol.y) == []
-    if sol.lp_integral and not sol.supported:
+    if sol.lp_integral.proven and not sol.supported.proven:
+        assert sol.supported is Fact.UNKNOWN  # not refuted: only not certified
         # only where node probabilities are below the solver's resolution, and then said
         assert model.tree.prob.min() < 1e-9 and "could be certified" in sol.to_json()["note"]
-    if sol.supported:
+    if sol.supported.proven:
         report = check_optimality(model, sol.y, sol.prices.price, sol.prices.option_value)
         if not report.holds(1e-7):
             # allowed only below the solver's resolution, and then the result says so
@@ -101,7 +103,7 @@ def test_the_lp_relaxation_is_not_always_integral():
     assert brute_force_welfare(model) == pytest.approx(11.0)
     assert sol.welfare == pytest.approx(11.0)
     assert sol.lp_bound == pytest.approx(11 + 1 / 6, rel=1e-9)
-    assert not sol.lp_integral and not sol.supported
+    assert sol.lp_integral.refuted and sol.supported.refuted
     assert sol.y_lp is not None and np.any(np.abs(sol.y_lp - np.round(sol.y_lp)) > 0.1)
     # the integer optimum is not supported; the LP optimum is, by the reported prices
     report = check_optimality(model, sol.y_lp, sol.prices.price, sol.prices.option_value)

@@ -6,9 +6,9 @@ import pytest
 from treemarket.solvers import SolveOptions, Start, get_solver
 from treemarket.testing import assignment_violations, random_model
 from treemarket.ttp import solve_exact
-from treemarket.ttp.exact import _optimal_assignment, expected_welfare, market_start
+from treemarket.ttp.exact import _optimal_assignment, expected_welfare
 from treemarket.ttp.formulation import build
-from treemarket.ttp.market_solver import MarketOptions, solve_market
+from treemarket.ttp.market import MarketOptions, solve_market
 
 
 def _model(seed: int):
@@ -60,7 +60,7 @@ def test_market_duals_are_feasible_and_bounded_by_the_lagrangian(seed):
     model = _model(seed)
     form = build(model, "path", integer=False)
     market = solve_market(model, MarketOptions(target_gap=1e-2))
-    start, feasible = market_start(model, form, market)
+    start, feasible = form.start(market.y, market.prices.price)
     lp = form.lp
     assert feasible
     assert np.all(start.row_duals >= -1e-12)
@@ -81,7 +81,7 @@ def test_a_fractional_lp_s_mip_with_the_incumbent_proves_the_same_optimum():
     assert sol.welfare == pytest.approx(11.0)
     assert sol.upper_bound == sol.welfare and sol.gap == 0.0
     assert sol.lp_bound == pytest.approx(11 + 1 / 6, rel=1e-9)
-    assert not sol.lp_integral and not sol.supported
+    assert sol.lp_integral.refuted and sol.supported.refuted
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -11,7 +11,7 @@ from treemarket.testing import random_model
 from treemarket.ttp import solve_exact
 from treemarket.ttp.equilibrium import best_response, check_equilibrium
 from treemarket.ttp.examples import weather
-from treemarket.ttp.simulate import market_prices, simulate
+from treemarket.ttp.simulate import simulate
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -73,16 +73,17 @@ def test_integral_lp_means_a_supported_equilibrium_and_the_market_reaches_the_op
     sim = simulate(model, sol, draws=4)
     for name, outcome in sim.policies.items():
         assert outcome.welfare <= sol.welfare + 1e-9, name
-    if sol.lp_integral and sol.supported:
-        assert sim.equilibrium.supported
+    if sol.lp_integral.proven and sol.supported.proven:
+        assert sim.supported.proven and sim.equilibrium.holds
         assert sim.policies["market"].welfare == pytest.approx(sol.welfare, abs=1e-9)
-        high = market_prices(sol, "high")
-        assert check_equilibrium(model, sol.y, high.price).supported
+        high = sol.price_system("high")
+        assert check_equilibrium(model, sol.y, high.price).holds
         assert high.revenue(model, sol.y) >= sol.prices.revenue(model, sol.y) - 1e-9
         sim_high = simulate(model, sol, prices="high", policies=("market",))
         assert sim_high.policies["market"].welfare == pytest.approx(sol.welfare, abs=1e-9)
-    elif not sol.lp_integral:
-        assert not check_equilibrium(model, sol.y, sol.prices.price).supported
+    elif sol.lp_integral.refuted:
+        assert sim.supported.refuted
+        assert not check_equilibrium(model, sol.y, sol.prices.price).holds
 
 
 def test_weather_myopic_reaches_11():
@@ -102,8 +103,9 @@ def test_fractional_example_is_not_an_equilibrium_and_the_market_reports_its_sho
 
     model = load_ttp(example_path("fractional.yaml"))
     sol = solve_exact(model, price_ranges=False)
-    assert not check_equilibrium(model, sol.y, sol.prices.price).supported
+    assert not check_equilibrium(model, sol.y, sol.prices.price).holds
     sim = simulate(model, sol, draws=4)
+    assert sim.supported.refuted and sim.to_json()["equilibrium"]["supported"] is False
     assert sim.policies["market"].welfare < sol.welfare
     assert "falls short" in sim.to_json()["note"]
 
@@ -122,7 +124,7 @@ def test_sampled_simulation_converges_to_the_exact_value():
 def test_lowest_revenue_prices_are_below_the_highest_everywhere_in_revenue():
     model = weather()
     sol = solve_exact(model)
-    low, high = sol.prices, market_prices(sol, "high")
+    low, high = sol.prices, sol.price_system("high")
     assert low.revenue(model, sol.y) == pytest.approx(0.0)
     assert high.revenue(model, sol.y) == pytest.approx(5.0)
     # both inside the per-node ranges

@@ -29,7 +29,6 @@ from treemarket.ttp.mechanism import (
     misreports,
     vcg,
 )
-from treemarket.ttp.simulate import equilibrium_price_systems
 
 HAS_CARRY_OVER = "carry_over" in {f.name for f in dataclasses.fields(TTPModel)}
 
@@ -127,7 +126,7 @@ def test_one_market_is_the_uniform_price_auction(seed):
     v, p = vcg(m, sol), dynamic_pivot(m, sol)
     assert v.payments.tolist() == pytest.approx((won * price).tolist(), abs=1e-9)
     assert p.payments.tolist() == pytest.approx((won * price).tolist(), abs=1e-9)
-    low = equilibrium_price_systems(sol)["low_revenue_prices"]
+    low = sol.price_system_report("low")
     assert low["prices"][0]["price"] == pytest.approx(price, abs=1e-7)
     assert low["revenue"] == pytest.approx(v.revenue, abs=1e-7)
     assert list(low["payoffs"].values()) == pytest.approx(v.payoffs.tolist(), abs=1e-7)
@@ -178,8 +177,8 @@ def test_one_scenario_is_the_assignment_game(seed):
     # deterministic: the realised payoff of the single path is the expected one
     assert p.path_payoffs[:, 0].tolist() == pytest.approx(vcg_payoffs.tolist(), abs=1e-9)
     # the lowest Walrasian prices of an assignment game give the VCG payoffs (Leonard 1983)
-    assert sol.supported
-    low = equilibrium_price_systems(sol)["low_revenue_prices"]["payoffs"]
+    assert sol.supported.proven
+    low = sol.price_system_report("low")["payoffs"]
     assert list(low.values()) == pytest.approx(vcg_payoffs.tolist(), abs=1e-7)
 
 
@@ -244,7 +243,7 @@ def test_equilibrium_prices_never_beat_vcg_payoffs():
     checked = 0
     for m in small_models(25, seed0=70, buyers=3):
         sol = solve_exact(m, price_ranges=False)
-        if not sol.supported:
+        if not sol.supported.proven:
             continue
         comparison = compare_mechanisms(m, sol, pivot=False)
         vcg_row = comparison.rows["vcg"]

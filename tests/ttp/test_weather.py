@@ -27,7 +27,7 @@ def test_values_are_the_conditional_expectations_of_the_slides(solution):
 def test_welfare_is_2_plus_3_5_plus_6_5(solution):
     assert solution.welfare == pytest.approx(12.0, abs=1e-12)
     assert solution.lp_bound == pytest.approx(12.0, abs=1e-12)
-    assert solution.lp_integral and solution.supported and solution.gap == 0
+    assert solution.lp_integral.proven and solution.supported.proven and solution.gap == 0
     by_time = {}
     for row in solution.assignment():
         by_time[row["time"]] = by_time.get(row["time"], 0.0) + row["probability"] * row["value"]

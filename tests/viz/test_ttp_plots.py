@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from treemarket.cli import ttp_plot
 from treemarket.cli.examples import example_path
+from treemarket.fact import Fact
 from treemarket.io.ttp_file import load_ttp
 from treemarket.testing import random_model
 from treemarket.ttp import PriceRanges, PriceSystem, TTPModel, TTPSolution, solve_exact
@@ -31,7 +32,7 @@ def _fake_solution(model: TTPModel, y, price, low, high) -> TTPSolution:
     ranges = None if low is None else PriceRanges(np.asarray(low, float), np.asarray(high, float))
     return TTPSolution(
         model=model, y=np.asarray(y, dtype=np.float64), welfare=1.0, lp_bound=1.0,
-        upper_bound=1.0, gap=0.0, lp_integral=True, supported=True,
+        upper_bound=1.0, gap=0.0, lp_integral=Fact.PROVEN, supported=Fact.PROVEN,
         prices=PriceSystem(np.asarray(price, float), psi), ranges=ranges,
     )  # fmt: skip
 

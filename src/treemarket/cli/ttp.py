@@ -11,8 +11,10 @@ from rich.table import Table
 from treemarket.cli._common import console, emit_json, fmt
 from treemarket.errors import ModelError
 from treemarket.io.ttp_file import load_ttp
-from treemarket.ttp import TTPModel, TTPSolution, check_optimality, solve
+from treemarket.ttp import ExactOptions, MarketOptions, TTPModel, TTPSolution, solve
+from treemarket.ttp.formulation import FORMULATIONS
 from treemarket.ttp.simulate import SimulationResult
+from treemarket.ttp.solve import METHODS
 
 app = typer.Typer(help="Tradable time-specific permits: optimal assignment and prices.")
 
@@ -37,20 +39,16 @@ def solve_command(
     output: Path | None = typer.Option(None, "--output", help="Write the JSON here atomically."),
 ) -> None:
     """Optimal assignment of [P0], the LP bound of [P1], and the supporting prices."""
-    model = load_ttp(file)
-    if method not in ("exact", "market", "auto"):
+    if method not in METHODS:
         raise ModelError("must be exact, market or auto", place="--method")
+    if formulation not in FORMULATIONS:
+        raise ModelError("must be path or z", place="--formulation")
+    model = load_ttp(file)
     if ranges is None:
         ranges = model.tree.n_nodes <= RANGE_NODES
-    options: dict[str, Any] = {"formulation": formulation, "price_ranges": ranges}
-    chosen = method
-    if method == "auto":
-        from treemarket.ttp import AUTO_EXACT_LIMIT
-
-        chosen = "exact" if model.values.size <= AUTO_EXACT_LIMIT else "market"
-    if chosen == "market":
-        options = {"target_gap": target_gap, "time_limit": time_limit}
-    solution = _solve_with_progress(model, chosen, options, quiet=as_json)
+    exact = ExactOptions(formulation=formulation, price_ranges=ranges)
+    market = MarketOptions(target_gap=target_gap, time_limit=time_limit)
+    solution = _solve_with_progress(model, method, exact, market, quiet=as_json)
     if as_json or output is not None:
         emit_json(solution.to_json(option_values=option_values), output)
         if output is not None and not as_json:
@@ -133,9 +131,10 @@ def print_simulation(model: TTPModel, result: SimulationResult) -> None:
         payoffs.add_row(buyer, *(fmt(o.payoffs[buyer]) for o in result.policies.values()))
     console.print(payoffs)
     console.print(f"optimum [P0]: {result.optimum:.10g}")
-    if result.equilibrium is not None:
-        verdict = "yes" if result.equilibrium.supported else "NO"
-        console.print(f"the market's prices ({result.prices}) support an equilibrium: {verdict}")
+    console.print(
+        f"the optimum is an equilibrium at the markets' prices ({result.prices}): "
+        f"{result.supported}"
+    )
     for note in result.notes:
         console.print(f"[bold yellow]note[/bold yellow]: {note}")
 
@@ -198,21 +197,19 @@ def _bounds(text: str | None, horizon: int, option: str) -> list[int] | None:
 
 
 def _solve_with_progress(
-    model: TTPModel, method: str, options: dict[str, Any], quiet: bool
+    model: TTPModel, method: str, exact: ExactOptions, market: MarketOptions, quiet: bool
 ) -> TTPSolution:
     """Solve; the market solver shows a progress bar with bound, welfare and gap."""
-    if method != "market":
-        return solve(model, method=method, **options)
     from rich.progress import Progress
 
     with Progress(transient=True, disable=quiet) as bar:
-        task = bar.add_task("market solver", total=None)
+        task = bar.add_task("solving", total=None)
 
         def report(iteration: int, upper: float, lower: float, gap: float) -> None:
             bar.update(task, description=f"it {iteration}: bound {upper:.6g}, welfare "
                        f"{lower:.6g}, gap {gap:.2e}")  # fmt: skip
 
-        return solve(model, method="market", progress=report, **options)
+        return solve(model, method, exact=exact, market=market, progress=report)
 
 
 def print_solution(solution: TTPSolution) -> None:
@@ -248,11 +245,13 @@ def print_solution(solution: TTPSolution) -> None:
         )
     console.print(prices)
     console.print(f"expected welfare [P0]: [bold]{solution.welfare:.10g}[/bold]")
-    bound_name = "LP bound [P1]:" if solution.method == "exact" else "dual bound (≥ [P1]):"
-    console.print(f"{bound_name:<22} {solution.lp_bound:.10g}")
+    if solution.lp_bound is not None:
+        console.print(f"{'LP bound [P1]:':<22} {solution.lp_bound:.10g}")
+    if solution.dual_bound is not None:
+        console.print(f"{'dual bound (≥ [P1]):':<22} {solution.dual_bound:.10g}")
     console.print(f"upper bound, gap:      {solution.upper_bound:.10g}, {solution.gap:.3g}")
-    if solution.lp_integral:
-        console.print("the LP relaxation is integral: [P1] = [P0]")
+    console.print(f"the LP relaxation is integral ([P1] = [P0]): {solution.lp_integral}")
+    console.print(f"prices support the optimum as an equilibrium: {solution.supported}")
     for note in solution.notes:
         console.print(f"[bold yellow]note[/bold yellow]: {note}")
     if solution.y_lp is not None:
@@ -263,14 +262,13 @@ def print_solution(solution: TTPSolution) -> None:
             lotteries.add_row(row["buyer"], str(row["time"]), _event(row["event"]),
                               fmt(row["chance"], 4), fmt(row["value"]))  # fmt: skip
         console.print(lotteries)
-    if solution.prices is not None and solution.method == "exact":
-        y = solution.y if solution.supported else solution.lp_y
-        report = check_optimality(model, y, solution.prices.price, solution.prices.option_value)
+    report = solution.optimality
+    if report is not None:
         verdict = "holds" if report.holds() else "FAILS"
         console.print(
             f"optimality system at the lowest-revenue prices: {verdict} "
             f"(largest violation {report.worst:.2g}); expected revenue "
-            f"{solution.prices.revenue(model, y):.6g}"
+            f"{solution.revenue():.6g}"
         )
 
 

@@ -234,6 +234,16 @@ class ScenarioTree:
             out[..., level] += out[..., self.parent[level]]
         return out if inclusive else out - x
 
+    def path_to(self, node: int) -> IntArray:
+        """The nodes of the path from the root to ``node`` (both included), root first.
+
+        >>> tree, _ = ScenarioTree.from_paths([[0, 0, 0], [0, 0, 1], [0, 1, 0]])
+        >>> tree.path_to(4).tolist()
+        [0, 1, 4]
+        """
+        leaf = self.scenario_leaf[self.event_start[node]] - self.level_offsets[-2]
+        return self.ancestors[leaf, : int(self.time[node]) + 1]
+
     def expectation_operator(self, t: int, dtype: type = np.float64) -> sp.csr_array:
         """E[x(t + 1) | F(t)] as a sparse (nodes of time t) × (nodes of time t + 1) matrix with
         entries P(child | parent): ``op @ x[level(t + 1)]`` maps rows of the next level to rows

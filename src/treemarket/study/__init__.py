@@ -6,7 +6,7 @@ task is a pure function of its parameters (:mod:`treemarket.study.tasks`), run o
 (:mod:`treemarket.study.runner`) and committed atomically to a SQLite store under a key derived
 from its parameters and the package version (:mod:`treemarket.study.store`); a stopped study
 resumes with what is missing. :mod:`treemarket.study.report` turns the store into pandas tables
-and pictures; :mod:`treemarket.study.market` runs the market solver on blocks of buyers spread
+and pictures; :mod:`treemarket.distributed` runs the market solver on blocks of buyers spread
 over workers.
 
 Examples

@@ -17,8 +17,9 @@ def assert_prices_support_the_optimum(model: TTPModel, sol: TTPSolution, tol: fl
 
     report = check_optimality(model, sol.y, sol.prices.price, sol.prices.option_value)
     assert report.holds(tol), report.to_dict()
-    assert check_equilibrium(model, sol.y, sol.prices.price).supported
+    assert check_equilibrium(model, sol.y, sol.prices.price).holds
     sim = simulate(model, sol, draws=2)
+    assert sim.supported.proven
     assert np.isclose(sim.policies["market"].welfare, sol.welfare, rtol=0, atol=1e-9)
     for outcome in sim.policies.values():
         assert outcome.welfare <= sol.welfare + 1e-9

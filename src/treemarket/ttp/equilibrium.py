@@ -164,16 +164,19 @@ def demand_per_node(
 
 @dataclass
 class EquilibriumReport:
-    """Is an assignment with prices a competitive equilibrium, and if not, where does it fail?"""
+    """Is an assignment with prices a competitive equilibrium, and if not, where does it fail?
 
-    supported: bool
+    ``holds``: every buyer best-responds and every market clears (within the tolerance).
+    """
+
+    holds: bool
     buyers: dict[str, dict[str, Any]] = field(default_factory=dict)
     nodes: list[dict[str, Any]] = field(default_factory=list)
     ties: int = 0
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "supported": self.supported,
+            "holds": self.holds,
             "buyers": self.buyers,
             "failing_nodes": self.nodes,
             "ties": self.ties,
@@ -195,7 +198,7 @@ def check_equilibrium(
     >>> from treemarket.ttp.examples import weather
     >>> from treemarket.ttp import solve_exact
     >>> sol = solve_exact(weather(), price_ranges=False)
-    >>> check_equilibrium(sol.model, sol.y, sol.prices.price).supported
+    >>> check_equilibrium(sol.model, sol.y, sol.prices.price).holds
     True
     """
     tree = model.tree
@@ -245,4 +248,4 @@ def check_equilibrium(
              "sold": float(sold[n]), "supply": int(model.node_supply[n]), "problem": reason}
         )  # fmt: skip
     ok = ok and not nodes
-    return EquilibriumReport(supported=ok, buyers=buyers, nodes=nodes, ties=int(br.tie.sum()))
+    return EquilibriumReport(holds=ok, buyers=buyers, nodes=nodes, ties=int(br.tie.sum()))

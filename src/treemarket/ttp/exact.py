@@ -5,28 +5,28 @@ The LP is solved first (dual simplex). When its optimal vertex is integral it is
 stays the bound. Welfare is always recomputed from the integer assignment, in float64, from the
 model's own numbers.
 
-On large models both solves start from the market solver's answer (see :func:`market_start`):
-its prices give the LP a dual solution, its feasible assignment a primal one and the MIP its
-first incumbent. The answers are the same optimal vertex / optimum, found faster (measurements
-in ``benchmarks/README.md``).
+On large models both solves start from the market solver's answer, mapped into the program by
+:meth:`~treemarket.ttp.formulation.Formulation.start`: its prices give the LP a dual solution,
+its feasible assignment a primal one and the MIP its first incumbent. The answers are the same
+optimal vertex / optimum, found faster (measurements in ``benchmarks/README.md``).
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from treemarket.errors import SolverError
+from treemarket.fact import Fact
 from treemarket.solvers import SolveOptions, Solver, Start, get_solver
-from treemarket.ttp.equilibrium import best_response
 from treemarket.ttp.formulation import Formulation, build
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.optimality import check_optimality
-from treemarket.ttp.prices import SupportLP
+from treemarket.ttp.prices import SupportLP, revenue_weight
 from treemarket.ttp.result import TTPSolution
 
 KKT_TOL = 1e-7  # largest violation of the optimality system accepted for reported prices
@@ -41,6 +41,36 @@ def expected_welfare(model: TTPModel, y: NDArray[np.float64]) -> float:
     return float(np.sum(model.tree.prob * np.einsum("in,in->n", model.values, y)))
 
 
+@dataclass(frozen=True)
+class ExactOptions:
+    """Options of the exact solver.
+
+    Attributes
+    ----------
+    formulation : {"path", "z"}
+        The formulation of [P0]/[P1] (:mod:`treemarket.ttp.formulation`).
+    price_ranges : bool
+        Compute the range [min, max] of supporting prices at every node (two small LPs per
+        node, warm-started). Without it, one supporting price system is still returned.
+    solver : str or Solver
+        The LP/MIP backend (:func:`treemarket.solvers.get_solver`).
+    time_limit : float
+        Seconds for each solver call; on a time-out the best assignment found is returned
+        with its proven gap.
+    warm_start : bool or None
+        Start the LP (and the MIP, if it runs) from the market solver's prices and assignment
+        (:meth:`Formulation.start`). The optimum is the same; only the time differs. None: on
+        when the LP has at least ``WARM_START_COLUMNS`` columns, the formulation is ``path``,
+        the model has no carry_over and the backend uses starts.
+    """
+
+    formulation: str = "path"
+    price_ranges: bool = True
+    solver: str | Solver = "highs"
+    time_limit: float = np.inf
+    warm_start: bool | None = None
+
+
 @dataclass
 class _Assignment:
     y: NDArray[np.float64]
@@ -50,63 +80,6 @@ class _Assignment:
     upper_bound: float | None  # None: proven optimal
     mip: dict[str, float]
     stats: dict[str, float]
-
-
-def market_start(model: TTPModel, form: Formulation, market: TTPSolution) -> tuple[Start, bool]:
-    """A primal-dual starting point for [P1] in the path formulation from the market solver.
-
-    The primal point is the market solver's feasible assignment. The duals come from its
-    prices p (those of its best dual bound): P(n) p(n) / scale on the supply row of node n,
-    and on buyer i's path rows the martingale part of her value W_i at p, M(root) = W(root),
-    M(n) = M(parent) + W(n) − E[W(n) | parent], weighted by the leaves' probabilities (a leaf's
-    weight goes to the row of the deepest candidate on its path). Since E[M | n] = M(n) ≥ W(n)
-    ≥ v(n) − p(n), these duals are feasible (a positive reduced cost remains only where a
-    column's bound replaced its one-variable path row) and their objective is at most the
-    market solver's Lagrangian bound L(p). Returns the start and whether its primal point is
-    feasible.
-    """
-    lp, tree = form.lp, model.tree
-    x = market.y[form.col_buyer, form.col_node].astype(np.float64)
-    price = market.prices.price
-    supply = form.supply_nodes if form.supply_nodes is not None else np.zeros(0, dtype=np.int64)
-    n_supply = supply.shape[0]
-    row_duals = np.zeros(lp.n_rows)
-    row_duals[:n_supply] = tree.prob[supply] * price[supply] / form.scale
-    br = best_response(model, price)
-    martingale = np.zeros_like(br.value)
-    roots = tree.level(0)
-    martingale[:, roots] = br.value[:, roots]
-    for t in range(1, tree.horizon + 1):
-        level = tree.level(t)
-        parent = tree.parent[level]
-        martingale[:, level] = martingale[:, parent] + br.value[:, level] - br.option[:, parent]
-    leaves = tree.level(tree.horizon)
-    weight = martingale[:, leaves] * tree.prob[leaves][None, :] / form.scale  # (I, L)
-    paths = sp.csr_array(lp.A[n_supply:])
-    if paths.shape[0]:
-        row_of_col = np.full(lp.n_cols, -1, dtype=np.int64)
-        row_of_col[np.maximum.reduceat(paths.indices, paths.indptr[:-1])] = np.arange(
-            paths.shape[0]
-        )
-        colindex = np.full(model.values.shape, -1, dtype=np.int64)
-        colindex[form.col_buyer, form.col_node] = np.arange(form.n_y)
-        deepest = colindex.copy()  # the column of the deepest candidate at or above each node
-        for t in range(1, tree.horizon + 1):
-            level = tree.level(t)
-            above = deepest[:, tree.parent[level]]
-            deepest[:, level] = np.where(deepest[:, level] >= 0, deepest[:, level], above)
-        deepest = deepest[:, leaves]  # (I, L)
-        rows = np.where(deepest >= 0, row_of_col[np.maximum(deepest, 0)], -1)
-        on_row = rows >= 0
-        row_duals[n_supply:] = np.bincount(
-            rows[on_row], weights=weight[on_row], minlength=paths.shape[0]
-        )
-    slack = lp.row_upper - lp.A @ x
-    feasible = bool(
-        np.all(x >= lp.col_lower - 1e-9) and np.all(x <= lp.col_upper + 1e-9)
-        and np.all(slack >= -1e-9)
-    )  # fmt: skip
-    return Start(x, row_duals), feasible
 
 
 def _use_warm_start(
@@ -135,19 +108,19 @@ def _optimal_assignment(
     warm, feasible = None, False
     if _use_warm_start(model, form, backend, warm_start):
         start = time.perf_counter()
-        from treemarket.ttp.market_solver import MarketOptions, solve_market
+        from treemarket.ttp.market import MarketOptions, solve_market
 
         limit = min(WARM_START_SECONDS, options.time_limit / 4)
         market = solve_market(model, MarketOptions(target_gap=WARM_START_GAP, time_limit=limit))
-        warm, feasible = market_start(model, form, market)
+        assert market.prices is not None
+        warm, feasible = form.start(market.y, market.prices.price)
         timings["market"] = timings.get("market", 0.0) + time.perf_counter() - start
     start = time.perf_counter()
     lp_sol = backend.solve(form.lp, options, warm)
     timings["lp"] = timings.get("lp", 0.0) + time.perf_counter() - start
     if lp_sol.status != "optimal" or lp_sol.x is None:
         raise SolverError(f"the LP relaxation [P1] ended with status {lp_sol.status}")
-    shape = model.values.shape
-    y_lp = form.assignment(lp_sol.x, shape)
+    y_lp = form.assignment(lp_sol.x)
     lp_bound = expected_welfare(model, y_lp)
     fractional = bool(np.any(np.abs(y_lp - np.round(y_lp)) > INTEGRAL))
     stats = {"variables": form.lp.n_cols, "constraints": form.lp.n_rows, "nonzeros": form.lp.A.nnz,
@@ -161,7 +134,7 @@ def _optimal_assignment(
     timings["mip"] = timings.get("mip", 0.0) + time.perf_counter() - start
     if mip_sol.x is None:
         raise SolverError(f"the integer problem [P0] ended with status {mip_sol.status}")
-    y = np.round(form.assignment(mip_sol.x, shape))
+    y = np.round(form.assignment(mip_sol.x))
     mip = {"status": mip_sol.status, "nodes": mip_sol.info.get("nodes", 0.0)}
     bound = None if mip_sol.status == "optimal" else min(lp_bound, mip_sol.bound * form.scale)
     return _Assignment(y, y_lp, lp_bound, True, bound, mip, stats)
@@ -184,94 +157,71 @@ def polish(
     options = SolveOptions()
     inner = int(tree.level_offsets[-2])
     for node in range(int(tree.level_offsets[1]), inner):
-        parent = int(tree.parent[node])
-        z_before = model.counts - _taken_on_path(model, y, parent)
-        stock = int(round(model.stock(y)[parent])) if model.carry_over else 0
+        path = tree.path_to(int(tree.parent[node]))
+        z_before = model.counts - y[:, path].sum(axis=1)
+        stock = 0
+        if model.carry_over:
+            stock = int(round(float(model.node_supply[path].sum() - y[:, path].sum())))
         sub, node_map = model.submodel(node, np.maximum(z_before, 0), stock)
         found = _optimal_assignment(sub, formulation, backend, options, {})
         y[:, node_map] = found.y
     return y
 
 
-def _taken_on_path(model: TTPModel, y: NDArray[np.float64], node: int) -> NDArray[np.float64]:
-    """Σ_{m ancestor of node, m included} y_i(m) per buyer."""
-    total = np.zeros(model.n_buyers)
-    while node >= 0:
-        total += y[:, node]
-        node = int(model.tree.parent[node])
-    return total
-
-
-def solve_exact(
-    model: TTPModel,
-    *,
-    formulation: str = "path",
-    price_ranges: bool = True,
-    solver: Solver | str = "highs",
-    time_limit: float = np.inf,
-    warm_start: bool | None = None,
-) -> TTPSolution:
+def solve_exact(model: TTPModel, options: ExactOptions | None = None, **fields: Any) -> TTPSolution:
     """Solve [P0] exactly and [P1] for its bound; find the supporting prices.
 
     Parameters
     ----------
     model : TTPModel
-    formulation : {"path", "z"}
-    price_ranges : bool
-        Compute the range [min, max] of supporting prices at every node (two small LPs per
-        node, warm-started). Without it, one supporting price system is still returned.
-    solver : Solver or name
-    time_limit : float
-        Seconds for each solver call; on a time-out the best assignment found is returned with
-        its proven gap.
-    warm_start : bool or None
-        Start the LP (and the MIP, if it runs) from the market solver's prices and assignment
-        (:func:`market_start`). The optimum is the same; only the time differs. None: on when
-        the LP has at least ``WARM_START_COLUMNS`` columns, the formulation is ``path``, the
-        model has no carry_over and the backend uses starts.
+    options : ExactOptions, optional
+        Defaults, changed by ``fields`` (``solve_exact(m, price_ranges=False)``); an unknown
+        field is a ``TypeError``.
 
     Examples
     --------
     >>> from treemarket.ttp.examples import weather
     >>> sol = solve_exact(weather())
-    >>> sol.welfare, sol.lp_bound, sol.lp_integral
-    (12.0, 12.0, True)
+    >>> sol.welfare, sol.lp_bound, sol.lp_integral, sol.supported
+    (12.0, 12.0, Fact.PROVEN, Fact.PROVEN)
     """
-    backend = get_solver(solver) if isinstance(solver, str) else solver
+    opts = replace(options or ExactOptions(), **fields)
+    formulation = opts.formulation
+    backend = get_solver(opts.solver) if isinstance(opts.solver, str) else opts.solver
     timings: dict[str, float] = {}
-    options = SolveOptions(time_limit=time_limit)
-    found = _optimal_assignment(model, formulation, backend, options, timings, warm_start)
+    solve_options = SolveOptions(time_limit=opts.time_limit)
+    found = _optimal_assignment(
+        model, formulation, backend, solve_options, timings, opts.warm_start
+    )
     y, y_lp, lp_bound = found.y, found.y_lp, found.lp_bound
     welfare = expected_welfare(model, y)
     tol = 1e-9 * max(1.0, abs(welfare))
 
     start = time.perf_counter()
     support = SupportLP(model, y, backend)
-    low_system = support.price_system(_revenue_weight(model, y), maximize=False)
+    low_system = support.price_system(revenue_weight(model, y), maximize=False)
     polished = False
     if low_system is None and lp_bound - welfare <= tol and tree_has_tiny_nodes(model):
         y = polish(model, y, formulation, backend)
         polished = True
         welfare = max(welfare, expected_welfare(model, y))
         support = SupportLP(model, y, backend)
-        low_system = support.price_system(_revenue_weight(model, y), maximize=False)
+        low_system = support.price_system(revenue_weight(model, y), maximize=False)
     supported = low_system is not None
+    # supporting prices prove [P1] = [P0]; an LP optimum above the integer one refutes it
     lp_integral = supported or lp_bound - welfare <= tol
     priced = support
     notes: list[str] = []
     if not supported:
         priced = SupportLP(model, y_lp, backend)
-        low_system = priced.price_system(_revenue_weight(model, y_lp), maximize=False)
-    ranges, violation = None, float("nan")
+        low_system = priced.price_system(revenue_weight(model, y_lp), maximize=False)
+    ranges, report = None, None
     if low_system is not None:
-        ranges = priced.ranges() if price_ranges else None
-        report = check_optimality(
-            model, y if supported else y_lp, low_system.price, low_system.option_value
-        )
-        violation = report.worst
-        if violation > KKT_TOL:
+        ranges = priced.ranges() if opts.price_ranges else None
+        report = check_optimality(model, priced.y, low_system.price, low_system.option_value)
+        if report.worst > KKT_TOL:
             notes.append(
-                f"the reported prices satisfy the optimality system only to {violation:.1e}: "
+                f"the reported prices satisfy the optimality system only to {report.worst:.1e}: "
                 f"node probabilities down to {model.tree.prob.min():.1e} are below the LP "
                 "solver's resolution"
             )
@@ -293,18 +243,24 @@ def solve_exact(
     if supported:
         lp_bound = welfare  # certified: supporting prices prove the LP optimum equals welfare
     gap = 0.0 if upper_bound == welfare else (upper_bound - welfare) / abs(upper_bound)
+    # when no prices could be certified for an integral LP (solver resolution), the support
+    # of the integer optimum is not known rather than refuted
+    supported_fact = Fact.PROVEN if supported else (
+        Fact.REFUTED if not lp_integral else Fact.UNKNOWN
+    )  # fmt: skip
     return TTPSolution(
         model=model,
         y=y,
         welfare=welfare,
-        lp_bound=max(lp_bound, welfare),
         upper_bound=upper_bound,
         gap=gap,
-        lp_integral=bool(lp_integral),
-        supported=bool(supported),
-        y_lp=y_lp if found.fractional else None,
+        lp_integral=Fact.of(bool(lp_integral)),
+        supported=supported_fact,
         prices=low_system,
+        lp_bound=max(lp_bound, welfare),
         ranges=ranges,
+        y_lp=y_lp if found.fractional else None,
+        optimality=report,
         method="exact",
         formulation=formulation,
         timings=timings,
@@ -313,15 +269,10 @@ def solve_exact(
             **found.mip,
             "polished": polished,
             "price_tolerance": priced.tolerance,
-            "kkt_violation": violation,
+            "kkt_violation": float("nan") if report is None else report.worst,
         },
         notes=notes,
     )
-
-
-def _revenue_weight(model: TTPModel, y: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Expected revenue per unit price at each node: P(n) × units sold there."""
-    return model.tree.prob * np.maximum(y, 0).sum(axis=0)
 
 
 def tree_has_tiny_nodes(model: TTPModel, threshold: float = 1e-6) -> bool:

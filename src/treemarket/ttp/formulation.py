@@ -18,7 +18,8 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
-from treemarket.solvers import LinearProgram
+from treemarket.solvers import LinearProgram, Start
+from treemarket.ttp.equilibrium import best_response
 from treemarket.ttp.model import TTPModel
 
 FORMULATIONS = ("path", "z")
@@ -26,8 +27,11 @@ FORMULATIONS = ("path", "z")
 
 @dataclass
 class Formulation:
-    """A built program and the map from its columns back to (buyer, node)."""
+    """A built program and the maps between it and the model, both ways: columns back to
+    (buyer, node) (:meth:`assignment`), an assignment and prices forward to a primal-dual
+    starting point (:meth:`start`)."""
 
+    model: TTPModel
     lp: LinearProgram
     kind: str
     col_buyer: NDArray[np.int64]
@@ -36,11 +40,68 @@ class Formulation:
     scale: float  # objective coefficients were divided by this
     supply_nodes: NDArray[np.int64] | None = None  # the node of each supply row (rows first)
 
-    def assignment(self, x: NDArray[np.float64], shape: tuple[int, int]) -> NDArray[np.float64]:
+    def assignment(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         """y as a dense (I, N) matrix from a solution vector."""
-        y = np.zeros(shape, dtype=np.float64)
+        y = np.zeros(self.model.values.shape, dtype=np.float64)
         y[self.col_buyer, self.col_node] = x[: self.n_y]
         return y
+
+    def start(self, y: NDArray[np.float64], price: NDArray[np.float64]) -> tuple[Start, bool]:
+        """A primal-dual starting point for [P1] in the path formulation from an assignment
+        ``y`` and node prices p (the market solver's).
+
+        The primal point is ``y``. The duals: P(n) p(n) / scale on the supply row of node n,
+        and on buyer i's path rows the martingale part of her value W_i at p,
+        M(root) = W(root), M(n) = M(parent) + W(n) − E[W(n) | parent], weighted by the
+        leaves' probabilities (a leaf's weight goes to the row of the deepest candidate on its
+        path). Since E[M | n] = M(n) ≥ W(n) ≥ v(n) − p(n), these duals are feasible (a
+        positive reduced cost remains only where a column's bound replaced its one-variable
+        path row) and their objective is at most the Lagrangian bound L(p). Returns the
+        start and whether its primal point is feasible.
+        """
+        if self.kind != "path" or self.model.carry_over:
+            raise ValueError("a start needs the path formulation and a model without carry_over")
+        model, lp, tree = self.model, self.lp, self.model.tree
+        x = y[self.col_buyer, self.col_node].astype(np.float64)
+        supply = self.supply_nodes if self.supply_nodes is not None else np.zeros(0, np.int64)
+        n_supply = supply.shape[0]
+        row_duals = np.zeros(lp.n_rows)
+        row_duals[:n_supply] = tree.prob[supply] * price[supply] / self.scale
+        br = best_response(model, price)
+        martingale = np.zeros_like(br.value)
+        roots = tree.level(0)
+        martingale[:, roots] = br.value[:, roots]
+        for t in range(1, tree.horizon + 1):
+            level = tree.level(t)
+            parent = tree.parent[level]
+            martingale[:, level] = martingale[:, parent] + br.value[:, level] - br.option[:, parent]
+        leaves = tree.level(tree.horizon)
+        weight = martingale[:, leaves] * tree.prob[leaves][None, :] / self.scale  # (I, L)
+        paths = sp.csr_array(lp.A[n_supply:])
+        if paths.shape[0]:
+            row_of_col = np.full(lp.n_cols, -1, dtype=np.int64)
+            row_of_col[np.maximum.reduceat(paths.indices, paths.indptr[:-1])] = np.arange(
+                paths.shape[0]
+            )
+            colindex = np.full(model.values.shape, -1, dtype=np.int64)
+            colindex[self.col_buyer, self.col_node] = np.arange(self.n_y)
+            deepest = colindex.copy()  # the column of the deepest candidate at or above a node
+            for t in range(1, tree.horizon + 1):
+                level = tree.level(t)
+                above = deepest[:, tree.parent[level]]
+                deepest[:, level] = np.where(deepest[:, level] >= 0, deepest[:, level], above)
+            deepest = deepest[:, leaves]  # (I, L)
+            rows = np.where(deepest >= 0, row_of_col[np.maximum(deepest, 0)], -1)
+            on_row = rows >= 0
+            row_duals[n_supply:] = np.bincount(
+                rows[on_row], weights=weight[on_row], minlength=paths.shape[0]
+            )
+        slack = lp.row_upper - lp.A @ x
+        feasible = bool(
+            np.all(x >= lp.col_lower - 1e-9) and np.all(x <= lp.col_upper + 1e-9)
+            and np.all(slack >= -1e-9)
+        )  # fmt: skip
+        return Start(x, row_duals), feasible
 
 
 def candidate_mask(model: TTPModel, closed_markets: bool = False) -> NDArray[np.bool_]:
@@ -124,7 +185,7 @@ def build(
         integrality=np.ones(n_cols, dtype=bool) if integer else None,
         maximize=True,
     )
-    return Formulation(lp, kind, col_buyer, col_node, n_y, scale, supply_nodes)
+    return Formulation(model, lp, kind, col_buyer, col_node, n_y, scale, supply_nodes)
 
 
 def _supply_rows(

@@ -630,7 +630,7 @@ def compare_mechanisms(
 ) -> MechanismComparison:
     """VCG, the dynamic pivot and the lowest / highest expected-revenue supporting prices.
 
-    The price systems are those of :func:`treemarket.ttp.simulate.equilibrium_price_systems`
+    The price systems are those of :meth:`TTPSolution.price_system_report`
     (the LP relaxation's when no prices support the integer optimum). With one market (T = 0)
     the lowest prices form the uniform-price auction and give the VCG payments.
 
@@ -641,8 +641,6 @@ def compare_mechanisms(
     >>> {name: row["revenue"] for name, row in c.rows.items()}["vcg"]
     0.0
     """
-    from treemarket.ttp.simulate import equilibrium_price_systems
-
     solution = _solution(model, solution)
     vcg_result = vcg(model, solution) if vcg_result is None else vcg_result
     rows: dict[str, dict[str, Any]] = {
@@ -656,14 +654,15 @@ def compare_mechanisms(
             "payoffs": _names(model, pivot_result.payoffs),
         }
     notes: list[str] = []
-    systems = equilibrium_price_systems(solution)
+    found = False
     for which in ("low", "high"):
-        system = systems.get(f"{which}_revenue_prices")
+        system = solution.price_system_report(which)
         if system is not None:
+            found = True
             rows[f"{which} prices"] = {"revenue": system["revenue"], "payoffs": system["payoffs"]}
-    if not systems:
+    if not found:
         notes.append("no supporting prices could be computed")
-    elif not solution.supported:
+    elif solution.supported.refuted:
         notes.append(
             "no prices support the integer optimum: the price rows are the LP relaxation's "
             "prices and assignment"

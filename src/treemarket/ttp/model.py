@@ -153,16 +153,8 @@ class TTPModel:
     def stock(self, y: NDArray[np.float64]) -> NDArray[np.float64]:
         """s(n) = Σ_{m ≤ n} (μ(t(m)) − Σ_i y_i(m)): permits left after the market at n (with
         carry-over; without it, the unsold permits of n alone)."""
-        left = self.node_supply - y.sum(axis=0)
-        if not self.carry_over:
-            return left.astype(np.float64)
-        out = np.empty(self.tree.n_nodes)
-        roots = self.tree.level(0)
-        out[roots] = left[roots]
-        for t in range(1, self.tree.horizon + 1):
-            level = self.tree.level(t)
-            out[level] = out[self.tree.parent[level]] + left[level]
-        return out
+        left = (self.node_supply - y.sum(axis=0)).astype(np.float64)
+        return self.tree.path_sum(left) if self.carry_over else left
 
     def with_supply(self, supply: ArrayLike) -> TTPModel:
         """The same model with another supply schedule μ(0..T)."""

@@ -22,6 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 from numpy.typing import NDArray
 
+from treemarket.errors import SolverError
 from treemarket.solvers import LinearProgram, Solver, get_solver
 from treemarket.solvers.base import SolveOptions
 from treemarket.ttp.formulation import candidate_mask, subtree_mask
@@ -53,14 +54,20 @@ class PriceRanges:
 
 def remaining_opportunity(model: TTPModel, y: NDArray[np.float64]) -> NDArray[np.float64]:
     """z_i(n) = count_i − Σ_{m ≤ n on the path} y_i(m): purchase opportunity left after n."""
-    tree = model.tree
-    z = np.empty_like(y)
-    roots = tree.level(0)
-    z[:, roots] = model.counts[:, None] - y[:, roots]
-    for t in range(1, tree.horizon + 1):
-        level = tree.level(t)
-        z[:, level] = z[:, tree.parent[level]] - y[:, level]
-    return z
+    return model.counts[:, None] - model.tree.path_sum(y)
+
+
+def revenue_weight(model: TTPModel, y: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Expected revenue per unit price at each node: P(n) × units sold there."""
+    return model.tree.prob * np.maximum(y, 0).sum(axis=0)
+
+
+def extreme_prices(
+    model: TTPModel, y: NDArray[np.float64], maximize: bool, solver: Solver | None = None
+) -> PriceSystem | None:
+    """The supporting prices of ``y`` with the lowest (or highest) expected revenue
+    E[Σ_t p(t) Σ_i y_i(t)]; None when no prices support ``y``."""
+    return SupportLP(model, y, solver).price_system(revenue_weight(model, y), maximize)
 
 
 class SupportLP:
@@ -207,7 +214,7 @@ class SupportLP:
                 if sol.status == "unbounded":
                     value = np.inf
                 elif sol.status != "optimal" or sol.x is None:
-                    raise RuntimeError(f"price range LP failed at node {node}: {sol.status}")
+                    raise SolverError(f"the price range LP at node {node} ended {sol.status}")
                 else:
                     value = max(0.0, float(sol.x[node]))
                 if maximize:

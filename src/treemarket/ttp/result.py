@@ -1,16 +1,21 @@
-"""The result of a TTP solve: a plain object that prints, tabulates and converts to SPEC JSON."""
+"""The result of a TTP solve: the one owner of the reported assignment, its certificate and its
+prices; it prints, tabulates and converts to the JSON of ``treemarket ttp solve --json``."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from treemarket.fact import Fact
 from treemarket.ttp.model import TTPModel
-from treemarket.ttp.prices import PriceRanges, PriceSystem
+from treemarket.ttp.optimality import OptimalityReport
+from treemarket.ttp.prices import PriceRanges, PriceSystem, extreme_prices
+
+Which = Literal["low", "high"]
 
 
 @dataclass
@@ -23,43 +28,87 @@ class TTPSolution:
         The integer assignment y_i(n) of [P0] (a count for buyer types).
     welfare : float
         E[Σ v y] of ``y``.
-    lp_bound : float
-        Optimum of the LP relaxation [P1].
     upper_bound, gap : float
         A proven bound on [P0] and the relative gap ``(upper_bound − welfare) / |upper_bound|``.
-    lp_integral : bool or None
-        The LP optimum equals the integer optimum (None: not determined, market solver).
-    supported : bool or None
-        Prices exist that support ``y`` as a market equilibrium (the optimality system holds).
-    prices : PriceSystem
-        One supporting price system (the lowest expected revenue); the LP's when not supported.
+    lp_integral : Fact
+        [P1] = [P0]: proven, refuted, or not known (the market solver does not decide it).
+    supported : Fact
+        Prices exist that support ``y`` as a sequence of competitive markets (the optimality
+        system holds); they exist exactly when the LP relaxation is integral.
+    prices : PriceSystem or None
+        The reported price system of :attr:`priced_y` (the lowest expected revenue).
+    lp_bound : float or None
+        The optimum of the LP relaxation [P1] (None: not computed).
+    dual_bound : float or None
+        The market solver's Lagrangian bound L(p) ≥ [P1] at its best prices.
     ranges : PriceRanges or None
-        Per node, the range of supporting prices (the LP's when not supported).
+        Per node, the range of supporting prices of :attr:`priced_y`.
     y_lp : array or None
         The fractional LP optimum, when there is one.
+    optimality : OptimalityReport or None
+        The check of the optimality system for :attr:`priced_y` at :attr:`prices`.
     """
 
     model: TTPModel
     y: NDArray[np.float64]
     welfare: float
-    lp_bound: float
     upper_bound: float
     gap: float
-    lp_integral: bool | None  # None: not determined (the market solver)
-    supported: bool | None
+    lp_integral: Fact
+    supported: Fact
     prices: PriceSystem | None
+    lp_bound: float | None = None
+    dual_bound: float | None = None
     ranges: PriceRanges | None = None
     y_lp: NDArray[np.float64] | None = None
+    optimality: OptimalityReport | None = None
     method: str = "exact"
     formulation: str = "path"
     timings: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-    price_systems: dict[str, PriceSystem | None] = field(default_factory=dict, repr=False)
+    _systems: dict[str, PriceSystem | None] = field(default_factory=dict, repr=False)
 
     @property
-    def lp_fractional(self) -> bool:
-        return not self.lp_integral
+    def priced_y(self) -> NDArray[np.float64]:
+        """The assignment the prices belong to: ``y`` unless the LP optimum is fractional,
+        then the LP optimum (no prices support the integer one)."""
+        if self.y_lp is not None and not self.supported.proven:
+            return self.y_lp
+        return self.y
+
+    @property
+    def prices_certified(self) -> bool:
+        """Do the prices come with the optimality system's certificate (exact solves), rather
+        than being the market solver's best dual prices?"""
+        return self.method == "exact" and self.prices is not None
+
+    def price_system(self, which: Which = "low") -> PriceSystem | None:
+        """The supporting price system of :attr:`priced_y` with the lowest or the highest
+        expected revenue (computed once, on first use); uncertified prices have only one."""
+        if which == "low" or self.prices is None or not self.prices_certified:
+            return self.prices
+        if which not in self._systems:
+            self._systems[which] = extreme_prices(self.model, self.priced_y, maximize=True)
+        return self._systems[which]
+
+    def price_system_report(self, which: Which) -> dict[str, Any] | None:
+        """A price system with its expected revenue, each buyer's expected payoff
+        E[Σ y (v − p)] and the price per node (None when there is no such system)."""
+        system = self.price_system(which)
+        if system is None:
+            return None
+        model, y = self.model, self.priced_y
+        payoff = ((model.values - system.price[None, :]) * y) @ model.tree.prob
+        return {
+            "revenue": system.revenue(model, y),
+            "payoffs": {b: float(x) for b, x in zip(model.buyers, payoff.tolist(), strict=True)},
+            "prices": [
+                {"time": int(model.tree.time[n]), "event": model.tree.event(n),
+                 "price": float(system.price[n])}
+                for n in range(model.tree.n_nodes)
+            ],
+        }  # fmt: skip
 
     def assignment(self) -> list[dict[str, Any]]:
         """One row per (buyer, node) with a permit: buyer, time, event, probability, value."""
@@ -97,20 +146,27 @@ class TTPSolution:
             )  # fmt: skip
         return rows
 
+    def price_bounds(self) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:
+        """Per node, the lowest and highest supporting price (``inf``: no upper bound): the
+        ranges when computed, else the reported price where a market is open."""
+        if self.ranges is not None:
+            return self.ranges.low.copy(), self.ranges.high.copy()
+        if self.prices is None:
+            return None
+        low = self.prices.price.astype(np.float64)
+        return low, np.where(self.model.market_open, low, np.inf)
+
     def price_table(self) -> list[dict[str, Any]]:
         """Per node: time, event, the supporting price range, the reported price and sales."""
         tree = self.model.tree
         rows = []
-        sold = (self.y if self.supported else self.lp_y).sum(axis=0)
+        sold = self.priced_y.sum(axis=0)
+        bounds = self.price_bounds()
         for node in range(tree.n_nodes):
             low = high = None
-            if self.ranges is not None:
-                low = float(self.ranges.low[node])
-                high_value = float(self.ranges.high[node])
-                high = None if math.isinf(high_value) else high_value
-            elif self.prices is not None:  # ranges not computed: the reported clearing price
-                low = float(self.prices.price[node])
-                high = low if self.model.market_open[node] else None
+            if bounds is not None:
+                low = float(bounds[0][node])
+                high = None if math.isinf(bounds[1][node]) else float(bounds[1][node])
             row: dict[str, Any] = {
                 "time": int(tree.time[node]),
                 "event": tree.event(node),
@@ -150,26 +206,30 @@ class TTPSolution:
                 )
         return rows
 
+    def revenue(self) -> float | None:
+        """Expected revenue of the reported prices on :attr:`priced_y`."""
+        return None if self.prices is None else self.prices.revenue(self.model, self.priced_y)
+
     def to_json(self, *, option_values: bool = False) -> dict[str, Any]:
-        """The SPEC object of ``treemarket ttp solve --json`` (plus documented extras)."""
+        """The object of ``treemarket ttp solve --json`` (keys in ``docs/json.md``)."""
         out: dict[str, Any] = {
             "name": self.model.name,
             "welfare": self.welfare,
             "lp_bound": self.lp_bound,
             "upper_bound": self.upper_bound,
             "gap": self.gap,
-            "lp_integral": self.lp_integral,
-            "supported": self.supported,
+            "lp_integral": self.lp_integral.to_json(),
+            "supported": self.supported.to_json(),
             "method": self.method,
             "assignment": self.assignment(),
             "prices": self.price_table(),
         }
+        if self.dual_bound is not None:
+            out["dual_bound"] = self.dual_bound
         if self.prices is not None:
-            out["revenue"] = self.prices.revenue(
-                self.model, self.y if self.supported else self.lp_y
-            )
+            out["revenue"] = self.revenue()
         notes = list(self.notes)
-        if self.ranges is None and self.prices is not None and self.method == "exact":
+        if self.ranges is None and self.prices_certified:
             notes.append(
                 "price ranges were not computed: min and max are the lowest-revenue "
                 "supporting price at each node"
@@ -182,7 +242,3 @@ class TTPSolution:
             out["option_values"] = self.option_values()
         out["stats"] = {**self.stats, "formulation": self.formulation, "timings": self.timings}
         return out
-
-    @property
-    def lp_y(self) -> NDArray[np.float64]:
-        return self.y if self.y_lp is None else self.y_lp

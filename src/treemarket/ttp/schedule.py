@@ -104,7 +104,7 @@ def optimal_schedule(
     if sol.status != "optimal" or sol.x is None:
         raise SolverError(f"the schedule problem ended with status {sol.status}")
     supply = [int(round(v)) for v in sol.x[lp.n_cols :]]
-    y = np.round(form.assignment(sol.x, model.values.shape))
+    y = np.round(form.assignment(sol.x))
     return supply, expected_welfare(model.with_supply(supply), y)
 
 
@@ -117,8 +117,6 @@ def schedule(
 ) -> ScheduleResult:
     """The optimal schedule, the welfare as a function of M (marginal value of a permit) and
     the optimal schedule's revenue at the lowest and highest supporting prices."""
-    from treemarket.ttp.simulate import market_prices
-
     supply, welfare = optimal_schedule(model, capacity, lower, upper)
     capacities = np.unique(np.linspace(0, capacity, min(capacity + 1, curve_points)).round())
     curve = []
@@ -136,10 +134,9 @@ def schedule(
     solved = solve_exact(model.with_supply(supply), price_ranges=False)
     revenue = {}
     for which in ("low", "high"):
-        system = market_prices(solved, which)
+        system = solved.price_system(which)
         if system is not None:
-            y = solved.y if solved.supported else solved.lp_y
-            revenue[which] = system.revenue(solved.model, y)
+            revenue[which] = system.revenue(solved.model, solved.priced_y)
     at_t = None
     if lower is None and upper is None:
         end = [0] * model.horizon + [capacity]

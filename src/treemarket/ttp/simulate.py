@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from treemarket.fact import Fact
 from treemarket.ttp.equilibrium import EquilibriumReport, best_response, check_equilibrium
+from treemarket.ttp.market.clearing import clear
 from treemarket.ttp.model import TTPModel
-from treemarket.ttp.prices import PriceSystem, SupportLP
 from treemarket.ttp.result import TTPSolution
 
 POLICIES = ("market", "myopic", "fcfs", "lottery")
@@ -66,12 +67,18 @@ class PolicyOutcome:
 
 @dataclass
 class SimulationResult:
-    """All policies on the same paths, with the equilibrium check of the market's prices."""
+    """All policies on the same paths, with the equilibrium check of the market's prices.
+
+    ``supported`` says whether the optimum [P0] is an equilibrium at the markets' prices
+    (proven, refuted or not known); ``equilibrium`` is the check of those prices against the
+    assignment they price (the LP optimum where the LP is fractional).
+    """
 
     policies: dict[str, PolicyOutcome]
     optimum: float
     mode: str
     paths: int
+    supported: Fact = Fact.UNKNOWN
     equilibrium: EquilibriumReport | None = None
     prices: str = "low"
     notes: list[str] = field(default_factory=list)
@@ -86,10 +93,9 @@ class SimulationResult:
             "paths": self.paths,
             "prices": self.prices,
         }
-        out["equilibrium"] = (
-            self.equilibrium.to_json() if self.equilibrium else {"supported": False}
-        )
-        out["equilibrium"].update(self.price_systems)
+        check = {} if self.equilibrium is None else self.equilibrium.to_json()
+        out["equilibrium"] = {**check, "supported": self.supported.to_json(),
+                              **self.price_systems}  # fmt: skip
         if self.notes:
             out["note"] = " ".join(self.notes)
         if self.trades:
@@ -121,16 +127,14 @@ def _sampled_paths(model: TTPModel, n: int, rng: np.random.Generator) -> _Paths:
 def _serve(
     demand: NDArray[np.float64], key: NDArray[np.float64], supply: NDArray[np.float64]
 ) -> NDArray[np.float64]:
-    """Serve at most ``supply`` units per path to the demand, highest ``key`` first.
+    """Serve at most ``supply`` units per path to the demand, highest ``key`` first (ties by
+    buyer order): the markets' one clearing rule, one market per path.
 
     ``demand`` and ``key`` are (P, I); returns the units served, (P, I).
     """
-    order = np.argsort(-key, axis=1, kind="stable")
-    sorted_demand = np.take_along_axis(demand, order, axis=1)
-    before = np.cumsum(sorted_demand, axis=1) - sorted_demand
-    take_sorted = np.clip(supply[:, None] - before, 0.0, sorted_demand)
+    path, buyer = np.nonzero(demand > 0)
     served = np.zeros_like(demand)
-    np.put_along_axis(served, order, take_sorted, axis=1)
+    served[path, buyer] = clear(path, demand[path, buyer], supply, key[path, buyer])
     return served
 
 
@@ -266,19 +270,6 @@ def _summary(
     )
 
 
-def market_prices(solution: TTPSolution, which: str = "low") -> PriceSystem | None:
-    """The supporting prices with the lowest or highest expected revenue (the LP's if the
-    integer optimum is not supported)."""
-    if which == "low" or solution.prices is None:
-        return solution.prices
-    if "high" not in solution.price_systems:
-        model = solution.model
-        y = solution.y if solution.supported else solution.lp_y
-        weight = model.tree.prob * np.maximum(y, 0).sum(axis=0)
-        solution.price_systems["high"] = SupportLP(model, y).price_system(weight, maximize=True)
-    return solution.price_systems["high"]
-
-
 def simulate(
     model: TTPModel,
     solution: TTPSolution,
@@ -325,18 +316,13 @@ def simulate(
     rng = np.random.default_rng(seed)
     route = _sampled_paths(model, paths, rng) if paths else _exact_paths(model)
     optimum = solution.welfare
-    notes: list[str] = []
-    system = market_prices(solution, prices)
-    reference = solution.y if solution.supported else None
+    system = solution.price_system(prices)
+    reference = solution.y if solution.supported.proven else None
     report = None
     if system is not None:
-        y_eq = solution.y if solution.supported else solution.lp_y
-        report = check_equilibrium(model, y_eq, system.price)
-        if not solution.supported:
-            notes.append(
-                "no prices support the integer optimum: the markets run at the LP relaxation's "
-                "prices, indifferent buyers rationed by highest current value"
-            )
+        report = check_equilibrium(model, solution.priced_y, system.price)
+    supported = _supported(solution, report)
+    notes = _price_notes(solution, report)
     outcomes: dict[str, PolicyOutcome] = {}
     trade_log: list[dict[str, Any]] = []
     for name in policies:
@@ -356,20 +342,53 @@ def simulate(
                 progress(1)
         if runs:
             outcomes[name] = _summary(name, model, runs, route.weight, optimum, route.sampled)
-    if "market" in outcomes and not solution.supported:
+    if "market" in outcomes and solution.supported.refuted:
         shortfall = optimum - outcomes["market"].welfare
         notes.append(f"the market falls short of [P0] by {shortfall:.6g}")
+    systems = {f"{which}_revenue_prices": solution.price_system_report(which)
+               for which in ("low", "high")}  # fmt: skip
     return SimulationResult(
         policies=outcomes,
         optimum=optimum,
         mode="sampled" if route.sampled else "exact",
         paths=int(route.nodes.shape[0]) if route.sampled else 0,
+        supported=supported,
         equilibrium=report,
         prices=prices,
         notes=notes,
         trades=_label_paths(model, route, trade_log),
-        price_systems=equilibrium_price_systems(solution),
+        price_systems={k: v for k, v in systems.items() if v is not None},
     )
+
+
+def _supported(solution: TTPSolution, report: EquilibriumReport | None) -> Fact:
+    """Is the optimum [P0] an equilibrium at the markets' prices? Proven when the check holds
+    for the integer assignment, refuted when no prices can support it (a fractional LP),
+    otherwise not known."""
+    if solution.supported.refuted:
+        return Fact.REFUTED
+    if report is not None and report.holds and solution.priced_y is solution.y:
+        return Fact.PROVEN
+    return Fact.UNKNOWN
+
+
+def _price_notes(solution: TTPSolution, report: EquilibriumReport | None) -> list[str]:
+    """What the ``market`` policy's prices are, said as the certificate allows."""
+    if solution.supported.refuted:
+        return [
+            "no prices support the integer optimum: the markets run at the LP relaxation's "
+            "prices, indifferent buyers rationed by highest current value"
+        ]
+    if solution.prices_certified:
+        return []
+    if report is None:
+        return ["the solution has no prices: the market policy was not run"]
+    verdict = "pass" if report.holds else "do not pass"
+    return [
+        f"the {solution.method} solver's prices are not certified (its gap is "
+        f"{solution.gap:.2g}): the markets run at them and they {verdict} the equilibrium "
+        "check for its assignment; whether other prices support the optimum is not known"
+    ]
 
 
 def _label_paths(
@@ -383,27 +402,3 @@ def _label_paths(
         row["scenario"] = ",".join(tree.event(leaf))
         row["event"] = tree.event(node)
     return trades
-
-
-def equilibrium_price_systems(solution: TTPSolution) -> dict[str, dict[str, Any]]:
-    """The supporting prices with the lowest and the highest expected revenue, each with its
-    revenue and every buyer's expected payoff (per-node extremes need not be attainable
-    together, so these are whole price systems, not the ranges)."""
-    model = solution.model
-    y = solution.y if solution.supported else solution.lp_y
-    out: dict[str, dict[str, Any]] = {}
-    for which in ("low", "high"):
-        system = market_prices(solution, which)
-        if system is None:
-            continue
-        payoff = ((model.values - system.price[None, :]) * y) @ model.tree.prob
-        out[f"{which}_revenue_prices"] = {
-            "revenue": system.revenue(model, y),
-            "payoffs": {b: float(x) for b, x in zip(model.buyers, payoff.tolist(), strict=True)},
-            "prices": [
-                {"time": int(model.tree.time[n]), "event": model.tree.event(n),
-                 "price": float(system.price[n])}
-                for n in range(model.tree.n_nodes)
-            ],
-        }  # fmt: skip
-    return out

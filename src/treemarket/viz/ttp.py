@@ -77,16 +77,7 @@ def price_bounds(solution: TTPSolution) -> tuple[FloatArray, FloatArray] | None:
     -------
     (low, high) : pair of (N,) arrays, or None when the solution carries no prices.
     """
-    if solution.ranges is not None:
-        return (
-            np.asarray(solution.ranges.low, dtype=np.float64).copy(),
-            np.asarray(solution.ranges.high, dtype=np.float64).copy(),
-        )
-    if solution.prices is not None:
-        low = np.asarray(solution.prices.price, dtype=np.float64).copy()
-        high = np.where(solution.model.node_supply > 0, low, np.inf)
-        return low, high
-    return None
+    return solution.price_bounds()
 
 
 def weighted_quantiles(
@@ -418,7 +409,7 @@ def plot_tree(solution: TTPSolution, *, max_nodes: int = 60, ax: Axes | None = N
         spine.set_visible(False)
     name = model.name or "TTP"
     title = f"{name}: expected welfare {_num(solution.welfare)}, μ = {model.supply.tolist()}"
-    if not solution.supported:
+    if solution.supported.refuted:
         bound = _num(solution.lp_bound)
         title += f"\nno prices support the integer optimum: LP prices (LP bound {bound})"
     ax.set_title(title, fontsize=fontsize + 2, pad=18)
@@ -442,7 +433,7 @@ def plot_tree(solution: TTPSolution, *, max_nodes: int = 60, ax: Axes | None = N
         "nodes": nodes,
         "edges": edges,
         "summaries": summaries,
-        "supported": bool(solution.supported),
+        "supported": solution.supported.to_json(),
         "welfare": float(solution.welfare),
     }
     return fig
@@ -617,7 +608,7 @@ def plot_price_fan(solution: TTPSolution, *, max_paths: int = 40) -> Figure:
     ax.set_ylabel("price p(t, ω)")
     name = solution.model.name or "TTP"
     title = f"{name}: market prices across scenarios"
-    if not solution.supported:
+    if solution.supported.refuted:
         title += " (LP prices: no prices support the integer optimum)"
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
@@ -630,7 +621,7 @@ def plot_price_fan(solution: TTPSolution, *, max_paths: int = 40) -> Figure:
         "mean": mean.tolist(),
         "paths": paths,
         "ranges": ranges,
-        "supported": bool(solution.supported),
+        "supported": solution.supported.to_json(),
     }
     return fig
 

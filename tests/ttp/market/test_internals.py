@@ -8,14 +8,15 @@ from hypothesis import strategies as st
 from treemarket.testing import assignment_violations, random_model
 from treemarket.ttp import solve_exact
 from treemarket.ttp.equilibrium import best_response, demand_per_node, first_purchases
-from treemarket.ttp.market_solver import (
+from treemarket.ttp.market import (
     DualOracle,
     MarketOptions,
-    _initial_prices,
+    SerialTransport,
     dual_value,
-    run_markets,
+    model_blocks,
     solve_market,
 )
+from treemarket.ttp.market.coordinator import initial_prices, run_markets
 
 
 @st.composite
@@ -52,6 +53,15 @@ def dense_markets(model, price, slack, option):
     return y
 
 
+def one_block_markets(model, price, slack):
+    """The sequential markets of the market solver, its whole model in one block."""
+    transport = SerialTransport(model_blocks(model))
+    transport.call("prepare", False, 1)
+    transport.call("evaluate", price, True)
+    run_markets(transport, price, slack, model.horizon, model.node_supply)
+    return transport.blocks[0].current.dense(model)
+
+
 def full_sort_prices(model):
     """Reference: the (μ + 1)-th highest unit value per node from a full sort."""
     values = np.where(model.can_buy, np.maximum(model.values, 0.0), 0.0)
@@ -70,7 +80,7 @@ def full_sort_prices(model):
 def test_markets_serve_like_a_full_sort(model, seed, slack):
     price = np.random.default_rng(seed).uniform(0, 6, model.tree.n_nodes)
     option = best_response(model, price).option
-    found = run_markets(model, price, slack, np.ascontiguousarray(option.T)).dense(model)
+    found = one_block_markets(model, price, slack)
     assert np.array_equal(found, dense_markets(model, price, slack, option))
     assert assignment_violations(model, found) == []
 
@@ -78,7 +88,8 @@ def test_markets_serve_like_a_full_sort(model, seed, slack):
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(models())
 def test_initial_prices_equal_a_full_sort(model):
-    assert np.array_equal(_initial_prices(model), full_sort_prices(model))
+    transport = SerialTransport(model_blocks(model, 2))
+    assert np.array_equal(initial_prices(transport, model.node_supply), full_sort_prices(model))
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -102,8 +113,8 @@ def test_float32_iterations_keep_a_float64_certificate():
     assert sol.upper_bound == dual_value(model, sol.prices.price)[0]
     # the float32 pass agrees with the float64 one to float32 accuracy
     price = sol.prices.price
-    low = DualOracle(model, np.float32).evaluate(price)[0]
-    assert low == pytest.approx(dual_value(model, price)[0], rel=1e-5)
+    low = DualOracle(model, np.float32).buyers_value(price)[0]
+    assert low == pytest.approx(DualOracle(model).buyers_value(price)[0], rel=1e-5)
 
 
 def test_random_walk_values_are_the_sums_along_each_path():
@@ -124,10 +135,10 @@ def test_random_walk_values_are_the_sums_along_each_path():
 @given(models(), st.integers(0, 2**16), st.integers(2, 4))
 def test_blocks_of_buyers_in_threads_give_the_same_dual(model, seed, threads):
     price = np.random.default_rng(seed).uniform(0, 6, model.tree.n_nodes)
-    one = DualOracle(model).evaluate(price, keep_option=True)
+    one = DualOracle(model).buyers_value(price, keep_option=True)
     oracle = DualOracle(model, threads=threads)
     try:
-        split = oracle.evaluate(price, keep_option=True)
+        split = oracle.buyers_value(price, keep_option=True)
     finally:
         oracle.close()
     assert split[0] == pytest.approx(one[0], rel=1e-12, abs=1e-12)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from treemarket.testing import assignment_violations, random_model
 from treemarket.ttp import solve, solve_exact
-from treemarket.ttp.market_solver import MarketOptions, dual_value, solve_market
+from treemarket.ttp.market import MarketOptions, dual_value, solve_market
 
 
 @st.composite

@@ -1,0 +1,101 @@
+"""The market-based (Lagrangian) solver: price the supply, let buyers best-respond, repeat.
+
+Prices p(n) per node act as the multipliers of the supply constraints of [P1]; buyers answer
+with their optimal stopping rules (:mod:`~treemarket.ttp.market.oracle`), the prices move like
+a tâtonnement (:mod:`~treemarket.ttp.market.steps`), and the sequential markets at the current
+prices give a feasible assignment (:mod:`~treemarket.ttp.market.clearing`). The buyers may be
+split into blocks (:mod:`~treemarket.ttp.market.block`) reached through a transport
+(:mod:`~treemarket.ttp.market.transport`; Dask and MPI in :mod:`treemarket.distributed`); one
+loop (:mod:`~treemarket.ttp.market.coordinator`) drives them all, and :func:`solve_market` is
+the case of one block in this process. Every answer carries its certificate: the welfare of
+the feasible assignment, the dual bound L(p) ≥ [P1] ≥ [P0] and their relative gap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from treemarket.fact import Fact
+from treemarket.ttp.market.block import BlockSpec, MarketBlock, Purchases, model_blocks
+from treemarket.ttp.market.clearing import clear, myopic_price
+from treemarket.ttp.market.coordinator import MarketResult, Progress, solve_blocks
+from treemarket.ttp.market.options import MarketOptions
+from treemarket.ttp.market.oracle import DualOracle, dual_value, supply_value
+from treemarket.ttp.market.steps import PriceSteps
+from treemarket.ttp.market.transport import SerialTransport, Transport
+from treemarket.ttp.model import TTPModel
+from treemarket.ttp.prices import PriceSystem
+from treemarket.ttp.result import TTPSolution
+
+__all__ = [
+    "BlockSpec",
+    "DualOracle",
+    "MarketBlock",
+    "MarketOptions",
+    "MarketResult",
+    "PriceSteps",
+    "Purchases",
+    "SerialTransport",
+    "Transport",
+    "clear",
+    "dual_value",
+    "model_blocks",
+    "myopic_price",
+    "solve_blocks",
+    "solve_market",
+    "supply_value",
+]
+
+
+def solve_market(
+    model: TTPModel,
+    options: MarketOptions | None = None,
+    progress: Progress | None = None,
+    **fields: Any,
+) -> TTPSolution:
+    """Solve [P0] approximately with a certified gap by the market (Lagrangian) method.
+
+    ``fields`` change the ``options`` (``solve_market(m, target_gap=1e-4)``); an unknown field
+    is a ``TypeError``.
+
+    Examples
+    --------
+    >>> from treemarket.ttp.examples import weather
+    >>> sol = solve_market(weather())
+    >>> sol.welfare, sol.gap <= 1e-3, sol.supported
+    (12.0, True, Fact.UNKNOWN)
+    """
+    opts = replace(options or MarketOptions(), **fields)
+    transport = SerialTransport(model_blocks(model))
+    try:
+        result = solve_blocks(transport, opts, progress)
+        (block,) = transport.blocks
+        assert block.stopping_value is not None
+        y = block.purchases().dense(model)
+        option_value = block.stopping_value.T
+    finally:
+        transport.close()
+    return TTPSolution(
+        model=model,
+        y=y,
+        welfare=result.welfare,
+        upper_bound=result.dual_bound,
+        gap=result.gap,
+        lp_integral=Fact.UNKNOWN,
+        supported=Fact.UNKNOWN,
+        prices=PriceSystem(price=result.price, option_value=option_value),
+        dual_bound=result.dual_bound,
+        method="market",
+        formulation="lagrangian",
+        timings={"market": result.seconds},
+        stats={
+            "iterations": result.iterations,
+            "theta": result.theta,
+            "float32": result.float32,
+        },  # fmt: skip
+        notes=[
+            "market solver: the bound is its best Lagrangian dual bound (an upper bound on the "
+            "LP optimum); the prices are the ones that gave it, not a certified equilibrium"
+        ],
+    )

@@ -1,0 +1,139 @@
+"""The market solver's loop: price the supply, let the blocks best-respond, repeat.
+
+Each iteration sends the prices (one number per node) to every block and adds up their parts
+of the dual value L(p) and of the demand per node; prices move by :class:`PriceSteps`. Every
+``repair_every`` iterations the sequential markets run level by level for a feasible
+assignment: each block proposes its candidates for the markets of a level and every market is
+cleared by the one rule :func:`~treemarket.ttp.market.clearing.clear`. The blocks' parts are
+always added in block order, so every transport gives the same numbers for the same blocks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from treemarket.ttp.market.clearing import clear, myopic_price
+from treemarket.ttp.market.options import MarketOptions
+from treemarket.ttp.market.oracle import supply_value
+from treemarket.ttp.market.steps import PriceSteps, relative_gap
+from treemarket.ttp.market.transport import Transport
+
+FloatArray = NDArray[np.float64]
+Progress = Callable[[int, float, float, float], None]
+
+
+@dataclass
+class MarketResult:
+    """The certificate of the market solver: the best feasible welfare, the dual bound
+    L(p) ≥ [P1] ≥ [P0] at the best prices (recomputed in float64), their relative gap."""
+
+    welfare: float
+    dual_bound: float
+    gap: float
+    iterations: int
+    price: FloatArray
+    blocks: int
+    transport: str
+    seconds: float
+    float32: bool = False
+    theta: float = 0.0
+    history: list[tuple[int, float, float]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "welfare": self.welfare,
+            "upper_bound": self.dual_bound,
+            "gap": self.gap,
+            "iterations": self.iterations,
+            "blocks": self.blocks,
+            "transport": self.transport,
+            "seconds": self.seconds,
+        }
+
+
+def solve_blocks(
+    transport: Transport, options: MarketOptions | None = None, progress: Progress | None = None
+) -> MarketResult:
+    """Run the market solver over the transport's blocks (see the module's description).
+
+    Examples
+    --------
+    >>> from treemarket.ttp.examples import weather
+    >>> from treemarket.ttp.market import SerialTransport, model_blocks
+    >>> res = solve_blocks(SerialTransport(model_blocks(weather(), 2)))
+    >>> res.welfare, res.gap <= 1e-3
+    (12.0, True)
+    """
+    opts = options or MarketOptions()
+    start = time.perf_counter()
+    infos = transport.call("prepare", opts.float32, opts.threads)
+    prob, node_supply, horizon = infos[0]["prob"], infos[0]["supply"], infos[0]["horizon"]
+    scale = max(1.0, max(info["scale"] for info in infos))
+    supply = node_supply.astype(np.float64)
+    steps = PriceSteps(opts, prob, node_supply > 0, initial_prices(transport, node_supply))
+    iterations = 0
+    history: list[tuple[int, float, float]] = []
+    for iterations in range(1, opts.max_iterations + 1):
+        price = steps.price
+        repair = iterations % opts.repair_every == 1 or opts.repair_every == 1
+        buyers, demand = 0.0, np.zeros(supply.shape)
+        for value, block_demand in transport.call("evaluate", price, repair):
+            buyers += value
+            demand += block_demand
+        upper = buyers + supply_value(prob, node_supply, price)
+        if repair:
+            for slack in (1e-3 * scale, 1e-2 * scale):
+                if steps.offer(run_markets(transport, price, slack, horizon, node_supply)):
+                    transport.call("keep")
+        steps.observe(upper)
+        history.append((iterations, steps.best_upper, steps.best_lower))
+        if progress is not None:
+            progress(iterations, steps.best_upper, steps.best_lower, steps.gap)
+        if steps.gap <= opts.target_gap or time.perf_counter() - start > opts.time_limit:
+            break
+        if not steps.step(upper, supply - demand):
+            break
+    # the certificate, in float64: L(p) at the best prices bounds [P1] (and so [P0]) above
+    best_price = steps.best_price
+    parts = transport.call("certify", best_price, transport.n_blocks == 1)
+    bound = sum(parts, 0.0) + supply_value(prob, node_supply, best_price)
+    welfare = steps.best_lower
+    return MarketResult(
+        welfare=welfare, dual_bound=bound, gap=relative_gap(bound, welfare),
+        iterations=iterations, price=best_price, blocks=transport.n_blocks,
+        transport=transport.name, seconds=time.perf_counter() - start,
+        float32=bool(infos[0]["float32"]), theta=steps.theta, history=history,
+    )  # fmt: skip
+
+
+def run_markets(
+    transport: Transport, price: FloatArray, slack: float, horizon: int,
+    node_supply: NDArray[np.int64],
+) -> float:  # fmt: skip
+    """The sequential markets at ``price`` over the blocks, level by level: at most μ(t)
+    units per node, largest surplus over the option value first (ties: value, then buyer
+    order); the expected welfare of the purchases."""
+    transport.call("open_markets", price, slack)
+    served: list[FloatArray | None] = [None] * transport.n_blocks
+    for t in range(horizon + 1):
+        proposals = transport.call_each("propose", [(t, s) for s in served])
+        node, _, demand, score, value = (np.concatenate([p[j] for p in proposals])
+                                         for j in range(5))  # fmt: skip
+        units = clear(node, demand, node_supply, score, value)
+        cuts = np.cumsum([p[0].shape[0] for p in proposals])[:-1]
+        served = list(np.split(units, cuts))
+    return float(sum(transport.call_each("finish", [(s,) for s in served])))
+
+
+def initial_prices(transport: Transport, node_supply: NDArray[np.int64]) -> FloatArray:
+    """The myopic clearing price at every node, from the blocks' highest unit values."""
+    parts = transport.call("top_units")
+    values = np.concatenate([p[0] for p in parts], axis=1)
+    counts = np.concatenate([p[1] for p in parts], axis=1)
+    return np.where(node_supply > 0, myopic_price(values, counts, node_supply), 0.0)
