@@ -5,7 +5,7 @@ intermediation trees (:mod:`treemarket.intermediation`), on array-based scenario
 (:mod:`treemarket.scenario`).
 
 >>> from treemarket import load_ttp, solve
->>> from treemarket.cli.examples import example_path
+>>> from treemarket.examples import example_path
 >>> solve(load_ttp(example_path("weather.yaml"))).welfare
 12.0
 """

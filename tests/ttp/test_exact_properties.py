@@ -95,7 +95,7 @@ def test_filtration_and_tree_forms_agree(model):
 
 def test_the_lp_relaxation_is_not_always_integral():
     """The slides' belief fails: a 5-node tree with 3 buyers has [P1] > [P0]."""
-    from treemarket.cli.examples import example_path
+    from treemarket.examples import example_path
     from treemarket.io.ttp_file import load_ttp
 
     model = load_ttp(example_path("fractional.yaml"))

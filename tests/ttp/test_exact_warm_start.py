@@ -72,7 +72,7 @@ def test_market_duals_are_feasible_and_bounded_by_the_lagrangian(seed):
 
 
 def test_a_fractional_lp_s_mip_with_the_incumbent_proves_the_same_optimum():
-    from treemarket.cli.examples import example_path
+    from treemarket.examples import example_path
     from treemarket.io.ttp_file import load_ttp
 
     model = load_ttp(example_path("fractional.yaml"))

@@ -98,7 +98,7 @@ def test_weather_myopic_reaches_11():
 
 
 def test_fractional_example_is_not_an_equilibrium_and_the_market_reports_its_shortfall():
-    from treemarket.cli.examples import example_path
+    from treemarket.examples import example_path
     from treemarket.io.ttp_file import load_ttp
 
     model = load_ttp(example_path("fractional.yaml"))

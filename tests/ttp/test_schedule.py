@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from treemarket.cli import app
 from treemarket.cli._common import run_guarded
-from treemarket.cli.examples import example_path
+from treemarket.examples import example_path
 from treemarket.testing import brute_force_welfare, random_model
 from treemarket.ttp.examples import weather
 from treemarket.ttp.schedule import optimal_schedule, schedule

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from treemarket.cli.examples import example_path
+from treemarket.examples import example_path
 from treemarket.io.ttp_file import load_ttp
 from treemarket.ttp import check_optimality, solve_exact
 from treemarket.ttp.examples import weather

@@ -1,30 +1,17 @@
-"""`treemarket examples`: list the bundled model files, or write them to a folder."""
+"""`treemarket examples`: list the bundled model files, or write them to a folder.
+
+``example_path`` and ``bundled_examples`` live in :mod:`treemarket.examples`."""
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
 from treemarket.cli._common import console
+from treemarket.examples import bundled_examples, example_path
 from treemarket.io.common import write_atomic
-
-
-def bundled_examples() -> dict[str, str]:
-    """Name -> text of every bundled example file."""
-    folder = resources.files("treemarket") / "examples"
-    out = {}
-    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith((".yaml", ".csv")):
-            out[entry.name] = entry.read_text(encoding="utf-8")
-    return out
-
-
-def example_path(name: str) -> Path:
-    """A filesystem path of a bundled example (the package is installed as files)."""
-    return Path(str(resources.files("treemarket") / "examples" / name))
 
 
 def examples_command(
@@ -54,3 +41,6 @@ def _top_level(text: str, key: str) -> str | None:
             value = line.split(":", 1)[1].split("#", 1)[0].strip()
             return value or None
     return None
+
+
+__all__ = ["bundled_examples", "example_path", "examples_command"]

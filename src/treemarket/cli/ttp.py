@@ -12,9 +12,9 @@ from treemarket.cli._common import console, emit_json, fmt
 from treemarket.errors import ModelError
 from treemarket.io.ttp_file import load_ttp
 from treemarket.ttp import ExactOptions, MarketOptions, TTPModel, TTPSolution, solve
+from treemarket.ttp.dispatch import METHODS
 from treemarket.ttp.formulation import FORMULATIONS
 from treemarket.ttp.simulate import SimulationResult
-from treemarket.ttp.solve import METHODS
 
 app = typer.Typer(help="Tradable time-specific permits: optimal assignment and prices.")
 
@@ -282,7 +282,7 @@ def demo_command(
     out: Path = typer.Option(Path("out"), "--out", help="Folder for the pictures and results."),
 ) -> None:
     """Run the bundled examples end to end (what `make demo` shows)."""
-    from treemarket.cli.examples import example_path
+    from treemarket.examples import example_path
     from treemarket.io.common import write_json
     from treemarket.ttp.simulate import simulate
 

@@ -66,7 +66,7 @@ def load_intermediation(path: str | os.PathLike[str]) -> IntermediationTree:
 
     Examples
     --------
-    >>> from treemarket.cli.examples import example_path
+    >>> from treemarket.examples import example_path
     >>> tree = load_intermediation(example_path("intermediation-fig1a.yaml"))
     >>> tree.names, tree.transactions
     (('0', '1', '3', '4', '6', '2', '5'), 6)

@@ -1,6 +1,7 @@
 """Tradable time-specific permits: the model, the exact and the market solvers, prices and the
 optimality check."""
 
+from treemarket.ttp.dispatch import AUTO_EXACT_LIMIT, auto_method, solve
 from treemarket.ttp.exact import ExactOptions, expected_welfare, solve_exact
 from treemarket.ttp.market import MarketOptions, solve_market
 from treemarket.ttp.mechanism import dynamic_pivot, vcg
@@ -8,7 +9,6 @@ from treemarket.ttp.model import TTPModel
 from treemarket.ttp.optimality import OptimalityReport, check_optimality
 from treemarket.ttp.prices import PriceRanges, PriceSystem, SupportLP
 from treemarket.ttp.result import TTPSolution
-from treemarket.ttp.solve import AUTO_EXACT_LIMIT, auto_method, solve
 
 __all__ = [
     "AUTO_EXACT_LIMIT",

@@ -6,7 +6,7 @@ import pytest
 
 from treemarket.cli import app
 from treemarket.cli._common import run_guarded
-from treemarket.cli.examples import bundled_examples, example_path
+from treemarket.examples import bundled_examples, example_path
 
 
 def _run(args, capsys):
@@ -102,3 +102,75 @@ def test_solve_shows_lotteries_for_a_fractional_lp(capsys):
     assert code == 0 and data["lp_integral"] is False
     chances = [row["chance"] for row in data["lp_lotteries"]]
     assert any(0 < c < 1 for c in chances)
+
+
+def test_simulate_of_a_fractional_lp_never_claims_an_equilibrium(capsys):
+    code, out, _ = _run(
+        ["ttp", "simulate", str(example_path("fractional.yaml")), "--json", "--draws", "2"],
+        capsys,
+    )
+    data = json.loads(out)
+    assert code == 0 and data["equilibrium"]["supported"] is False
+    code, text, _ = _run(
+        ["ttp", "simulate", str(example_path("fractional.yaml")), "--draws", "2"], capsys
+    )
+    assert code == 0 and ": refuted" in text and ": proven" not in text
+
+
+def test_auto_sends_a_large_carry_over_model_to_a_method_that_answers(monkeypatch, tmp_path,
+                                                                      capsys):  # fmt: skip
+    """Regression: above the auto limit a carry_over model went to the market solver, which
+    refuses carry_over, and the command died with a traceback."""
+    import treemarket.ttp.dispatch as dispatch
+
+    monkeypatch.setattr(dispatch, "AUTO_EXACT_LIMIT", 5)
+    text = example_path("weather.yaml").read_text() + "carry_over: true\n"
+    (tmp_path / "carry.yaml").write_text(text)
+    code, out, err = _run(["ttp", "solve", str(tmp_path / "carry.yaml"), "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["method"] == "exact"
+
+
+def test_simulate_of_a_market_solution_says_not_known_rather_than_refuted(monkeypatch, capsys):
+    """Regression: an uncertified (market solver) solution was reported as 'no prices support
+    the optimum' with a shortfall of 0."""
+    import treemarket.ttp.dispatch as dispatch
+
+    monkeypatch.setattr(dispatch, "AUTO_EXACT_LIMIT", 5)  # auto -> the market solver
+    code, out, _ = _run(["ttp", "simulate", str(example_path("weather.yaml")), "--json",
+                         "--draws", "2"], capsys)  # fmt: skip
+    data = json.loads(out)
+    assert code == 0
+    assert data["equilibrium"]["supported"] in (True, None)  # never refuted: nothing refutes it
+    assert "no prices support" not in data.get("note", "")
+    assert "falls short" not in data.get("note", "")
+    assert "not certified" in data["note"]
+    code, text, _ = _run(["ttp", "simulate", str(example_path("weather.yaml")), "--draws", "2"],
+                         capsys)  # fmt: skip
+    assert "refuted" not in text and "NO" not in text
+
+
+def test_files_written_get_the_users_permissions(tmp_path, capsys):
+    """Regression: every file written through the atomic writer was created mode 0600."""
+    import os
+
+    target = tmp_path / "r.json"
+    old = os.umask(0o022)
+    try:
+        code, _, _ = _run(["ttp", "solve", str(example_path("weather.yaml")), "--output",
+                           str(target)], capsys)  # fmt: skip
+        _run(["examples", "--out", str(tmp_path / "models")], capsys)
+    finally:
+        os.umask(old)
+    assert code == 0
+    assert target.stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "models" / "weather.yaml").stat().st_mode & 0o777 == 0o644
+
+
+def test_unknown_method_and_formulation_are_one_line_errors(capsys):
+    code, _, err = _run(["ttp", "solve", str(example_path("weather.yaml")), "--method", "fast"],
+                        capsys)  # fmt: skip
+    assert code == 2 and err.count("\n") == 1 and "--method" in err
+    code, _, err = _run(["ttp", "solve", str(example_path("weather.yaml")), "--formulation",
+                         "q"], capsys)  # fmt: skip
+    assert code == 2 and err.count("\n") == 1 and "--formulation" in err

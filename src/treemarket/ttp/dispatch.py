@@ -1,5 +1,5 @@
-"""One way to solve a TTP model: :func:`solve` decides what ``auto`` means and takes typed
-options per method."""
+"""One way to solve a TTP model: :func:`solve` dispatches to a method, decides what ``auto``
+means and takes typed options per method."""
 
 from __future__ import annotations
 
