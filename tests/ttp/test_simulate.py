@@ -1,6 +1,4 @@
-"""Best responses, the equilibrium check and the market simulation."""
-
-import itertools
+"""The sequential markets against myopic, FCFS and lottery hand-outs."""
 
 import numpy as np
 import pytest
@@ -9,53 +7,11 @@ from hypothesis import strategies as st
 
 from treemarket.testing import random_model
 from treemarket.ttp import solve_exact
-from treemarket.ttp.equilibrium import best_response, check_equilibrium
+from treemarket.ttp.equilibrium import check_equilibrium
 from treemarket.ttp.examples import weather
 from treemarket.ttp.simulate import simulate
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def _stopping_payoffs(model, buyer, price):
-    """Every stopping rule of one buyer, by brute force: a rule is the set of nodes at which she
-    buys if still in the market; returns the best expected payoff over all rules."""
-    tree = model.tree
-    n = tree.n_nodes
-    v = model.values[buyer]
-    open_market = model.node_supply > 0
-    best = 0.0
-    anc = tree.ancestors
-    for mask in itertools.product([False, True], repeat=n):
-        buy = np.array(mask) & open_market
-        total = 0.0
-        for leaf_row in range(anc.shape[0]):
-            path = anc[leaf_row]
-            first = next((m for m in path if buy[m]), None)
-            if first is not None:
-                total += tree.prob[tree.leaves[leaf_row]] * (v[first] - price[first])
-        best = max(best, total)
-    return best
-
-
-@st.composite
-def tiny(draw):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    return random_model(rng, horizon=draw(st.integers(0, 2)), buyers=2, branching=(1, 2),
-                        supply=(0, 1))  # fmt: skip
-
-
-@SETTINGS
-@given(tiny(), st.integers(0, 2**32 - 1))
-def test_best_response_equals_brute_force_over_stopping_rules(model, seed):
-    assert model.tree.n_nodes <= 12
-    price = np.random.default_rng(seed).uniform(0, 6, model.tree.n_nodes).round(1)
-    br = best_response(model, price)
-    optimal = br.expected_payoff(model)
-    for i in range(model.n_buyers):
-        assert optimal[i] == pytest.approx(_stopping_payoffs(model, i, price), abs=1e-9)
-        # the rule it returns achieves that payoff
-        achieved = ((model.values[i] - price) * br.y[i]) @ model.tree.prob
-        assert achieved == pytest.approx(optimal[i], abs=1e-9)
 
 
 @st.composite
@@ -119,14 +75,3 @@ def test_sampled_simulation_converges_to_the_exact_value():
         e, s = exact.policies[name], sampled.policies[name]
         assert s.welfare_se > 0
         assert abs(s.welfare - e.welfare) <= 4 * s.welfare_se, name  # 4 s.e.: fixed seed
-
-
-def test_lowest_revenue_prices_are_below_the_highest_everywhere_in_revenue():
-    model = weather()
-    sol = solve_exact(model)
-    low, high = sol.prices, sol.price_system("high")
-    assert low.revenue(model, sol.y) == pytest.approx(0.0)
-    assert high.revenue(model, sol.y) == pytest.approx(5.0)
-    # both inside the per-node ranges
-    assert np.all(high.price <= np.where(np.isinf(sol.ranges.high), np.inf, sol.ranges.high) + 1e-9)
-    assert np.all(low.price >= sol.ranges.low - 1e-9)

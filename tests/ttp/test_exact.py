@@ -109,24 +109,3 @@ def test_the_lp_relaxation_is_not_always_integral():
     report = check_optimality(model, sol.y_lp, sol.prices.price, sol.prices.option_value)
     assert report.holds(1e-9)
     assert "fractional" in sol.to_json()["note"]
-
-
-@pytest.mark.parametrize("mu", [1, 2, 3])
-def test_single_market_price_range_is_the_uniform_price_auction(mu):
-    """T = 0: the clearing prices are exactly [v_(μ+1), v_(μ)] (values sorted down, 0 past I)."""
-    rng = np.random.default_rng(mu)
-    model = random_model(rng, horizon=0, buyers=5, supply=mu, integer_values=False)
-    values = np.sort(model.values[:, 0])[::-1]
-    padded = np.concatenate([np.maximum(values, 0), [0.0]])
-    sol = solve_exact(model)
-    assert sol.ranges.low[0] == pytest.approx(padded[mu], abs=1e-9)
-    assert sol.ranges.high[0] == pytest.approx(padded[mu - 1], abs=1e-9)
-
-
-def test_closed_market_has_unbounded_price():
-    rng = np.random.default_rng(5)
-    model = random_model(rng, horizon=1, buyers=2, supply=1)
-    model = type(model).from_arrays(model.tree, model.buyers, [1, 0], model.scenario_values)
-    sol = solve_exact(model)
-    table = sol.to_json()["prices"]
-    assert all(row["max"] is None for row in table if row["time"] == 1)

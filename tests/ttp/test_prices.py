@@ -1,0 +1,68 @@
+"""Supporting prices: ranges, extreme price systems, the closed form of one market."""
+
+import numpy as np
+import pytest
+
+from treemarket.errors import SolverError
+from treemarket.solvers import Solution, Solver
+from treemarket.testing import random_model
+from treemarket.ttp import solve_exact
+from treemarket.ttp.examples import weather
+from treemarket.ttp.prices import SupportLP, extreme_prices
+
+
+def test_lowest_revenue_prices_are_below_the_highest_everywhere_in_revenue():
+    model = weather()
+    sol = solve_exact(model)
+    low, high = sol.prices, sol.price_system("high")
+    assert low.revenue(model, sol.y) == pytest.approx(0.0)
+    assert high.revenue(model, sol.y) == pytest.approx(5.0)
+    # both inside the per-node ranges
+    assert np.all(high.price <= np.where(np.isinf(sol.ranges.high), np.inf, sol.ranges.high) + 1e-9)
+    assert np.all(low.price >= sol.ranges.low - 1e-9)
+
+
+@pytest.mark.parametrize("mu", [1, 2, 3])
+def test_single_market_price_range_is_the_uniform_price_auction(mu):
+    """T = 0: the clearing prices are exactly [v_(μ+1), v_(μ)] (values sorted down, 0 past I)."""
+    rng = np.random.default_rng(mu)
+    model = random_model(rng, horizon=0, buyers=5, supply=mu, integer_values=False)
+    values = np.sort(model.values[:, 0])[::-1]
+    padded = np.concatenate([np.maximum(values, 0), [0.0]])
+    sol = solve_exact(model)
+    assert sol.ranges.low[0] == pytest.approx(padded[mu], abs=1e-9)
+    assert sol.ranges.high[0] == pytest.approx(padded[mu - 1], abs=1e-9)
+
+
+def test_closed_market_has_unbounded_price():
+    rng = np.random.default_rng(5)
+    model = random_model(rng, horizon=1, buyers=2, supply=1)
+    model = type(model).from_arrays(model.tree, model.buyers, [1, 0], model.scenario_values)
+    sol = solve_exact(model)
+    table = sol.to_json()["prices"]
+    assert all(row["max"] is None for row in table if row["time"] == 1)
+
+
+def test_extreme_prices_are_the_solution_s_price_systems():
+    model = weather()
+    sol = solve_exact(model, price_ranges=False)
+    high = extreme_prices(model, sol.y, maximize=True)
+    assert np.array_equal(high.price, sol.price_system("high").price)
+    assert sol.price_system_report("high")["revenue"] == pytest.approx(5.0)
+
+
+class _BrokenSolver(Solver):
+    """A backend whose every solve fails."""
+
+    name = "broken"
+
+    def solve(self, lp, options=None, start=None):
+        return Solution(status="error")
+
+
+def test_a_failing_range_lp_is_a_solver_error():
+    """Regression: solver trouble in the price ranges was a bare RuntimeError."""
+    model = weather()
+    sol = solve_exact(model, price_ranges=False)
+    with pytest.raises(SolverError, match="price range"):
+        SupportLP(model, sol.y, _BrokenSolver()).ranges()
