@@ -63,9 +63,7 @@ def random_model(
     n_nodes = tree.n_nodes
     walk = rng.normal(0.0, step, size=(buyers, n_nodes))
     walk[:, tree.level(0)] += rng.uniform(-2, 8, size=(buyers, 1))
-    for t in range(1, horizon + 1):  # the walk's sum along each path, level by level
-        level = tree.level(t)
-        walk[:, level] += walk[:, tree.parent[level]]
+    walk = tree.path_sum(walk)  # the walk's sum along each path
     leaf_values = walk[:, tree.level(horizon)]  # (I, L): leaves are in scenario order
     if tree.n_scenarios != tree.n_leaves:
         raise AssertionError("random trees have one scenario per leaf")
