@@ -14,6 +14,7 @@ from treemarket.io.ttp_file import load_ttp
 from treemarket.ttp import ExactOptions, MarketOptions, TTPModel, TTPSolution, solve
 from treemarket.ttp.dispatch import METHODS
 from treemarket.ttp.formulation import FORMULATIONS
+from treemarket.ttp.result import Which
 from treemarket.ttp.simulate import SimulationResult
 
 app = typer.Typer(help="Tradable time-specific permits: optimal assignment and prices.")
@@ -78,6 +79,7 @@ def simulate_command(
 
     if prices not in ("low", "high"):
         raise ModelError("must be low or high", place="--prices")
+    which: Which = "high" if prices == "high" else "low"
     model = load_ttp(file)
     solution = solve(model, price_ranges=False)
     runs = 2 + (2 * (1 if paths else draws))
@@ -85,7 +87,7 @@ def simulate_command(
         task = bar.add_task("simulating", total=runs)
         result = simulate(
             model, solution, policies=POLICIES, paths=paths, seed=seed, draws=draws,
-            prices=prices, posted_price=posted_price, record_trades=trades is not None,
+            prices=which, posted_price=posted_price, record_trades=trades is not None,
             progress=lambda k: bar.advance(task, k),
         )  # fmt: skip
     if trades is not None:

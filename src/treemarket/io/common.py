@@ -183,7 +183,7 @@ def _data_place(data: Any, loc: tuple[Any, ...]) -> tuple[Place, int]:
     return tuple(out), found
 
 
-def _message(error: dict[str, Any]) -> str:
+def _message(error: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
         return "unknown key"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import highspy
 import numpy as np
@@ -122,7 +123,7 @@ def _incumbent(h: highspy.Highs, x: NDArray[np.float64]) -> None:
     h.setSolution(sol)
 
 
-def _option(h: highspy.Highs, name: str) -> object:
+def _option(h: highspy.Highs, name: str) -> Any:
     """An option's value (highspy returns it alone or with a status, by version)."""
     value = h.getOptionValue(name)
     return value[1] if isinstance(value, tuple) else value

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import numpy as np
 import scipy.optimize as opt
 import scipy.sparse as sp
@@ -31,7 +33,7 @@ class ScipySolver(Solver):
                 constraints=opt.LinearConstraint(A, lp.row_lower, lp.row_upper),
                 bounds=opt.Bounds(lp.col_lower, lp.col_upper),
                 integrality=lp.integrality.astype(int),
-                options={"mip_rel_gap": options.mip_rel_gap, "time_limit": limit},
+                options=cast(Any, {"mip_rel_gap": options.mip_rel_gap, "time_limit": limit}),
             )
             if res.x is None:
                 return Solution(status=_status(res.status))
@@ -48,7 +50,7 @@ class ScipySolver(Solver):
         has_lo = np.isfinite(lo) & ~eq
         A_ub = sp.vstack([A[has_up], -A[has_lo]]).tocsr()
         b_ub = np.concatenate([up[has_up], -lo[has_lo]])
-        res = opt.linprog(
+        res = opt.linprog(  # type: ignore[call-overload]  # stubs: no sparse A, no (n, 2) bounds
             c,
             A_ub=A_ub if A_ub.shape[0] else None,
             b_ub=b_ub if A_ub.shape[0] else None,
@@ -56,9 +58,15 @@ class ScipySolver(Solver):
             b_eq=lo[eq] if eq.any() else None,
             bounds=np.column_stack([lp.col_lower, lp.col_upper]),
             method="highs-ds",
-            options={"time_limit": limit, "primal_feasibility_tolerance": options.feasibility_tol,
-                     "dual_feasibility_tolerance": options.optimality_tol},
-        )  # fmt: skip
+            options=cast(
+                Any,
+                {
+                    "time_limit": limit,
+                    "primal_feasibility_tolerance": options.feasibility_tol,
+                    "dual_feasibility_tolerance": options.optimality_tol,
+                },
+            ),
+        )
         if res.x is None:
             return Solution(status=_status(res.status))
         duals = np.zeros(lp.n_rows)

@@ -15,6 +15,7 @@ def assert_prices_support_the_optimum(model: TTPModel, sol: TTPSolution, tol: fl
     equilibrium, the simulated markets reach the optimum and no policy beats it."""
     from treemarket.ttp.simulate import simulate
 
+    assert sol.prices is not None, "the solution has no prices"
     report = check_optimality(model, sol.y, sol.prices.price, sol.prices.option_value)
     assert report.holds(tol), report.to_dict()
     assert check_equilibrium(model, sol.y, sol.prices.price).holds

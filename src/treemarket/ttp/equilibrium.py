@@ -105,7 +105,7 @@ def backward_induction(
         if below is None:
             opt = np.zeros((), dtype=dtype)
         else:
-            opt = tree.expectation_operator(t, dtype) @ below
+            opt = tree.expectation_operator(t, dtype.type) @ below
         if option is not None:
             option[level] = opt
         if buy is not None:
@@ -213,7 +213,7 @@ def check_equilibrium(
     ok = True
     for i, name in enumerate(model.buyers):
         wrong_buys = (y[i] > 0.5) & ~br.buy[i]
-        entry = {
+        entry: dict[str, Any] = {
             "payoff": float(payoff[i]),
             "best_response_payoff": float(optimal[i]),
             "best_response": bool(payoff[i] >= optimal[i] - gap and not wrong_buys.any()),

@@ -78,8 +78,8 @@ class _Assignment:
     lp_bound: float
     fractional: bool
     upper_bound: float | None  # None: proven optimal
-    mip: dict[str, float]
-    stats: dict[str, float]
+    mip: dict[str, Any]
+    stats: dict[str, Any]
 
 
 def _use_warm_start(

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from treemarket.errors import SolverError
 from treemarket.solvers import LinearProgram, Solver, get_solver
-from treemarket.solvers.base import SolveOptions
+from treemarket.solvers.base import SolveOptions, SolverSession
 from treemarket.ttp.formulation import candidate_mask, subtree_mask
 from treemarket.ttp.model import TTPModel
 
@@ -165,7 +165,7 @@ class SupportLP:
         )
         self.n_nodes = n_nodes
         self.tolerance = TOLERANCES[0]
-        self._session = None
+        self._session: SolverSession | None = None
 
     def _solve(self, c: NDArray[np.float64], maximize: bool):
         if self._session is None:

@@ -73,6 +73,7 @@ def optimal_schedule(
     form = build(wide, "path", integer=True, every_supply_row=True)
     lp = form.lp
     rows = form.supply_nodes
+    assert rows is not None  # every supply row was built
     n_rows = rows.shape[0]
     time_of_row = model.tree.time[rows]
     mu_cols = sp.csr_array(

@@ -35,7 +35,7 @@ from treemarket.fact import Fact
 from treemarket.ttp.equilibrium import EquilibriumReport, best_response, check_equilibrium
 from treemarket.ttp.market.clearing import clear
 from treemarket.ttp.model import TTPModel
-from treemarket.ttp.result import TTPSolution
+from treemarket.ttp.result import TTPSolution, Which
 
 POLICIES = ("market", "myopic", "fcfs", "lottery")
 
@@ -278,7 +278,7 @@ def simulate(
     paths: int | None = None,
     seed: int = 0,
     draws: int = 64,
-    prices: str = "low",
+    prices: Which = "low",
     posted_price: float = 0.0,
     progress: Any = None,
     record_trades: bool = False,
