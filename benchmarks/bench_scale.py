@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
-import resource
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+from harness import instance, isolated, peak_mb
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -32,14 +31,6 @@ SIZES = {
     "1e7": (15, 153),
     "1e8": (16, 763),
 }
-
-
-def instance(depth: int, buyers: int, seed: int = 0):
-    from treemarket.testing import random_model
-
-    rng = np.random.default_rng(seed)
-    return random_model(rng, horizon=depth, buyers=buyers, branching=2, supply=(1, 3), step=2.0,
-                        integer_values=False)  # fmt: skip
 
 
 def _pyomo(model, limit):
@@ -101,7 +92,7 @@ def _glop(model, limit):
     return value, value, solve_s
 
 
-def _case(kind: str, size: str, limit: float, out, gap: float = 1e-3) -> None:
+def _case(kind: str, size: str, limit: float, gap: float, out) -> None:
     depth, buyers = SIZES[size]
     row = {"kind": kind, "size": size}
     start = time.perf_counter()
@@ -135,22 +126,13 @@ def _case(kind: str, size: str, limit: float, out, gap: float = 1e-3) -> None:
     except Exception as exc:  # a baseline that cannot cope is a result, recorded as such
         row["error"] = f"{type(exc).__name__}: {exc}"[:200]
     row["seconds"] = time.perf_counter() - start
-    row["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row["peak_mb"] = peak_mb()
     out.put(row)
 
 
 def run(kind: str, size: str, limit: float, gap: float = 1e-3) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_case, args=(kind, size, limit, queue, gap))
-    proc.start()
-    proc.join(limit * 3 + 120)
-    if proc.is_alive():
-        proc.kill()
-        return {"kind": kind, "size": size, "error": "killed: over the wall-clock limit"}
-    if proc.exitcode != 0:
-        return {"kind": kind, "size": size, "error": f"exit code {proc.exitcode} (out of memory?)"}
-    return queue.get()
+    row = isolated(_case, kind, size, limit, gap, limit=limit * 3 + 120)
+    return {"kind": kind, "size": size, **row} if "error" in row else row
 
 
 def main(argv: list[str] | None = None) -> None:

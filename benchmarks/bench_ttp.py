@@ -6,34 +6,20 @@ Each case runs in a fresh process so that its peak memory (max RSS) is its own.
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import resource
 import time
 
-import numpy as np
+from harness import instance, isolated, peak_mb
 
 # (depth of the binary tree, buyers): buyers x nodes = variables before pruning
 SIZES = {"1e4": (7, 40), "1e5": (10, 50), "1e6": (13, 61)}
 
 
-def _instance(depth: int, buyers: int, seed: int = 0):
-    from treemarket.testing import random_model
-
-    rng = np.random.default_rng(seed)
-    return random_model(rng, horizon=depth, buyers=buyers, branching=2, supply=(1, 3), step=2.0,
-                        integer_values=False)  # fmt: skip
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _case(kind: str, depth: int, buyers: int, out: mp.Queue) -> None:
+def _case(kind: str, depth: int, buyers: int, out) -> None:
     from treemarket.ttp import solve_exact
     from treemarket.ttp.formulation import build
 
     start = time.perf_counter()
-    model = _instance(depth, buyers)
+    model = instance(depth, buyers)
     _ = model.values
     generate = time.perf_counter() - start
     row = {"kind": kind, "variables": buyers * model.tree.n_nodes, "nodes": model.tree.n_nodes,
@@ -51,7 +37,7 @@ def _case(kind: str, depth: int, buyers: int, out: mp.Queue) -> None:
         row.update({k: v for k, v in sol.timings.items()})
         row["objective"] = sol.welfare
         row["gap"] = sol.gap
-        row["lp_integral"] = sol.lp_integral
+        row["lp_integral"] = sol.lp_integral.to_json()
     elif kind == "naive-scipy-milp":
         from baselines import naive_path_milp
 
@@ -60,20 +46,13 @@ def _case(kind: str, depth: int, buyers: int, out: mp.Queue) -> None:
         row["solve_s"] = time.perf_counter() - start
         row["objective"] = objective
         row["status"] = status
-    row["peak_mb"] = _peak_mb()
+    row["peak_mb"] = peak_mb()
     out.put(row)
 
 
 def run_case(kind: str, size: str) -> dict:
     depth, buyers = SIZES[size]
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_case, args=(kind, depth, buyers, queue))
-    proc.start()
-    row = queue.get()
-    proc.join()
-    row["size"] = size
-    return row
+    return {**isolated(_case, kind, depth, buyers), "size": size}
 
 
 def main(argv: list[str] | None = None) -> list[dict]:

@@ -19,7 +19,8 @@ import sys
 import time
 
 import numpy as np
-from bench_scale import SIZES, instance
+from bench_scale import SIZES
+from harness import instance
 
 from treemarket.ttp.market import MarketOptions, PriceSteps, SerialTransport, model_blocks
 from treemarket.ttp.market.coordinator import initial_prices, run_markets

@@ -32,11 +32,11 @@ def main() -> None:
         seed = int(rng.integers(0, 2**31))
         carried = random_model(np.random.default_rng(seed), carry_over=True, **options)
         n += 1
-        if not solve_exact(carried, price_ranges=False).lp_integral:
+        if solve_exact(carried, price_ranges=False).lp_integral.refuted:
             fractional += 1
             print("fractional with carry-over:", seed, options, flush=True)
         perishable = random_model(np.random.default_rng(seed), carry_over=False, **options)
-        if not solve_exact(perishable, price_ranges=False).lp_integral:
+        if solve_exact(perishable, price_ranges=False).lp_integral.refuted:
             fractional_perishable += 1
     print(
         f"instances {n}: fractional with carry-over {fractional}, "

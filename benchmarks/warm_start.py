@@ -20,7 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_scale import SIZES, instance  # noqa: E402
+from bench_scale import SIZES  # noqa: E402
+from harness import instance  # noqa: E402
 
 from treemarket.solvers import SolveOptions, Start, get_solver  # noqa: E402
 from treemarket.testing import random_model  # noqa: E402
