@@ -101,7 +101,6 @@ class Solver(ABC):
     """A backend. Subclasses implement :meth:`solve`; :meth:`session` for repeated solves."""
 
     name: str = "abstract"
-    supports_mip: bool = True
     supports_start: bool = False  # does :meth:`solve` use a :class:`Start`?
 
     @abstractmethod

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from numpy.typing import ArrayLike, NDArray
+from numpy.typing import ArrayLike
 
 from treemarket.errors import SolverError
 from treemarket.solvers import LinearProgram, SolveOptions, get_solver
@@ -143,10 +143,3 @@ def schedule(
         end = [0] * model.horizon + [capacity]
         at_t = solve_exact(model.with_supply(end), price_ranges=False).welfare
     return ScheduleResult(supply, welfare, capacity, curve, revenue, at_t)
-
-
-def supply_at_exercise(model: TTPModel, capacity: int) -> NDArray[np.int64]:
-    """μ = (0, …, 0, M): everything offered at the exercise time."""
-    out = np.zeros(model.horizon + 1, dtype=np.int64)
-    out[-1] = capacity
-    return out
