@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test bench lint format clean
+.PHONY: install demo test test-slow bench lint typecheck format clean
 
 install: $(STAMP)
 
@@ -21,6 +21,9 @@ demo: install
 test: install
 	$(BIN)/python -m pytest -m "not slow" -n 2
 
+test-slow: install
+	$(BIN)/python -m pytest -m slow -n 2
+
 BENCH_STAMP := $(VENV)/.installed-bench
 
 $(BENCH_STAMP): $(STAMP)
@@ -33,6 +36,9 @@ bench: install $(BENCH_STAMP)
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format src tests benchmarks
