@@ -37,7 +37,7 @@ def run(model, update: str, target: float, cap: int) -> dict:
     options = MarketOptions(deflection=0.0 if update == "no-deflection" else 1.5)
     supply = model.node_supply
     steps = PriceSteps(options, tree.prob, supply > 0, initial_prices(transport, supply))
-    price = steps.price.copy()
+    price = steps.multiplier.copy()
     first_step = None
     for k in range(1, cap + 1):
         repair = k % 10 == 1
@@ -45,13 +45,13 @@ def run(model, update: str, target: float, cap: int) -> dict:
         upper, excess = value + supply_value(tree.prob, supply, price), supply - demand
         if repair:
             for slack in (1e-3 * scale, 1e-2 * scale):
-                steps.offer(run_markets(transport, price, slack, tree.horizon, supply))
+                steps.offer(run_markets(transport, price, slack, tree, supply))
         if update in ("treemarket", "no-deflection"):
-            steps.price = price
+            steps.multiplier = price
             steps.observe(upper)
             if steps.gap <= target or not steps.step(upper, excess):
                 break
-            price = steps.price
+            price = steps.multiplier
             continue
         steps.best_upper = min(steps.best_upper, upper)
         if _gap(steps.best_upper, steps.best_lower) <= target:

@@ -120,7 +120,8 @@ def test_simulate_of_a_fractional_lp_never_claims_an_equilibrium(capsys):
 def test_auto_sends_a_large_carry_over_model_to_a_method_that_answers(monkeypatch, tmp_path,
                                                                       capsys):  # fmt: skip
     """Regression: above the auto limit a carry_over model went to the market solver, which
-    refuses carry_over, and the command died with a traceback."""
+    refused carry_over, and the command died with a traceback. The market solver handles
+    carry-over now."""
     import treemarket.ttp.dispatch as dispatch
 
     monkeypatch.setattr(dispatch, "AUTO_EXACT_LIMIT", 5)
@@ -128,7 +129,8 @@ def test_auto_sends_a_large_carry_over_model_to_a_method_that_answers(monkeypatc
     (tmp_path / "carry.yaml").write_text(text)
     code, out, err = _run(["ttp", "solve", str(tmp_path / "carry.yaml"), "--json"], capsys)
     assert code == 0, err
-    assert json.loads(out)["method"] == "exact"
+    data = json.loads(out)
+    assert data["method"] == "market" and data["welfare"] == pytest.approx(12.0)
 
 
 def test_simulate_of_a_market_solution_says_not_known_rather_than_refuted(monkeypatch, capsys):

@@ -16,10 +16,9 @@ METHODS = ("exact", "market", "auto")
 
 
 def auto_method(model: TTPModel) -> str:
-    """What ``auto`` runs: ``exact`` up to :data:`AUTO_EXACT_LIMIT` buyer-node pairs (and for
-    carry-over, which the market solver does not handle), ``market`` beyond."""
-    small = model.values.size <= AUTO_EXACT_LIMIT
-    return "exact" if small or model.carry_over else "market"
+    """What ``auto`` runs: ``exact`` up to :data:`AUTO_EXACT_LIMIT` buyer-node pairs,
+    ``market`` beyond."""
+    return "exact" if model.values.size <= AUTO_EXACT_LIMIT else "market"
 
 
 def solve(

@@ -58,7 +58,7 @@ def one_block_markets(model, price, slack):
     transport = SerialTransport(model_blocks(model))
     transport.call("prepare", False, 1)
     transport.call("evaluate", price, True)
-    run_markets(transport, price, slack, model.horizon, model.node_supply)
+    run_markets(transport, price, slack, model.tree, model.node_supply)
     return transport.blocks[0].current.dense(model)
 
 

@@ -9,17 +9,20 @@ from treemarket.testing import assignment_violations, random_model
 from treemarket.ttp import solve, solve_exact
 from treemarket.ttp.market import MarketOptions, dual_value, solve_market
 
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
 
 @st.composite
-def models(draw):
+def models(draw, carry_over=False):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     counts = (1, 4) if draw(st.booleans()) else None
     return random_model(rng, horizon=draw(st.integers(0, 4)), buyers=draw(st.integers(1, 8)),
                         branching=(1, 3), supply=(0, 3), counts=counts,
-                        integer_values=draw(st.booleans()))  # fmt: skip
+                        integer_values=draw(st.booleans()), windows=draw(st.booleans()),
+                        carry_over=carry_over)  # fmt: skip
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@SETTINGS
 @given(models())
 def test_bounds_bracket_the_exact_optimum_and_the_assignment_is_feasible(model):
     exact = solve_exact(model, price_ranges=False)
@@ -90,3 +93,18 @@ def test_the_theme_park_example_reaches_the_target_gap():
     assert market.gap <= 1e-3
     assert market.upper_bound >= exact.lp_bound - 1e-9 * exact.lp_bound
     assert market.welfare <= exact.welfare + 1e-9 * exact.welfare
+
+
+@SETTINGS
+@given(models(carry_over=True))
+def test_carry_over_bounds_bracket_the_exact_optimum_and_the_assignment_is_feasible(model):
+    """With carry-over the prices are supermartingales p = λ + E[p(children)], λ ≥ 0."""
+    exact = solve_exact(model, price_ranges=False)
+    market = solve_market(model, MarketOptions(max_iterations=400))
+    scale = max(1.0, abs(exact.welfare))
+    assert assignment_violations(model, market.y) == []
+    assert market.welfare <= exact.welfare + 1e-9 * scale
+    assert market.upper_bound >= exact.lp_bound - 1e-9 * scale
+    price = market.prices.price
+    inner = int(model.tree.level_offsets[-2])
+    assert np.all(price[:inner] >= model.tree.expectation_of_children(price) - 1e-9 * scale)

@@ -90,8 +90,6 @@ class MarketBlock:
 
     def __init__(self, spec: BlockSpec) -> None:
         self.model = spec.build()
-        if self.model.carry_over:
-            raise ValueError("the market solver does not handle carry_over: use method='exact'")
         self.offset = spec.start
         self.oracle: DualOracle | None = None
         self.best = Purchases.empty()
@@ -110,9 +108,10 @@ class MarketBlock:
         self.oracle = DualOracle(model, dtype, n_threads)
         return {
             "scale": float(np.abs(values).max()) if values.size else 0.0,
-            "prob": tree.prob,
+            "tree": tree,
             "supply": model.node_supply,
-            "horizon": tree.horizon,
+            "open": model.market_open,
+            "carry_over": model.carry_over,
             "float32": dtype == np.float32,
         }
 
@@ -156,15 +155,17 @@ class MarketBlock:
         self._left = np.zeros((0, self.model.n_buyers), dtype=np.int32)
         self._proposed: tuple[IntArray, IntArray, int] | None = None
 
-    def propose(self, t: int, served: FloatArray | None) -> Candidates:
+    def propose(self, t: int, served: FloatArray | None, capacity: FloatArray) -> Candidates:
         """Take the units served to the last proposal (level t − 1) and propose the buyers of
-        level t: (node, buyer, units demanded, score, value) per candidate.
+        level t, whose nodes have ``capacity`` permits: (node, buyer, units demanded, score,
+        value) per candidate.
 
         At each node the buyers still in the market whose surplus over the option value of
         waiting, v − p − E[W(t+1)], is at least −slack demand their remaining units (at the
         leaves every positive value demands: there is nothing to wait for); they rank by that
-        surplus (the value at the leaves), then by value. Only the μ(t) best of the block per
-        node (and whoever ties with the μ-th) are proposed: no later one can be served.
+        surplus (the value at the leaves), then by value. Only the k best of the block per node
+        (k the level's largest capacity, and whoever ties with the k-th) are proposed: no later
+        one can be served.
         """
         model, tree = self.model, self.model.tree
         assert self.oracle is not None and self.oracle.option is not None
@@ -175,13 +176,13 @@ class MarketBlock:
         else:
             remaining = self._left[tree.parent[level] - tree.level(t - 1).start]
         self._left = remaining
-        mu = int(model.supply[t])
+        mu = int(capacity.max(initial=0))
         values = self.oracle.values
         n_buyers = values.shape[1]
         if mu <= 0:
             return self._propose_none()
         v = values[level]
-        wants = (v > 0) & (remaining > 0) & model.active_at(t)[None, :]
+        wants = (v > 0) & (remaining > 0) & model.active_at(t)[None, :] & (capacity > 0)[:, None]
         if t < tree.horizon:
             score = v - self._price[level, None].astype(v.dtype) - self.oracle.option[level]
             wants &= score >= -self._slack

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from treemarket.scenario import ScenarioTree
 from treemarket.ttp.market.clearing import clear, myopic_price
 from treemarket.ttp.market.options import MarketOptions
 from treemarket.ttp.market.oracle import supply_value
@@ -73,14 +74,19 @@ def solve_blocks(
     opts = options or MarketOptions()
     start = time.perf_counter()
     infos = transport.call("prepare", opts.float32, opts.threads)
-    prob, node_supply, horizon = infos[0]["prob"], infos[0]["supply"], infos[0]["horizon"]
+    tree, node_supply = infos[0]["tree"], infos[0]["supply"]
+    carry_over = bool(infos[0]["carry_over"])
     scale = max(1.0, max(info["scale"] for info in infos))
     supply = node_supply.astype(np.float64)
-    steps = PriceSteps(opts, prob, node_supply > 0, initial_prices(transport, node_supply))
+    prob = tree.prob
+    first = initial_prices(transport, node_supply)
+    if carry_over:  # the stock constraints' multipliers: λ(n) = p(n) − E[p(children) | n] ≥ 0
+        first = np.maximum(first - _children_mean(tree, first), 0.0)
+    steps = PriceSteps(opts, prob, infos[0]["open"], first)
     iterations = 0
     history: list[tuple[int, float, float]] = []
     for iterations in range(1, opts.max_iterations + 1):
-        price = steps.price
+        price = prices_of(tree, steps.multiplier, carry_over)
         repair = iterations % opts.repair_every == 1 or opts.repair_every == 1
         buyers, demand = 0.0, np.zeros(supply.shape)
         for value, block_demand in transport.call("evaluate", price, repair):
@@ -89,7 +95,8 @@ def solve_blocks(
         upper = buyers + supply_value(prob, node_supply, price)
         if repair:
             for slack in (1e-3 * scale, 1e-2 * scale):
-                if steps.offer(run_markets(transport, price, slack, horizon, node_supply)):
+                welfare = run_markets(transport, price, slack, tree, node_supply, carry_over)
+                if steps.offer(welfare):
                     transport.call("keep")
         steps.observe(upper)
         history.append((iterations, steps.best_upper, steps.best_lower))
@@ -97,10 +104,11 @@ def solve_blocks(
             progress(iterations, steps.best_upper, steps.best_lower, steps.gap)
         if steps.gap <= opts.target_gap or time.perf_counter() - start > opts.time_limit:
             break
-        if not steps.step(upper, supply - demand):
+        excess = supply - demand
+        if not steps.step(upper, tree.path_sum(excess) if carry_over else excess):
             break
     # the certificate, in float64: L(p) at the best prices bounds [P1] (and so [P0]) above
-    best_price = steps.best_price
+    best_price = prices_of(tree, steps.best_multiplier, carry_over)
     parts = transport.call("certify", best_price, transport.n_blocks == 1)
     bound = sum(parts, 0.0) + supply_value(prob, node_supply, best_price)
     welfare = steps.best_lower
@@ -112,20 +120,46 @@ def solve_blocks(
     )  # fmt: skip
 
 
+def prices_of(tree: ScenarioTree, multiplier: FloatArray, carry_over: bool) -> FloatArray:
+    """The node prices of the multipliers: λ itself, or with carry-over the supermartingale
+    p(n) = λ(n) + E[p(children) | n], from the leaves up."""
+    if not carry_over:
+        return multiplier
+    price = multiplier.copy()
+    for t in range(tree.horizon - 1, -1, -1):
+        below = price[tree.level(t + 1)]
+        price[tree.level(t)] += tree.expectation_operator(t) @ below
+    return price
+
+
+def _children_mean(tree: ScenarioTree, x: FloatArray) -> FloatArray:
+    """E[x(children) | n] at every node (0 at the leaves)."""
+    out = np.zeros_like(x)
+    out[: int(tree.level_offsets[-2])] = tree.expectation_of_children(x)
+    return out
+
+
 def run_markets(
-    transport: Transport, price: FloatArray, slack: float, horizon: int,
-    node_supply: NDArray[np.int64],
+    transport: Transport, price: FloatArray, slack: float, tree: ScenarioTree,
+    node_supply: NDArray[np.int64], carry_over: bool = False,
 ) -> float:  # fmt: skip
-    """The sequential markets at ``price`` over the blocks, level by level: at most μ(t)
-    units per node, largest surplus over the option value first (ties: value, then buyer
-    order); the expected welfare of the purchases."""
+    """The sequential markets at ``price`` over the blocks, level by level: at most the
+    permits available at each node (μ(t), plus what the parent left unsold with carry-over),
+    largest surplus over the option value first (ties: value, then buyer order); the expected
+    welfare of the purchases."""
     transport.call("open_markets", price, slack)
     served: list[FloatArray | None] = [None] * transport.n_blocks
-    for t in range(horizon + 1):
-        proposals = transport.call_each("propose", [(t, s) for s in served])
+    left = np.zeros(0)
+    for t in range(tree.horizon + 1):
+        level = tree.level(t)
+        capacity = node_supply[level].astype(np.float64)
+        if carry_over and t > 0:
+            capacity += left[tree.parent[level] - tree.level(t - 1).start]
+        proposals = transport.call_each("propose", [(t, s, capacity) for s in served])
         node, _, demand, score, value = (np.concatenate([p[j] for p in proposals])
                                          for j in range(5))  # fmt: skip
-        units = clear(node, demand, node_supply, score, value)
+        units = clear(node - level.start, demand, capacity, score, value)
+        left = capacity - np.bincount(node - level.start, units, minlength=capacity.shape[0])
         cuts = np.cumsum([p[0].shape[0] for p in proposals])[:-1]
         served = list(np.split(units, cuts))
     return float(sum(transport.call_each("finish", [(s,) for s in served])))

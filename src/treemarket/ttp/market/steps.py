@@ -19,21 +19,25 @@ def relative_gap(upper: float, lower: float) -> float:
 
 @dataclass
 class PriceSteps:
-    """The prices, the best dual bound (and its prices) and the best feasible welfare.
+    """The multipliers λ of the supply constraints, the best dual bound (and its multipliers)
+    and the best feasible welfare.
 
-    Steps are preconditioned Polyak steps in per-node units, p ← max(0, p − α d), with
-    α = θ (L(p) − best welfare) / Σ_n P(n) g(n)² for the excess supply g = μ − D; the direction
-    d is g deflected when it turns back on the last one (Camerini, Fratta and Maffioli:
+    Without carry-over λ are the prices p and the excess supply is g = μ − D per node; with
+    carry-over λ(n) belongs to the stock constraint at n, the prices are
+    p(n) = λ(n) + E[p(children) | n] (a supermartingale) and g(n) = Σ_{m ≤ n} (μ − D)(m) is
+    the stock left at n. Steps are preconditioned Polyak steps in per-node units,
+    λ ← max(0, λ − α d), with α = θ (L − best welfare) / Σ_n P(n) g(n)²; the direction d is
+    g deflected when it turns back on the last one (Camerini, Fratta and Maffioli:
     d ← g − γ ⟨g, d_prev⟩ / ‖d_prev‖² d_prev when ⟨g, d_prev⟩ < 0, inner products weighted by
     P(n)), which damps the zigzag between nodes (the step length stays the one of g: with the
     deflected norm the first steps overshoot); θ shrinks by 0.7 (to ``min_step``) and the
-    prices return to the best ones after ``patience`` iterations without a better bound.
+    multipliers return to the best ones after ``patience`` iterations without a better bound.
     """
 
     options: MarketOptions
     prob: NDArray[np.float64]
     open_market: NDArray[np.bool_]
-    price: NDArray[np.float64]
+    multiplier: NDArray[np.float64]
     theta: float = 0.0
     best_upper: float = np.inf
     best_lower: float = -np.inf
@@ -41,7 +45,7 @@ class PriceSteps:
 
     def __post_init__(self) -> None:
         self.theta = self.options.step
-        self.best_price = self.price.copy()
+        self.best_multiplier = self.multiplier.copy()
         self.previous: NDArray[np.float64] | None = None
 
     @property
@@ -56,18 +60,18 @@ class PriceSteps:
         return False
 
     def observe(self, upper: float) -> None:
-        """The dual value L(p) at the current prices."""
+        """The dual value L at the current multipliers."""
         if upper < self.best_upper - 1e-12 * max(1.0, abs(upper)):
-            self.best_upper, self.best_price, self.stall = upper, self.price.copy(), 0
+            self.best_upper, self.best_multiplier, self.stall = upper, self.multiplier.copy(), 0
             return
         self.stall += 1
         if self.stall >= self.options.patience:
             self.theta, self.stall = max(self.theta * 0.7, self.options.min_step), 0
-            self.price = self.best_price.copy()
+            self.multiplier = self.best_multiplier.copy()
             self.previous = None
 
     def step(self, upper: float, excess: NDArray[np.float64]) -> bool:
-        """Move the prices; False when the excess supply gives no direction."""
+        """Move the multipliers; False when the excess supply gives no direction."""
         direction = np.where(self.open_market, excess, 0.0)
         norm = float(np.sum(self.prob * direction**2))
         if norm <= 0:
@@ -82,5 +86,6 @@ class PriceSteps:
                 )
         self.previous = direction
         target = max(upper - self.best_lower, 1e-12 * max(1.0, abs(upper)))
-        self.price = np.maximum(self.price - self.theta * target / norm * direction, 0.0)
+        step = self.theta * target / norm
+        self.multiplier = np.maximum(self.multiplier - step * direction, 0.0)
         return True
