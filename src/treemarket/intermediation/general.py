@@ -14,6 +14,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from treemarket.errors import SolverError
+from treemarket.intermediation.certificate import certificate
 from treemarket.intermediation.tree import BoolArray, FloatArray, IntermediationTree
 from treemarket.intermediation.waterfill import block_levels, isotonic_target
 
@@ -128,8 +129,6 @@ def nash_cvxpy(
         ``cvxpy-geo_mean`` or ``cvxpy-soc``, with ``+polish`` when polished.
     """
     import cvxpy as cp
-
-    from treemarket.intermediation.pricing import certificate
 
     zero = forced_zero(tree)
     if zero.all():
