@@ -104,8 +104,9 @@ def test_auto_is_the_equal_utility_point_whenever_it_is_feasible(tree):
 @given(trees(max_nodes=20))
 def test_unprofitable_trees_share_the_shortfall_equally(tree):
     """Σ b < s: all equal-utility prices are > 0, so every participant gets h < 0, the best
-    possible minimum."""
-    if tree.surplus >= 0:
+    possible minimum. A deficit within rounding of 0 (Σ b and s equal up to the last bit) is
+    left out: its prices of (14) are rounding noise around B_j."""
+    if tree.surplus >= -1e-12 * tree.scale:
         return
     eq = equal_utility(tree)
     assert eq.h < 0 and eq.nonnegative and eq.prices[1:].min() > 0
