@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from treemarket.intermediation import (
-    IntermediationTree,
     NashUndefinedError,
     equal_utility,
     example_tree,
@@ -12,6 +11,7 @@ from treemarket.intermediation import (
     price,
     profitability,
 )
+from treemarket.io.intermediation_file import tree_from_data
 
 from .oracles import leximin_bruteforce, utilities_by_definition
 
@@ -144,7 +144,7 @@ def test_the_paper_proof_annotation_is_feasible_when_alpha_small():
     0 ≤ α ≤ min{b3/2, b4/2, b12, (b12 + b3)/4, (b12 + b3 + b4 − s)/6}."""
     b12, b3, b4, s = 16.0, 8.0, 8.0, 6.0
     alpha = min(b3 / 2, b4 / 2, b12, (b12 + b3) / 4, (b12 + b3 + b4 - s) / 6)
-    tree = IntermediationTree.from_dict(example_tree(b=8, s=6).to_dict())
+    tree = tree_from_data(example_tree(b=8, s=6).to_dict())
     p = {
         "6": b3 - alpha,
         "5": b4 - alpha,

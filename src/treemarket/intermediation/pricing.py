@@ -27,7 +27,7 @@ import numpy as np
 from treemarket.errors import ModelError
 from treemarket.intermediation import general
 from treemarket.intermediation.certificate import CERT_TOL, Certificate, certificate
-from treemarket.intermediation.tree import FloatArray, IntArray, IntermediationTree
+from treemarket.intermediation.tree import FloatArray, IntArray, IntermediationTree, build_tree
 from treemarket.intermediation.waterfill import (
     add_to_parents,
     path_min,
@@ -324,33 +324,30 @@ def example_tree(b: float = 8.0, s: float = 6.0) -> IntermediationTree:
     >>> example_tree().names
     ('0', '1', '3', '4', '6', '2', '5')
     """
-    return IntermediationTree.from_dict(
+    return build_tree(
         {
-            "model": "intermediation",
-            "name": "fig-1a",
-            "tree": {
-                "name": "0",
-                "products": [1, 2, 3, 4],
-                "limit": s,
-                "children": [
-                    {
-                        "name": "1",
-                        "products": [1, 2, 3],
-                        "children": [
-                            {"name": "3", "products": [1, 2], "limit": 2 * b},
-                            {
-                                "name": "4",
-                                "products": [3],
-                                "children": [{"name": "6", "products": [3], "limit": b}],
-                            },
-                        ],
-                    },
-                    {
-                        "name": "2",
-                        "products": [4],
-                        "children": [{"name": "5", "products": [4], "limit": b}],
-                    },
-                ],
-            },
-        }
+            "name": "0",
+            "products": [1, 2, 3, 4],
+            "limit": s,
+            "children": [
+                {
+                    "name": "1",
+                    "products": [1, 2, 3],
+                    "children": [
+                        {"name": "3", "products": [1, 2], "limit": 2 * b},
+                        {
+                            "name": "4",
+                            "products": [3],
+                            "children": [{"name": "6", "products": [3], "limit": b}],
+                        },
+                    ],
+                },
+                {
+                    "name": "2",
+                    "products": [4],
+                    "children": [{"name": "5", "products": [4], "limit": b}],
+                },
+            ],
+        },
+        name="fig-1a",
     )
