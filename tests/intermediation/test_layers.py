@@ -55,3 +55,11 @@ def test_the_modules_of_the_model_form_no_cycle():
     # the layering the docs describe
     assert "treemarket.intermediation.general" in graph["treemarket.intermediation.pricing"]
     assert "treemarket.intermediation.certificate" in graph["treemarket.intermediation.general"]
+
+
+def test_conic_solvers_are_reached_through_solvers_only():
+    for path in sorted(SRC.rglob("*.py")):
+        if path.parent.name == "solvers":
+            continue
+        direct = sorted(m for m in _imports(path) if m.split(".")[0] in ("cvxpy", "clarabel"))
+        assert not direct, f"{_module(path)} imports {direct}"
