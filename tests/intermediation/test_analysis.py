@@ -3,6 +3,7 @@ recomputed from the tree by plain loops (Definition 2, Prop. 1, Prop. 2, system 
 
 import json
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -32,7 +33,8 @@ def test_the_json_form_agrees_with_the_tree(tree, rule):
     total_b = math.fsum(float(tree.limit[i]) for i in leaves)
     s = float(tree.limit[0])
     assert out["surplus"] == pytest.approx(total_b - s, abs=1e-12 * tree.scale)
-    assert out["profitable"] == (total_b >= s)
+    exact = sum(Fraction(float(tree.limit[i])) for i in leaves) - Fraction(s)
+    assert out["profitable"] == (exact >= 0)  # decided exactly, not after rounding Σ b
     assert out["shortfall"] == pytest.approx(max(0.0, s - total_b), abs=1e-12 * tree.scale)
     # Prop. 1: t = r + x edges, one chain per customer, from the root along parent links
     assert out["transactions"] == tree.n - 1
