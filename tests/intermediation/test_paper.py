@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 
 from treemarket.intermediation import (
-    IntermediationTree,
     NashUndefinedError,
     equal_utility,
     example_tree,
@@ -12,6 +11,7 @@ from treemarket.intermediation import (
     price,
     profitability,
 )
+from treemarket.io.intermediation_file import tree_from_data
 
 from .oracles import leximin_bruteforce, utilities_by_definition
 
@@ -19,11 +19,12 @@ GRID_B = [0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0]
 GRID_S = [0.0, 0.25, 1.0, 2.0, 4.0, 6.0, 10.0, 40.0]
 
 
-def test_symbols_map_onto_the_spec_node_names():
-    """The README writes the example with limits indexed by product sets: b_12 is the limit of the
-    customer buying {1, 2}, which is node "3" of the SPEC file (2b); b_3 and b_4 are the limits
-    of the customers buying {3} and {4}, nodes "6" and "5" (b each). Prices are indexed by the
-    buying node: p4 is the price on the edge 1 -> 4, p2 on 0 -> 2, and so on."""
+def test_symbols_map_onto_the_node_names_of_the_example_file():
+    """The paper writes the example with limits indexed by product sets: b_12 is the limit of the
+    customer buying {1, 2}, which is node "3" of the example file of docs/intermediation.md (2b);
+    b_3 and b_4 are the limits of the customers buying {3} and {4}, nodes "6" and "5" (b each).
+    Prices are indexed by the buying node: p4 is the price on the edge 1 -> 4, p2 on 0 -> 2, and
+    so on."""
     tree = example_tree(b=8, s=6)
     products = {name: tree.products_of(tree.index[name]) for name in tree.names}
     assert products["3"] == (1, 2) and products["6"] == (3,) and products["5"] == (4,)
@@ -144,7 +145,7 @@ def test_the_paper_proof_annotation_is_feasible_when_alpha_small():
     0 ≤ α ≤ min{b3/2, b4/2, b12, (b12 + b3)/4, (b12 + b3 + b4 − s)/6}."""
     b12, b3, b4, s = 16.0, 8.0, 8.0, 6.0
     alpha = min(b3 / 2, b4 / 2, b12, (b12 + b3) / 4, (b12 + b3 + b4 - s) / 6)
-    tree = IntermediationTree.from_dict(example_tree(b=8, s=6).to_dict())
+    tree = tree_from_data(example_tree(b=8, s=6).to_dict())
     p = {
         "6": b3 - alpha,
         "5": b4 - alpha,

@@ -1,7 +1,5 @@
 """The pricing rules on random trees, against brute force, LPs, the conic solver and KKT."""
 
-import math
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -9,24 +7,18 @@ from hypothesis import strategies as st
 
 from treemarket.intermediation import (
     NashUndefinedError,
-    certificate,
     egalitarian_ranges,
     egalitarian_value,
     equal_utility,
     example_tree,
-    forced_zero,
     leximin_utilities,
     nash_cvxpy,
-    nash_multipliers,
     price,
     profitability,
 )
-from treemarket.intermediation.generate import random_tree
-from treemarket.intermediation.waterfill import waterfill_heap, waterfill_levels
 
 from .oracles import (
     leximin_bruteforce,
-    nash_log,
     prices_by_definition,
     utilities_by_definition,
     utility_range_lp,
@@ -41,23 +33,6 @@ FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthChe
 def test_leximin_equals_brute_force_over_active_sets(tree):
     u = leximin_utilities(tree)
     np.testing.assert_allclose(u, leximin_bruteforce(tree), atol=1e-9 * tree.scale)
-
-
-@FAST
-@given(trees(max_nodes=30))
-def test_water_filling_by_levels_and_by_heaps_agree_and_are_certified(tree):
-    a, b = waterfill_levels(tree), waterfill_heap(tree)
-    np.testing.assert_allclose(a, b, atol=1e-10 * tree.unit)
-    cert = certificate(tree, tree.prices(a))
-    assert cert.ok, cert
-
-
-@settings(max_examples=25, deadline=None)
-@given(trees(max_nodes=14))
-def test_leximin_equals_the_lp_sequence(tree):
-    np.testing.assert_allclose(
-        leximin_utilities(tree), leximin_utilities(tree, "lp"), atol=1e-7 * tree.unit
-    )
 
 
 @FAST
@@ -104,8 +79,9 @@ def test_auto_is_the_equal_utility_point_whenever_it_is_feasible(tree):
 @given(trees(max_nodes=20))
 def test_unprofitable_trees_share_the_shortfall_equally(tree):
     """Σ b < s: all equal-utility prices are > 0, so every participant gets h < 0, the best
-    possible minimum."""
-    if tree.surplus >= 0:
+    possible minimum. A deficit within rounding of 0 (Σ b and s equal up to the last bit) is
+    left out: its prices of (14) are rounding noise around B_j."""
+    if tree.surplus >= -1e-12 * tree.scale:
         return
     eq = equal_utility(tree)
     assert eq.h < 0 and eq.nonnegative and eq.prices[1:].min() > 0
@@ -138,42 +114,6 @@ def test_egalitarian_says_when_its_optimum_is_not_unique():
     assert spread == {"0", "1", "3"}
 
 
-@settings(max_examples=12, deadline=None)
-@given(trees(max_nodes=9, profitable=True))
-def test_nash_by_the_conic_solver_agrees_and_nothing_beats_it(tree):
-    fast = price(tree, "nash")
-    raw, method = nash_cvxpy(tree, polish=False)
-    u_raw = tree.utilities(raw)
-    np.testing.assert_allclose(u_raw, fast.utilities, atol=1e-3 * tree.unit)  # interior point
-    zero = forced_zero(tree)
-    if zero.any():  # Nash welfare is 0 for all prices; forced nodes get exactly 0
-        np.testing.assert_allclose(fast.utilities[zero], 0, atol=1e-9 * tree.unit)
-        assert method == "forced" if zero.all() else method.startswith("cvxpy-")
-        return
-    assert method.startswith("cvxpy-")
-    best = nash_log(fast.utilities)
-    assert best >= nash_log(u_raw) - 1e-9
-    for other in (price(tree, "egalitarian", "lp"), price(tree, "leximin")):
-        assert best >= nash_log(other.utilities) - 1e-9
-    witness = profitability(tree).witness_utilities
-    assert witness is not None and best >= nash_log(witness) - 1e-9
-    # KKT of max Σ log u over p ≥ 0: μ_j = 1/u_j − 1/u_parent ≥ 0 and μ_j p_j = 0
-    # (scaled by u_j: μ_j u_j = 1 − u_j/u_parent is free of the utilities' magnitude)
-    scaled = nash_multipliers(tree, fast.utilities) * fast.utilities
-    assert scaled[1:].min() >= -1e-9
-    assert np.abs(scaled * fast.prices).max() <= 1e-9 * tree.unit
-    polished = price(tree, "nash", "cvxpy")
-    np.testing.assert_allclose(polished.utilities, fast.utilities, atol=1e-9 * tree.unit)
-
-
-def test_nash_through_geo_mean_and_through_the_soc_tree_agree():
-    tree = random_tree(40, 3, shape="network")
-    a, _ = nash_cvxpy(tree, "geo_mean", polish=False)
-    b, _ = nash_cvxpy(tree, "soc", polish=False)
-    np.testing.assert_allclose(tree.utilities(a), tree.utilities(b), atol=1e-4 * tree.unit)
-    np.testing.assert_allclose(tree.utilities(b), leximin_utilities(tree), atol=1e-4 * tree.unit)
-
-
 def test_nash_on_the_open_case_of_fig_1a():
     tree = example_tree(b=8, s=2)
     pricing = price(tree, "nash", "cvxpy")
@@ -198,30 +138,6 @@ def test_nash_when_the_surplus_is_zero_gives_everyone_zero():
     np.testing.assert_allclose(tree.utilities(prices), 0, atol=1e-12)
 
 
-def test_customers_with_zero_limit_are_forced_to_zero_utility():
-    tree = random_tree(12, 5, limits="integer")
-    b = tree.limit.copy()
-    leaves = np.flatnonzero(tree.is_leaf)
-    b[leaves[:2]] = 0.0
-    b[0] = 1.0
-    from treemarket.intermediation import IntermediationTree
-
-    tree = IntermediationTree.from_arrays(tree.parent, b)
-    zero = forced_zero(tree)
-    assert zero[leaves[:2]].all()
-    u = price(tree, "nash").utilities
-    np.testing.assert_allclose(u[zero], 0, atol=1e-12)
-    assert u[~zero].min() > 0
-
-
-@pytest.mark.parametrize("shape", ["recursive", "network", "caterpillar"])
-def test_water_filling_on_thousands_of_nodes(shape):
-    tree = random_tree(3000, 11, shape=shape)
-    u = waterfill_levels(tree)
-    np.testing.assert_allclose(u, waterfill_heap(tree), atol=1e-10 * tree.unit)
-    assert certificate(tree, tree.prices(u)).ok
-
-
 def test_rule_and_method_names_are_checked():
     tree = example_tree()
     with pytest.raises(ValueError, match="unknown rule"):
@@ -232,14 +148,3 @@ def test_rule_and_method_names_are_checked():
         price(tree, "leximin", "cvxpy")
     with pytest.raises(ValueError, match="lp"):
         price(tree, "nash", "lp")
-
-
-def test_certificate_rejects_a_wrong_answer():
-    tree = example_tree(b=8, s=2)
-    good = price(tree).prices
-    assert certificate(tree, good).ok
-    bad = good.copy()
-    bad[tree.index["1"]] += 0.5  # moves utility from node 1 to the seller: not monotone
-    cert = certificate(tree, bad)
-    assert not cert.ok and cert.monotonicity > 0
-    assert math.isfinite(cert.complementarity)

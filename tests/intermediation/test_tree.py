@@ -15,6 +15,7 @@ from treemarket.intermediation import (
 )
 from treemarket.intermediation.generate import random_tree
 from treemarket.intermediation.tree import MAX_LEVELS
+from treemarket.io.intermediation_file import tree_from_data, tree_from_networkx
 
 from .oracles import children_lists, subtree_nodes
 from .strategies import trees
@@ -25,8 +26,8 @@ def _fig1a_dict():
 
 
 def test_dict_networkx_and_arrays_build_the_same_tree():
-    a = IntermediationTree.from_dict(_fig1a_dict())
-    b = IntermediationTree.from_networkx(a.to_networkx(), name="fig-1a")
+    a = tree_from_data(_fig1a_dict())
+    b = tree_from_networkx(a.to_networkx(), name="fig-1a")
     # the same tree given as a parent array in another node order
     names = ["5", "0", "2", "6", "1", "4", "3"]
     parents = {"0": None, "1": "0", "2": "0", "3": "1", "4": "1", "5": "2", "6": "4"}
@@ -45,11 +46,11 @@ def test_dict_networkx_and_arrays_build_the_same_tree():
                 assert t.limit[j] == a.limit[i]
             if i:
                 assert t.names[t.parent[j]] == a.names[a.parent[i]]
-    assert IntermediationTree.from_dict(a.to_dict()).to_dict() == a.to_dict()
+    assert tree_from_data(a.to_dict()).to_dict() == a.to_dict()
 
 
 def test_root_node_dict_alone_is_accepted():
-    tree = IntermediationTree.from_dict(_fig1a_dict()["tree"])
+    tree = tree_from_data(_fig1a_dict()["tree"])
     assert tree.n == 7 and tree.name is None
 
 
@@ -143,7 +144,7 @@ BAD = [
 @pytest.mark.parametrize(("path", "key", "value", "place", "message"), BAD)
 def test_definition_1_violations_name_the_node(path, key, value, place, message):
     with pytest.raises(ModelError) as info:
-        IntermediationTree.from_dict(_mutate(path, key, value))
+        tree_from_data(_mutate(path, key, value))
     assert info.value.place == place
     assert message in info.value.message
 
@@ -153,14 +154,14 @@ def test_long_chains_have_no_depth_limit():
     for k in range(600):
         node = {"name": f"n{k}", "products": [1], "children": [node]}
     node["limit"] = 1.0
-    tree = IntermediationTree.from_dict(node)
+    tree = tree_from_data(node)
     assert tree.height == 600 and tree.customers == 1
     assert leximin_utilities(tree) == pytest.approx(np.full(601, 4 / 601))
 
 
 def test_the_seller_needs_children():
     with pytest.raises(ModelError, match="has no children"):
-        IntermediationTree.from_dict({"name": "S", "products": [1], "limit": 1})
+        tree_from_data({"name": "S", "products": [1], "limit": 1})
 
 
 # ------------------------------------------------------------------ networkx and arrays
@@ -171,28 +172,28 @@ def test_networkx_trees_are_checked():
     h = g.copy()
     h.add_edge("5", "1")  # '1' gets a second parent
     with pytest.raises(ModelError, match="'1' has 2 parents"):
-        IntermediationTree.from_networkx(h)
+        tree_from_networkx(h)
     h = g.copy()
     h.add_node("x", products=[9], limit=1)
     with pytest.raises(ModelError, match="2 roots"):
-        IntermediationTree.from_networkx(h)
+        tree_from_networkx(h)
     h = nx.DiGraph([("a", "b"), ("b", "a")])
     with pytest.raises(ModelError, match="no root"):
-        IntermediationTree.from_networkx(h)
+        tree_from_networkx(h)
     h = g.copy()
     h.add_edges_from([("6", "7"), ("7", "8"), ("8", "7")])
     with pytest.raises(ModelError, match="parents|cycle"):
-        IntermediationTree.from_networkx(h)
+        tree_from_networkx(h)
     with pytest.raises(ModelError, match="DiGraph"):
-        IntermediationTree.from_networkx(nx.Graph(g))
+        tree_from_networkx(nx.Graph(g))
     h = g.copy()
     h.nodes["3"]["colour"] = "red"
     with pytest.raises(ModelError, match="unknown attribute 'colour'"):
-        IntermediationTree.from_networkx(h)
+        tree_from_networkx(h)
     h = g.copy()
     h.nodes["4"]["products"] = [3, 4]
     with pytest.raises(ModelError, match="node '1'"):
-        IntermediationTree.from_networkx(h)
+        tree_from_networkx(h)
 
 
 @pytest.mark.parametrize(

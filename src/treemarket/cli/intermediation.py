@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
@@ -16,7 +17,11 @@ from treemarket.intermediation import (
     analyze,
     format_products,
 )
+from treemarket.io.common import write_atomic
 from treemarket.io.intermediation_file import load_intermediation
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 app = typer.Typer(
     help="Intermediation trees: profitability and welfare-optimal prices.",
@@ -75,7 +80,9 @@ def solve_command(
         help="auto (equal-utility prices when ≥ 0, else water-filling); lp or cvxpy: the "
         "general solvers, as a check.",
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the SPEC JSON object."),
+    as_json: bool = typer.Option(
+        False, "--json", help="Print the result as JSON (keys in docs/json.md)."
+    ),
     output: Path | None = typer.Option(None, "--output", help="Write the JSON here atomically."),
 ) -> None:
     """Chains, collective profitability, equal-utility prices and the optimal prices."""
@@ -97,12 +104,20 @@ def plot_command(
 ) -> None:
     """Draw the tree like the paper's Fig. 1a: products and limits on the nodes, prices on the
     edges, utilities on the nodes (edges priced 0 dashed)."""
-    from treemarket.viz.intermediation import save_tree_picture
-
     result = _analyze(file, rule.value)
     path = out / f"{file.stem}.{format.value}"
-    save_tree_picture(result, path, format.value)
+    write_picture(result, path, format.value)
     console.print(f"wrote {path}")
+
+
+def write_picture(result: Analysis, path: Path, fmt: str = "png") -> Figure:
+    """Draw ``result`` (:func:`treemarket.viz.intermediation.draw_tree`) and write the picture
+    atomically: complete or absent. Returns the figure written."""
+    from treemarket.viz.intermediation import draw_tree
+
+    figure = draw_tree(result)
+    write_atomic(path, lambda h: figure.savefig(h, format=fmt, dpi=150), mode="wb")
+    return figure
 
 
 def _chain_text(tree: IntermediationTree, chain: list[str]) -> str:
@@ -207,7 +222,6 @@ def print_report(result: Analysis, source: str | None = None) -> None:
 def demo(out: Path) -> None:
     """Report on every bundled intermediation example and write its picture into ``out``."""
     from treemarket.cli.examples import bundled_examples, example_path
-    from treemarket.viz.intermediation import save_tree_picture
 
     for name in bundled_examples():
         if not (name.startswith("intermediation-") and name.endswith(".yaml")):
@@ -216,5 +230,5 @@ def demo(out: Path) -> None:
         result = _analyze(path, "leximin")
         print_report(result, source=name)
         picture = out / f"{path.stem}.png"
-        save_tree_picture(result, picture, "png")
+        write_picture(result, picture, "png")
         console.print(f"picture: {picture}")

@@ -18,21 +18,19 @@ negative and the paper's Prop. 3 does not apply):
 """
 
 from treemarket.intermediation.analysis import Analysis, analyze
+from treemarket.intermediation.certificate import Certificate, certificate, nash_multipliers
 from treemarket.intermediation.general import forced_zero, nash_cvxpy
 from treemarket.intermediation.pricing import (
     RULES,
-    Certificate,
     EqualUtility,
     NashUndefinedError,
     Pricing,
     Profitability,
-    certificate,
     egalitarian_ranges,
     egalitarian_value,
     equal_utility,
     example_tree,
     leximin_utilities,
-    nash_multipliers,
     price,
     profitability,
 )

@@ -45,8 +45,9 @@ class Analysis:
         return {names[i]: float(values[i]) for i in range(start, self.tree.n)}
 
     def to_json(self) -> dict[str, Any]:
-        """The SPEC keys (``profitable``, ``surplus``, ``transactions``, ``chains``,
-        ``equal_utility``, ``pricing``) and a few more."""
+        """The JSON object of ``treemarket intermediation solve --json`` (keys documented in
+        ``docs/json.md``): ``profitable``, ``surplus``, ``transactions``, ``chains``,
+        ``equal_utility``, ``pricing`` and a few more."""
         tree, pr, eq, pc = self.tree, self.profitability, self.equal_utility, self.pricing
         names = tree.names
         pricing: dict[str, Any] = {

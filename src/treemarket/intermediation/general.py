@@ -1,5 +1,5 @@
-"""The general solvers, kept as the check on the water-filling: LPs on HiGHS, a conic program on
-Clarabel through cvxpy.
+"""The general solvers, kept as the check on the water-filling: LPs on HiGHS and a conic program
+on Clarabel, both through :mod:`treemarket.solvers`.
 
 All work in the prices ``p`` (one per edge, ``p ≥ 0``) with the utilities affine in them,
 ``u = A p + c`` (column ``j`` of ``A``: ``−1`` at node ``j``, ``+1`` at its parent), scaled by
@@ -8,18 +8,15 @@ All work in the prices ``p`` (one per edge, ``p ≥ 0``) with the utilities affi
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import scipy.sparse as sp
 
 from treemarket.errors import SolverError
-from treemarket.intermediation.tree import BoolArray, FloatArray, IntermediationTree
+from treemarket.intermediation.certificate import certificate
+from treemarket.intermediation.tree import BoolArray, FloatArray, IntArray, IntermediationTree
 from treemarket.intermediation.waterfill import block_levels, isotonic_target
-
-#: Above this many free nodes the Nash program uses the vectorized SOC tree, not ``cp.geo_mean``
-#: (whose construction time in cvxpy grows about as n^2.5: ~20 s at 200 nodes).
-GEO_MEAN_MAX = 64
+from treemarket.solvers import LinearProgram, SolveOptions, get_solver
+from treemarket.solvers.conic import NashProgram, solve_nash
 
 
 def edge_matrix(tree: IntermediationTree) -> sp.csc_array:
@@ -36,8 +33,6 @@ def _lp_solve(tree: IntermediationTree, free: BoolArray, value: FloatArray) -> t
 ]:  # fmt: skip
     """``max z s.t. u_i ≥ z (free i), u_i ≥ value_i (other i), p ≥ 0`` in units of
     ``tree.unit``; returns ``(z, p, |row duals|)``."""
-    from treemarket.solvers import LinearProgram, SolveOptions, get_solver
-
     n = tree.n
     A = edge_matrix(tree)
     c0 = isotonic_target(tree) / tree.unit
@@ -65,11 +60,11 @@ def leximin_lp(tree: IntermediationTree) -> FloatArray:
     fixed = np.zeros(n, dtype=bool)
     value = np.zeros(n)
     while not fixed.all():
-        z, p, dual = _lp_solve(tree, ~fixed, value)
+        z, _, dual = _lp_solve(tree, ~fixed, value)
         newly = ~fixed & (dual > 1e-9)
-        if not newly.any():  # pragma: no cover - the duals of the free rows sum to 1
-            u = edge_matrix(tree) @ p + isotonic_target(tree) / tree.unit
-            newly = ~fixed & (u <= z + 1e-9)
+        # the duals of the free rows sum to 1 (the column of z): the largest is at least 1/n, so
+        # it is among them already; naming it makes the progress of every round evident
+        newly[np.flatnonzero(~fixed)[np.argmax(dual[~fixed])]] = True
         fixed |= newly
         value[newly] = z
     return value * tree.unit
@@ -105,16 +100,33 @@ def forced_zero(tree: IntermediationTree, tol: float = 1e-12) -> BoolArray:
     return zero
 
 
+def nash_program(tree: IntermediationTree, free: IntArray) -> NashProgram:
+    """``max Σ_{i ∈ free} log u_i`` over ``p ≥ 0`` and ``u ≥ 0``, in units of ``tree.unit``, as a
+    :class:`~treemarket.solvers.conic.NashProgram` (``x = p`` without the root's entry)."""
+    A = edge_matrix(tree).tocsr()
+    c0 = isotonic_target(tree) / tree.unit
+    n = tree.n
+    return NashProgram(
+        F=A[free],
+        g=c0[free],
+        A=A,
+        row_lower=-c0,
+        row_upper=np.full(n, np.inf),
+        col_lower=np.zeros(n - 1),
+        col_upper=np.full(n - 1, np.inf),
+    )
+
+
 def nash_cvxpy(
     tree: IntermediationTree, formulation: str = "auto", polish: bool = True
 ) -> tuple[FloatArray, str]:
-    """``max Σ log u`` over ``p ≥ 0`` on a profitable tree, with Clarabel through cvxpy.
+    """``max Σ log u`` over ``p ≥ 0`` on a profitable tree, with the conic backend
+    (:func:`treemarket.solvers.conic.solve_nash`: Clarabel through cvxpy).
 
-    The objective is the geometric mean of the utilities (same maximizer as the Nash product):
-    ``cp.geo_mean`` up to ``GEO_MEAN_MAX`` free nodes (``formulation="geo_mean"``), above that the
-    same hypograph written as a balanced binary tree of 2-variable geometric means, one vectorized
-    second-order-cone constraint per level (``"soc"``). Nodes forced to 0 (see
-    :func:`forced_zero`) are left out of the product.
+    Nodes forced to 0 (see :func:`forced_zero`) are left out of the sum. ``formulation`` is the
+    backend's: ``auto`` writes the objective with ``cp.geo_mean`` up to
+    ``GEO_MEAN_MAX`` free nodes (``geo_mean``), above that as a balanced binary tree of
+    2-variable geometric means (``soc``); ``log`` uses exponential cones.
 
     With ``polish`` the answer is rounded to its active set (edges priced 0, guessed from the
     utility drops and from the prices near 0) and the exact point of that active set
@@ -125,57 +137,25 @@ def nash_cvxpy(
     -------
     prices : (n,) float
     method : str
-        ``cvxpy-geo_mean`` or ``cvxpy-soc``, with ``+polish`` when polished.
+        ``cvxpy-geo_mean``, ``cvxpy-soc`` or ``cvxpy-log``, with ``+polish`` when polished;
+        ``forced`` when every utility must be 0.
+
+    Raises
+    ------
+    SolverError
+        When the conic solver finds no optimum.
     """
-    import cvxpy as cp
-
-    from treemarket.intermediation.pricing import certificate
-
     zero = forced_zero(tree)
     if zero.all():
         p = tree.subtree_limit.copy()
         p[0] = 0.0
         return p, "forced"
     free = np.flatnonzero(~zero)
-    if formulation == "auto":
-        formulation = "geo_mean" if free.size <= GEO_MEAN_MAX else "soc"
-    A = edge_matrix(tree)
-    c0 = isotonic_target(tree) / tree.unit
-    p = cp.Variable(tree.n - 1, nonneg=True)
-    u = A @ p + c0
-    constraints = [u >= 0]
-    if formulation == "geo_mean":
-        objective = cp.geo_mean(u[free])
-    elif formulation == "soc":
-        size = 1 << int(np.ceil(np.log2(max(free.size, 2))))
-        level = u[free] if size == free.size else cp.hstack([u[free], np.ones(size - free.size)])
-        while level.shape[0] > 1:
-            half = cp.Variable(level.shape[0] // 2, nonneg=True)
-            left, right = level[0::2], level[1::2]
-            # half ≤ sqrt(left · right)  <=>  ||(2 half, left − right)|| ≤ left + right
-            constraints.append(cp.SOC(left + right, cp.vstack([2 * half, left - right]), axis=0))
-            level = half
-        objective = level[0]
-    else:
-        raise ValueError(f"unknown formulation {formulation!r}; known: auto, geo_mean, soc")
-    problem = cp.Problem(cp.Maximize(objective), constraints)
-    tol = 1e-10
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            problem.solve(
-                solver=cp.CLARABEL,
-                tol_gap_abs=tol,
-                tol_gap_rel=tol,
-                tol_feas=tol,
-                tol_ktratio=1e-8,
-            )
-    except cp.error.SolverError as exc:
-        raise SolverError(f"nash: Clarabel failed: {exc}") from None
-    if problem.status not in ("optimal", "optimal_inaccurate") or p.value is None:
-        raise SolverError(f"nash: Clarabel returned status {problem.status}")
-    raw = np.r_[0.0, np.maximum(np.asarray(p.value, dtype=np.float64), 0.0)] * tree.unit
-    method = f"cvxpy-{formulation}"
+    sol = solve_nash(nash_program(tree, free), formulation=formulation, tol=1e-10)
+    if not sol.ok or sol.x is None:
+        raise SolverError(f"nash: Clarabel returned status {sol.status}")
+    raw = np.r_[0.0, np.maximum(sol.x, 0.0)] * tree.unit
+    method = f"cvxpy-{sol.formulation}"
     if not polish:
         return raw, method
     for tight in _active_set_guesses(tree, raw):

@@ -39,6 +39,8 @@ def random_tree(
     """
     if n < 2:
         raise ValueError("a tree needs at least 2 nodes")
+    if limits not in ("uniform", "integer"):
+        raise ValueError(f"unknown limits {limits!r}; known: uniform, integer")
     gen = np.random.default_rng(rng)
     if shape == "recursive":
         parent = np.r_[-1, (gen.random(n - 1) * np.arange(1, n)).astype(np.int64)]

@@ -10,8 +10,9 @@ The structure everything here uses: for the edge into node ``j``,
 so prices and utilities determine each other (``p_j = B_j − U_j``), and ``p ≥ 0`` is exactly
 ``U_j ≤ B_j`` on the laminar family of subtrees, with ``U_0 = Σ b − s`` fixed. On that set the
 leximin point is the unique point where utilities never increase going down the tree and drop
-only below an edge with ``p_j = 0`` (:func:`certificate`). The same conditions are the KKT
-conditions of ``max Σ φ(u_i)`` for *every* concave ``φ`` (``log`` gives Nash), so this one point
+only below an edge with ``p_j = 0`` (:mod:`~treemarket.intermediation.certificate`). The same
+conditions are the KKT conditions of ``max Σ φ(u_i)`` for *every* concave ``φ`` (``log`` gives
+Nash), so this one point
 is majorization-minimal: it maximizes Nash welfare and every symmetric concave (Schur-concave)
 welfare at once — Fujishige's lexicographically optimal base. It is computed by water-filling
 (:mod:`treemarket.intermediation.waterfill`).
@@ -20,13 +21,13 @@ welfare at once — Fujishige's lexicographically optimal base. It is computed b
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
 from treemarket.errors import ModelError
 from treemarket.intermediation import general
-from treemarket.intermediation.tree import FloatArray, IntArray, IntermediationTree
+from treemarket.intermediation.certificate import CERT_TOL, Certificate, certificate
+from treemarket.intermediation.tree import FloatArray, IntArray, IntermediationTree, build_tree
 from treemarket.intermediation.waterfill import (
     add_to_parents,
     path_min,
@@ -35,16 +36,11 @@ from treemarket.intermediation.waterfill import (
     waterfill_levels,
 )
 
-Rule = Literal["leximin", "egalitarian", "nash"]
 RULES: tuple[str, ...] = ("leximin", "egalitarian", "nash")
 METHODS: tuple[str, ...] = ("auto", "waterfill", "heap", "lp", "cvxpy")
 
 #: Relative accuracy of sums over a subtree: prices within it of 0 count as 0.
 PRICE_TOL = 1e-11
-#: Residual tolerance of a :class:`Certificate`, relative to ``tree.unit``.
-CERT_TOL = 1e-9
-#: Relative rounding allowed in a utility computed from the prices it sums.
-ROUNDING = 1e-12
 
 
 class NashUndefinedError(ModelError):
@@ -184,82 +180,6 @@ def egalitarian_ranges(tree: IntermediationTree) -> tuple[float, FloatArray, Flo
     high[0] = total - (n - 1) * m
     high = np.maximum(high, low)
     return m, low, high
-
-
-# ---------------------------------------------------------------------------- certificate
-@dataclass(frozen=True)
-class Certificate:
-    """Optimality conditions of a price vector, as residuals relative to ``tree.unit``.
-
-    * ``feasibility``: ``max(0, −min p)``.
-    * ``monotonicity``: ``max_j (u_j − u_parent(j))``, at most 0 at the optimum.
-    * ``complementarity``: ``max_j min(p_j, u_parent(j) − u_j)``: utility may drop below an
-      edge only where its price is 0.
-
-    Utility differences within the rounding of the prices they sum (``ROUNDING`` times their
-    magnitude) count as 0.
-
-    All three at 0 are the KKT conditions of ``max Σ φ(u_i)`` over ``p ≥ 0`` for every concave
-    ``φ`` (multiplier of ``p_j ≥ 0``: ``φ'(u_j) − φ'(u_parent(j))``), so they prove the prices
-    leximin, Nash-optimal (when ``u > 0``) and optimal for every symmetric concave welfare.
-    """
-
-    feasibility: float
-    monotonicity: float
-    complementarity: float
-    tol: float = CERT_TOL
-
-    @property
-    def ok(self) -> bool:
-        """All residuals within ``tol``."""
-        return max(self.feasibility, self.monotonicity, self.complementarity) <= self.tol
-
-    def to_json(self) -> dict[str, float | bool]:
-        """The residuals and the verdict."""
-        return {
-            "feasibility": self.feasibility,
-            "monotonicity": self.monotonicity,
-            "complementarity": self.complementarity,
-            "ok": self.ok,
-        }
-
-
-def certificate(tree: IntermediationTree, prices: FloatArray, tol: float = CERT_TOL) -> Certificate:
-    """Check the KKT conditions of ``prices`` (see :class:`Certificate`).
-
-    >>> from treemarket.intermediation import example_tree
-    >>> tree = example_tree(b=8, s=2)
-    >>> certificate(tree, equal_utility(tree).prices).ok   # feasible? no: p4 < 0
-    False
-    >>> certificate(tree, price(tree).prices).ok
-    True
-    """
-    p = np.asarray(prices, dtype=np.float64).copy()
-    p[0] = 0.0
-    u = tree.utilities(p)
-    scale = tree.unit
-    parent = tree.parent[1:]
-    # rounding in u_i = (received) − p_i grows with the prices summed: allow for it per edge
-    size = np.abs(p) + np.bincount(parent, weights=np.abs(p[1:]), minlength=tree.n)
-    size += tree.customer_limit
-    size[0] += tree.seller_limit
-    allow = ROUNDING * (size[1:] + size[parent])
-    pj = p[1:]
-    drop = u[parent] - u[1:]
-    feas = max(0.0, float(-pj.min())) / scale
-    mono = max(0.0, float((-drop - allow).max())) / scale
-    comp = max(0.0, float(np.minimum(pj, drop - allow).max())) / scale
-    return Certificate(feas, mono, comp, tol)
-
-
-def nash_multipliers(tree: IntermediationTree, utilities: FloatArray) -> FloatArray:
-    """KKT multipliers of ``p_j ≥ 0`` in ``max Σ log u``: ``μ_j = 1/u_j − 1/u_parent(j)``
-    (``μ_0 = 0``); optimality needs ``μ ≥ 0`` and ``μ_j p_j = 0``."""
-    u = np.asarray(utilities, dtype=np.float64)
-    mu = np.zeros(tree.n)
-    with np.errstate(divide="ignore"):
-        mu[1:] = 1.0 / u[1:] - 1.0 / u[tree.parent[1:]]
-    return mu
 
 
 # ---------------------------------------------------------------------------- the rules
@@ -404,33 +324,30 @@ def example_tree(b: float = 8.0, s: float = 6.0) -> IntermediationTree:
     >>> example_tree().names
     ('0', '1', '3', '4', '6', '2', '5')
     """
-    return IntermediationTree.from_dict(
+    return build_tree(
         {
-            "model": "intermediation",
-            "name": "fig-1a",
-            "tree": {
-                "name": "0",
-                "products": [1, 2, 3, 4],
-                "limit": s,
-                "children": [
-                    {
-                        "name": "1",
-                        "products": [1, 2, 3],
-                        "children": [
-                            {"name": "3", "products": [1, 2], "limit": 2 * b},
-                            {
-                                "name": "4",
-                                "products": [3],
-                                "children": [{"name": "6", "products": [3], "limit": b}],
-                            },
-                        ],
-                    },
-                    {
-                        "name": "2",
-                        "products": [4],
-                        "children": [{"name": "5", "products": [4], "limit": b}],
-                    },
-                ],
-            },
-        }
+            "name": "0",
+            "products": [1, 2, 3, 4],
+            "limit": s,
+            "children": [
+                {
+                    "name": "1",
+                    "products": [1, 2, 3],
+                    "children": [
+                        {"name": "3", "products": [1, 2], "limit": 2 * b},
+                        {
+                            "name": "4",
+                            "products": [3],
+                            "children": [{"name": "6", "products": [3], "limit": b}],
+                        },
+                    ],
+                },
+                {
+                    "name": "2",
+                    "products": [4],
+                    "children": [{"name": "5", "products": [4], "limit": b}],
+                },
+            ],
+        },
+        name="fig-1a",
     )

@@ -34,10 +34,19 @@ MAX_LEVELS = 4000
 ErrorFactory = Callable[[Place, str], ModelError]
 
 
-def _plain_error(place: Place, message: str) -> ModelError:
-    from treemarket.io.common import format_place
+def _place_text(place: Place) -> str:
+    """``("tree", "children", 0, "name")`` -> ``tree.children[0].name`` (as in file errors)."""
+    text = ""
+    for part in place:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text
 
-    return ModelError(message, place=format_place(place))
+
+def _plain_error(place: Place, message: str) -> ModelError:
+    return ModelError(message, place=_place_text(place))
 
 
 def format_products(products: Iterable[Product]) -> str:
@@ -74,8 +83,10 @@ def format_products(products: Iterable[Product]) -> str:
 class IntermediationTree:
     """An intermediation tree with limit prices (Definition 1), as arrays in preorder.
 
-    Build one with :meth:`from_dict`, :meth:`from_networkx`, :meth:`from_arrays` or
-    :func:`treemarket.io.intermediation_file.load_intermediation`; they all validate.
+    Build one with :meth:`from_arrays` or :func:`build_tree` (nested node mappings); files,
+    nested dicts and networkx graphs from users go through :mod:`treemarket.io.intermediation_file`
+    (``load_intermediation``, ``tree_from_data``, ``tree_from_networkx``), which checks their
+    schema first. All of them validate Definition 1.
 
     Attributes
     ----------
@@ -93,7 +104,7 @@ class IntermediationTree:
 
     Examples
     --------
-    >>> tree = IntermediationTree.from_dict({
+    >>> tree = build_tree({
     ...     "name": "S", "products": [1, 2], "limit": 1,
     ...     "children": [{"name": "B", "products": [1, 2], "limit": 5}]})
     >>> tree.n, tree.transactions, tree.names
@@ -288,74 +299,6 @@ class IntermediationTree:
         ]
 
     # ------------------------------------------------------------------ constructors
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> IntermediationTree:
-        """A tree from nested dicts: either a whole model document (``{"model":
-        "intermediation", "tree": {...}}``) or the root node itself (keys ``name``, ``products``,
-        ``limit``, ``children``). Bad input raises :class:`~treemarket.errors.ModelError`."""
-        from treemarket.io.intermediation_file import tree_from_data
-
-        return tree_from_data(data)
-
-    @classmethod
-    def from_networkx(cls, graph: Any, name: str | None = None) -> IntermediationTree:
-        """A tree from a ``networkx.DiGraph`` whose edges point from seller to buyer.
-
-        Each node carries the attributes ``products`` (an iterable) and, at the root and the
-        leaves, ``limit``. Node names are ``str(node)``; children keep the graph's order.
-        """
-        import networkx as nx
-
-        if not isinstance(graph, nx.DiGraph) or isinstance(graph, nx.MultiDiGraph):
-            raise ModelError("the graph must be a networkx.DiGraph (edges from seller to buyer)")
-        if graph.number_of_nodes() == 0:
-            raise ModelError("the graph has no nodes")
-        roots = [v for v, d in graph.in_degree() if d == 0]
-        for v, d in graph.in_degree():
-            if d > 1:
-                parents = ", ".join(repr(str(u)) for u in graph.predecessors(v))
-                raise ModelError(f"node {str(v)!r} has {d} parents ({parents})")
-        if len(roots) != 1:
-            if not roots:
-                raise ModelError("the graph has no root: every node has a parent (a cycle)")
-            listed = ", ".join(repr(str(r)) for r in roots)
-            raise ModelError(f"the graph has {len(roots)} roots ({listed}); a tree has one seller")
-        try:
-            cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
-            cycle = None
-        if cycle:
-            through = " -> ".join(repr(str(u)) for u, _ in cycle)
-            raise ModelError(f"the graph has a cycle: {through}")
-
-        def node_dict(v: Any) -> dict[str, Any]:
-            attrs = graph.nodes[v]
-            unknown = sorted(set(attrs) - {"products", "limit"})
-            if unknown:
-                raise ModelError(f"node {str(v)!r}: unknown attribute {unknown[0]!r}")
-            d: dict[str, Any] = {"name": str(v)}
-            if "products" in attrs:
-                prods = attrs["products"]
-                if isinstance(prods, set | frozenset):
-                    prods = sorted(prods, key=lambda p: (isinstance(p, str), p))
-                d["products"] = list(prods)
-            if attrs.get("limit") is not None:
-                d["limit"] = attrs["limit"]
-            return d
-
-        root = node_dict(roots[0])
-        stack = [(roots[0], root)]
-        while stack:  # iterative: no recursion limit on long chains
-            v, d = stack.pop()
-            kids = list(graph.successors(v))
-            if kids:
-                d["children"] = [node_dict(k) for k in kids]
-                stack.extend(zip(kids, d["children"], strict=True))
-        data: dict[str, Any] = {"model": "intermediation", "tree": root}
-        if name is not None:
-            data["name"] = name
-        return cls.from_dict(data)
-
     @classmethod
     def from_arrays(
         cls,
@@ -586,9 +529,30 @@ def build_tree(
     error: ErrorFactory = _plain_error,
     name: str | None = None,
 ) -> IntermediationTree:
-    """Build and validate (Definition 1) a tree from a schema-checked nested node mapping.
+    """Build and validate (Definition 1) a tree from a nested node mapping.
 
-    Every violation raises ``error(place, message)`` for the offending node.
+    Parameters
+    ----------
+    root : mapping
+        The seller: keys ``name``, ``products``, ``limit`` (``s``) and ``children``, each child a
+        mapping of the same form (``limit`` is ``b`` at a customer, absent at an intermediary).
+        Key types are taken as given: data from users is schema-checked first
+        (:func:`treemarket.io.intermediation_file.tree_from_data`).
+    place : tuple
+        Where ``root`` sits in its document, for the error messages.
+    error : callable
+        ``error(place, message)`` makes the exception raised for a violation; by default a
+        :class:`~treemarket.errors.ModelError` naming the place.
+    name : str, optional
+        The model's name.
+
+    Examples
+    --------
+    >>> build_tree({"name": "S", "products": [1], "limit": 1,
+    ...             "children": [{"name": "S", "products": [1], "limit": 5}]})
+    Traceback (most recent call last):
+    ...
+    treemarket.errors.ModelError: tree.children[0].name: node name 'S' is used twice (first at tree)
     """
     names: list[str] = []
     parents: list[int] = []
@@ -601,11 +565,9 @@ def build_tree(
         node, where, par = stack.pop()
         nm = str(node["name"])
         if nm in first_place:
-            from treemarket.io.common import format_place
-
             raise error(
                 (*where, "name"),
-                f"node name {nm!r} is used twice (first at {format_place(first_place[nm])})",
+                f"node name {nm!r} is used twice (first at {_place_text(first_place[nm])})",
             )
         first_place[nm] = where
         index = len(names)

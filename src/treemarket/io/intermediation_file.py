@@ -1,7 +1,10 @@
-"""Intermediation model files (``model: intermediation``), see SPEC.md.
+"""Intermediation models from users: files (``model: intermediation``, format in
+``docs/formats.md``), nested dicts and networkx graphs.
 
-Every mistake becomes a :class:`~treemarket.errors.ModelError` naming the file, the line and the
-node, e.g. ``fig.yaml:9: tree.children[0].children: node '1': products {3} are in no child``.
+The schema is checked first (pydantic), then Definition 1
+(:func:`treemarket.intermediation.tree.build_tree`). Every mistake becomes a
+:class:`~treemarket.errors.ModelError` naming the file, the line and the node, e.g.
+``fig.yaml:9: tree.children[0].children: node '1': products {3} are in no child``.
 """
 
 from __future__ import annotations
@@ -106,10 +109,90 @@ def _validated_tree(doc: Document, raw: Any) -> dict[str, Any]:
 
 
 def tree_from_data(data: Mapping[str, Any]) -> IntermediationTree:
-    """The same checks for nested dicts from Python: a whole document or just the root node."""
+    """The same checks for nested dicts from Python: either a whole model document
+    (``{"model": "intermediation", "tree": {...}}``) or the root node itself (keys ``name``,
+    ``products``, ``limit``, ``children``). Bad input raises
+    :class:`~treemarket.errors.ModelError` naming the place.
+
+    Examples
+    --------
+    >>> tree = tree_from_data({"name": "S", "products": [1, 2], "limit": 1,
+    ...                        "children": [{"name": "B", "products": [1, 2], "limit": 5}]})
+    >>> tree.n, tree.surplus
+    (2, 4.0)
+    >>> tree_from_data({"name": "S", "products": [1], "limit": -1, "children": []})
+    Traceback (most recent call last):
+    ...
+    treemarket.errors.ModelError: tree.limit: input should be greater than or equal to 0
+    """
     if not isinstance(data, Mapping):
         raise ModelError("an intermediation tree must be a mapping")
     if "tree" in data or "model" in data:
         return tree_from_document(Document({"model": "intermediation", **data}, None))
     doc = Document({"model": "intermediation", "tree": dict(data)}, None)
     return tree_from_document(doc)
+
+
+def tree_from_networkx(graph: Any, name: str | None = None) -> IntermediationTree:
+    """A tree from a ``networkx.DiGraph`` whose edges point from seller to buyer (the inverse
+    of :meth:`~treemarket.intermediation.tree.IntermediationTree.to_networkx`).
+
+    Each node carries the attributes ``products`` (an iterable) and, at the root and the
+    leaves, ``limit``. Node names are ``str(node)``; children keep the graph's order. The
+    nodes are checked as :func:`tree_from_data` checks nested dicts.
+
+    >>> from treemarket.intermediation import example_tree
+    >>> tree_from_networkx(example_tree().to_networkx()).names
+    ('0', '1', '3', '4', '6', '2', '5')
+    """
+    import networkx as nx
+
+    if not isinstance(graph, nx.DiGraph) or isinstance(graph, nx.MultiDiGraph):
+        raise ModelError("the graph must be a networkx.DiGraph (edges from seller to buyer)")
+    if graph.number_of_nodes() == 0:
+        raise ModelError("the graph has no nodes")
+    roots = [v for v, d in graph.in_degree() if d == 0]
+    for v, d in graph.in_degree():
+        if d > 1:
+            parents = ", ".join(repr(str(u)) for u in graph.predecessors(v))
+            raise ModelError(f"node {str(v)!r} has {d} parents ({parents})")
+    if len(roots) != 1:
+        if not roots:
+            raise ModelError("the graph has no root: every node has a parent (a cycle)")
+        listed = ", ".join(repr(str(r)) for r in roots)
+        raise ModelError(f"the graph has {len(roots)} roots ({listed}); a tree has one seller")
+    try:
+        cycle = nx.find_cycle(graph)
+    except nx.NetworkXNoCycle:
+        cycle = None
+    if cycle:
+        through = " -> ".join(repr(str(u)) for u, _ in cycle)
+        raise ModelError(f"the graph has a cycle: {through}")
+
+    def node_dict(v: Any) -> dict[str, Any]:
+        attrs = graph.nodes[v]
+        unknown = sorted(set(attrs) - {"products", "limit"})
+        if unknown:
+            raise ModelError(f"node {str(v)!r}: unknown attribute {unknown[0]!r}")
+        d: dict[str, Any] = {"name": str(v)}
+        if "products" in attrs:
+            prods = attrs["products"]
+            if isinstance(prods, set | frozenset):
+                prods = sorted(prods, key=lambda p: (isinstance(p, str), p))
+            d["products"] = list(prods)
+        if attrs.get("limit") is not None:
+            d["limit"] = attrs["limit"]
+        return d
+
+    root = node_dict(roots[0])
+    stack = [(roots[0], root)]
+    while stack:  # iterative: no recursion limit on long chains
+        v, d = stack.pop()
+        kids = list(graph.successors(v))
+        if kids:
+            d["children"] = [node_dict(k) for k in kids]
+            stack.extend(zip(kids, d["children"], strict=True))
+    data: dict[str, Any] = {"model": "intermediation", "tree": root}
+    if name is not None:
+        data["name"] = name
+    return tree_from_data(data)

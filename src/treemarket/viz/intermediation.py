@@ -1,43 +1,32 @@
 """Pictures of intermediation trees, drawn like Fig. 1a of the paper: the seller on top, products
 and limit prices on the nodes, prices on the edges, utilities on the nodes.
 
-matplotlib is imported inside the functions, with the Agg backend.
+Every picture function takes ``ax=None`` (draw into a new figure, or into this axes) and returns
+the matplotlib :class:`~matplotlib.figure.Figure`, with what it drew attached as a plain dict,
+``fig.treemarket_data``, so that tests (and users) can check the content of a picture without
+looking at pixels. matplotlib is imported inside the functions, with the Agg backend; figures are
+made without pyplot, so nothing needs closing. Writing a picture to a file is the caller's
+(``treemarket intermediation plot`` writes it atomically).
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from treemarket.display import number
 from treemarket.intermediation import Analysis, IntermediationTree, format_products
 from treemarket.intermediation.tree import FloatArray
 
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
 #: Above this many nodes only the names are written on the nodes, not the numbers.
 FULL_LABELS_MAX = 80
-
-
-@dataclass
-class TreePicture:
-    """What was drawn: the figure and, per node and per edge, the position and the text.
-
-    ``edge_labels`` is keyed by ``(parent name, child name)``; ``binding`` lists the edges whose
-    price is 0 (drawn dashed: the constraint ``p ≥ 0`` binds there).
-    """
-
-    figure: Any
-    title: str
-    positions: dict[str, tuple[float, float]]
-    node_labels: dict[str, str]
-    edge_labels: dict[tuple[str, str], str]
-    binding: list[tuple[str, str]] = field(default_factory=list)
-    negative: list[str] = field(default_factory=list)
-
-    def texts(self) -> list[str]:
-        """Every text drawn on the axes."""
-        return [t.get_text() for ax in self.figure.axes for t in ax.texts]
+#: Values within this fraction of ``tree.unit`` of 0 are written as 0 (rounding, not money).
+ZERO_LABEL = 1e-12
 
 
 def tree_layout(tree: IntermediationTree) -> FloatArray:
@@ -51,7 +40,6 @@ def tree_layout(tree: IntermediationTree) -> FloatArray:
     n = tree.n
     x = np.zeros(n)
     x[tree.is_leaf] = np.arange(tree.customers)
-    first = np.full(n, -1, dtype=np.int64)
     last = np.full(n, -1, dtype=np.int64)
     kids = np.arange(1, n)
     np.maximum.at(last, tree.parent[1:], kids)
@@ -66,30 +54,52 @@ def tree_layout(tree: IntermediationTree) -> FloatArray:
     return np.column_stack([x, 0.0 - tree.depth.astype(np.float64)])
 
 
-def _num(x: float) -> str:
-    return f"{x:.4g}" if abs(x) >= 1e-12 else "0"
+def _label(x: float, unit: float) -> str:
+    """A price, limit or utility on the picture: 4 significant digits, rounding noise as 0."""
+    return number(x if abs(x) > ZERO_LABEL * unit else 0.0, 4)
 
 
-def draw_tree(result: Analysis, ax: Any = None, title: str | None = None) -> TreePicture:
+def draw_tree(result: Analysis, ax: Axes | None = None, title: str | None = None) -> Figure:
     """Draw ``result.tree`` with the prices and utilities of ``result.pricing``.
 
-    Node text: name, product set, limit price (``s`` at the seller, ``b`` at customers) and the
-    utility ``u``; edge text: the price ``p`` paid by the child. Customers are squares, the
-    seller a diamond, intermediaries circles; a negative utility is drawn in red.
+    Node text: name, product set ``set(j)``, limit price (``s`` at the seller, ``b`` at customers)
+    and the utility ``u``; edge text: the price ``p_j`` paid by the child ``j``. Customers are
+    squares, the seller a diamond, intermediaries circles; a negative utility is drawn in red and
+    an edge priced 0 (where ``p ≥ 0`` binds) dashed red.
+
+    Parameters
+    ----------
+    result : Analysis
+        From :func:`treemarket.intermediation.analyze`.
+    ax : matplotlib Axes, optional
+        Draw into this axes (its figure is returned and not resized); by default a new figure
+        sized to the tree.
+    title : str, optional
+        The title before `` — <rule> prices (<method>)``; default the tree's name.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+        With ``fig.treemarket_data``: ``kind`` ("intermediation-tree"), ``title``, ``positions``
+        (node name -> (x, y)), ``node_labels`` (node name -> text), ``edge_labels`` ((parent,
+        child) -> text), ``binding`` (the edges priced 0) and ``negative`` (the nodes with
+        ``u < 0``).
     """
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     tree, pricing = result.tree, result.pricing
-    names = tree.names
+    names, unit = tree.names, tree.unit
     pos = tree_layout(tree)
     full = tree.n <= FULL_LABELS_MAX
     width = max(4.0, 1.6 * tree.customers if full else 0.25 * tree.customers)
     height = max(3.0, 1.7 * (tree.height + 1))
+    own = ax is None
     if ax is None:
-        fig, ax = plt.subplots(figsize=(min(width, 40.0), min(height, 20.0)))
+        fig = Figure(figsize=(min(width, 40.0), min(height, 20.0)))
+        ax = fig.add_subplot()
     else:
         fig = ax.figure
     heading = title or result.tree.name or "intermediation tree"
@@ -113,7 +123,7 @@ def draw_tree(result: Analysis, ax: Any = None, title: str | None = None) -> Tre
             linewidth=1.0,
             zorder=1,
         )
-        text = f"p = {_num(pricing.prices[j])}"
+        text = f"p = {_label(pricing.prices[j], unit)}"
         edge_labels[key] = text
         if full:
             mx, my = (pos[i] + pos[j]) / 2
@@ -134,10 +144,10 @@ def draw_tree(result: Analysis, ax: Any = None, title: str | None = None) -> Tre
         u = float(pricing.utilities[i])
         lines = [names[i], format_products(tree.products_of(i))]
         if i == 0:
-            lines.append(f"s = {_num(tree.limit[0])}")
+            lines.append(f"s = {_label(tree.limit[0], unit)}")
         elif tree.is_leaf[i]:
-            lines.append(f"b = {_num(tree.limit[i])}")
-        lines.append(f"u = {_num(u)}")
+            lines.append(f"b = {_label(tree.limit[i], unit)}")
+        lines.append(f"u = {_label(u, unit)}")
         label = "\n".join(lines)
         node_labels[names[i]] = label
         if u < 0:
@@ -156,22 +166,16 @@ def draw_tree(result: Analysis, ax: Any = None, title: str | None = None) -> Tre
     ax.set_ylim(-tree.height - 0.9, 0.4)
     ax.set_xlim(-0.8, max(tree.customers - 1, 1) + 0.8)
     ax.legend(loc="upper right", fontsize=7, frameon=False)
-    fig.tight_layout()
+    if own:
+        fig.tight_layout()
     positions = {names[i]: (float(pos[i, 0]), float(pos[i, 1])) for i in range(tree.n)}
-    return TreePicture(fig, heading, positions, node_labels, edge_labels, binding, negative)
-
-
-def save_tree_picture(
-    result: Analysis, path: str | os.PathLike[str], fmt: str = "png"
-) -> TreePicture:
-    """Draw and write the picture atomically (complete or absent); returns what was drawn."""
-    import matplotlib.pyplot as plt
-
-    from treemarket.io.common import write_atomic
-
-    picture = draw_tree(result)
-    try:
-        write_atomic(path, lambda h: picture.figure.savefig(h, format=fmt, dpi=150), mode="wb")
-    finally:
-        plt.close(picture.figure)
-    return picture
+    fig.treemarket_data = {  # type: ignore[union-attr]
+        "kind": "intermediation-tree",
+        "title": heading,
+        "positions": positions,
+        "node_labels": node_labels,
+        "edge_labels": edge_labels,
+        "binding": binding,
+        "negative": negative,
+    }
+    return fig  # type: ignore[return-value]

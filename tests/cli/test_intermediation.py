@@ -1,5 +1,6 @@
-"""`treemarket intermediation solve|plot`: SPEC JSON keys, the report, and every class of bad
-input giving exit status 2 with one line naming the file, the line and the place."""
+"""`treemarket intermediation solve|plot`: the JSON keys (docs/json.md), the report, the pictures,
+and every class of bad input giving exit status 2 with one line naming the file, the line and the
+place."""
 
 import json
 import subprocess
@@ -11,9 +12,11 @@ import pytest
 from treemarket.cli import app
 from treemarket.cli._common import run_guarded
 from treemarket.cli.examples import example_path
-from treemarket.cli.intermediation import demo
+from treemarket.cli.intermediation import demo, write_picture
+from treemarket.intermediation import analyze, example_tree
 
-SPEC_EXAMPLE = """\
+#: The example file of docs/intermediation.md (the format: docs/formats.md).
+FILE_EXAMPLE = """\
 model: intermediation
 name: fig-1a
 tree:
@@ -48,8 +51,8 @@ def _write(tmp_path, text, name="model.yaml"):
     return path
 
 
-def test_solve_json_has_the_spec_keys(tmp_path, capsys):
-    path = _write(tmp_path, SPEC_EXAMPLE)
+def test_solve_json_has_the_documented_keys(tmp_path, capsys):
+    path = _write(tmp_path, FILE_EXAMPLE)
     code, out, err = _run(["solve", str(path), "--json"], capsys)
     assert code == 0 and err == ""
     data = json.loads(out)
@@ -154,6 +157,16 @@ def test_plot_writes_the_picture(tmp_path, capsys, fmt):
         assert "<svg" in text
 
 
+def test_saved_file_is_complete(tmp_path):
+    result = analyze(example_tree(b=8, s=6))
+    path = tmp_path / "fig.svg"
+    figure = write_picture(result, path, "svg")
+    text = path.read_text()
+    assert text.rstrip().endswith("</svg>")
+    assert "p = 0.5714" in figure.treemarket_data["edge_labels"].values()
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.svg"]
+
+
 def test_demo_reports_every_example_and_writes_pictures(tmp_path, capsys):
     demo(tmp_path)
     out = capsys.readouterr().out
@@ -171,8 +184,8 @@ def test_demo_reports_every_example_and_writes_pictures(tmp_path, capsys):
 
 
 def _edit(old, new):
-    assert old in SPEC_EXAMPLE
-    return SPEC_EXAMPLE.replace(old, new, 1)
+    assert old in FILE_EXAMPLE
+    return FILE_EXAMPLE.replace(old, new, 1)
 
 
 BAD_FILES = [
@@ -299,9 +312,7 @@ def test_unknown_rule_is_a_usage_error(capsys):
 
 
 def test_a_real_process_prints_one_line_and_no_traceback(tmp_path):
-    exe = Path(sys.executable).parent / "treemarket"
-    if not exe.exists():
-        pytest.skip("console script not installed")
+    exe = Path(sys.executable).parent / "treemarket"  # installed with the package
     path = _write(tmp_path, _edit("limit: 6", "limit: -6"))
     proc = subprocess.run(
         [str(exe), "intermediation", "solve", str(path), "--json"],
