@@ -11,7 +11,7 @@ import pytest
 
 from treemarket.cli import app
 from treemarket.cli._common import run_guarded
-from treemarket.cli.examples import example_path
+from treemarket.examples import example_path
 from treemarket.cli.intermediation import demo, write_picture
 from treemarket.intermediation import analyze, example_tree
 

@@ -221,7 +221,7 @@ def print_report(result: Analysis, source: str | None = None) -> None:
 
 def demo(out: Path) -> None:
     """Report on every bundled intermediation example and write its picture into ``out``."""
-    from treemarket.cli.examples import bundled_examples, example_path
+    from treemarket.examples import bundled_examples, example_path
 
     for name in bundled_examples():
         if not (name.startswith("intermediation-") and name.endswith(".yaml")):
