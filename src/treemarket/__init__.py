@@ -4,6 +4,8 @@ Tradable time-specific permits under dynamic uncertainty (:mod:`treemarket.ttp`)
 intermediation trees (:mod:`treemarket.intermediation`), on array-based scenario trees
 (:mod:`treemarket.scenario`).
 
+Examples
+--------
 >>> from treemarket import load_ttp, solve
 >>> from treemarket.examples import example_path
 >>> solve(load_ttp(example_path("weather.yaml"))).welfare

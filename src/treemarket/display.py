@@ -10,6 +10,8 @@ def number(x: float | None, digits: int = 6) -> str:
     """A number for a table or a label: ``digits`` significant digits, ``-`` for None, ``any``
     for +inf, never ``-0``.
 
+    Examples
+    --------
     >>> number(12.0), number(1 / 3, 4), number(None), number(float("inf")), number(-0.0)
     ('12', '0.3333', '-', 'any', '0')
     """
@@ -24,6 +26,8 @@ def number(x: float | None, digits: int = 6) -> str:
 def percent(x: float | None, digits: int = 1) -> str:
     """A share as a percentage: ``percent(0.9704)`` is ``'97.0%'``; ``-`` for None or NaN.
 
+    Examples
+    --------
     >>> percent(0.9704), percent(None)
     ('97.0%', '-')
     """
@@ -36,6 +40,8 @@ def event(names: Sequence[str], limit: int = 6, total: int | None = None) -> str
     """An event (a set of scenario names) in braces, cut after ``limit`` names; ``Ω`` when it
     holds all ``total`` scenarios and is too long to list.
 
+    Examples
+    --------
     >>> event(["CF", "FC"])
     '{CF, FC}'
     >>> event([f"s{k}" for k in range(9)], limit=2)

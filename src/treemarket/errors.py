@@ -14,6 +14,8 @@ class TreemarketError(Exception):
 class ModelError(TreemarketError, ValueError):
     """Bad input: names the file (if any), the place in it, and what is wrong.
 
+    Examples
+    --------
     >>> str(ModelError("supply must be a list", file="m.yaml", place="supply", line=3))
     'm.yaml:3: supply: supply must be a list'
     """

@@ -5,6 +5,8 @@ optimum". Each is *proven* (a certificate shows it), *refuted* (a certificate sh
 opposite) or *unknown* (nothing computed decides it). A fact is not a bool, so that "not
 known" can never be read as "refuted": ask :attr:`Fact.proven` or :attr:`Fact.refuted`.
 
+Examples
+--------
 >>> Fact.of(True), Fact.of(None)
 (Fact.PROVEN, Fact.UNKNOWN)
 >>> Fact.UNKNOWN.refuted, Fact.REFUTED.to_json()

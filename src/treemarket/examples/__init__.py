@@ -1,5 +1,7 @@
 """The bundled model files (package data): the paper's examples and a few larger ones.
 
+Examples
+--------
 >>> sorted(bundled_examples())[:2]
 ['fractional.yaml', 'intermediation-fig1a.yaml']
 >>> example_path("weather.yaml").name

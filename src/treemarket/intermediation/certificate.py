@@ -106,6 +106,8 @@ def nash_multipliers(tree: IntermediationTree, utilities: FloatArray) -> FloatAr
 
     The open case of Fig. 1a: only the edges into ``4`` and ``2``, priced 0, carry a multiplier.
 
+    Examples
+    --------
     >>> from treemarket.intermediation import example_tree, price
     >>> tree = example_tree(b=8, s=2)
     >>> mu = nash_multipliers(tree, price(tree, "nash").utilities)

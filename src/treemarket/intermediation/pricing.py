@@ -321,6 +321,8 @@ def example_tree(b: float = 8.0, s: float = 6.0) -> IntermediationTree:
     """The tree of Fig. 1a with ``b_12 = 2b`` (customer ``3``), ``b_3 = b_4 = b`` (customers
     ``6`` and ``5``) and seller limit ``s``.
 
+    Examples
+    --------
     >>> example_tree().names
     ('0', '1', '3', '4', '6', '2', '5')
     """

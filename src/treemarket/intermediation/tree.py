@@ -53,6 +53,8 @@ def format_products(products: Iterable[Product]) -> str:
     """A product set as ``{1, 2}``, sorted (numbers before names), runs of five or more
     consecutive numbers shortened.
 
+    Examples
+    --------
     >>> format_products([3, 1, "x"])
     '{1, 3, x}'
     >>> format_products(range(1, 21))
@@ -314,6 +316,8 @@ class IntermediationTree:
         intermediary. ``products`` (per node) is optional; without it each customer buys one
         product named after it. Vectorized: fit for millions of nodes.
 
+        Examples
+        --------
         >>> t = IntermediationTree.from_arrays([-1, 0, 0, 1], [2.0, np.nan, 3.0, 4.0])
         >>> t.parent.tolist(), t.size.tolist(), t.surplus
         ([-1, 0, 1, 0], [4, 2, 1, 1], 5.0)
@@ -484,6 +488,8 @@ def partition_problem(
 ) -> str | None:
     """What is wrong with ``child_products`` as a partition of ``products`` (None if nothing).
 
+    Examples
+    --------
     >>> partition_problem([1, 2, 3], [[1, 2], [2]], ["a", "b"])
     "product {2} is in more than one child ('a', 'b'); products {3} are in no child"
     >>> partition_problem([1, 2], [[1, 2]], ["a"]) is None

@@ -37,6 +37,8 @@ SPLIT_TOL = 1e-12
 def isotonic_target(tree: IntermediationTree) -> FloatArray:
     """``c``: ``−s`` at the root, ``b`` at customers, 0 at intermediaries (``Σ c = Σ b − s``).
 
+    Examples
+    --------
     >>> from treemarket.intermediation import example_tree
     >>> isotonic_target(example_tree(b=8, s=6)).tolist()
     [-6.0, 0.0, 16.0, 0.0, 8.0, 0.0, 8.0]
@@ -72,6 +74,8 @@ def block_levels(tree: IntermediationTree, tight: BoolArray) -> FloatArray:
     within each block (the components left after cutting the tight edges): each block gets the
     mean of :func:`isotonic_target` over it. Used to polish a solver's answer from its active set.
 
+    Examples
+    --------
     >>> from treemarket.intermediation import example_tree
     >>> tree = example_tree(b=8, s=2)
     >>> tight = np.isin(np.arange(tree.n), [tree.index["4"], tree.index["2"]])

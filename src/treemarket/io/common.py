@@ -54,6 +54,8 @@ def format_place(place: Iterable[str | int]) -> str:
     """``("information", 1, 0)`` -> ``information[1][0]``; ``("tree", "children", 0)`` ->
     ``tree.children[0]``.
 
+    Examples
+    --------
     >>> format_place(("scenarios", "FC", "values", "A"))
     'scenarios.FC.values.A'
     >>> format_place(("information", 1, 0))

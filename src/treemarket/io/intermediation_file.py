@@ -141,6 +141,8 @@ def tree_from_networkx(graph: Any, name: str | None = None) -> IntermediationTre
     leaves, ``limit``. Node names are ``str(node)``; children keep the graph's order. The
     nodes are checked as :func:`tree_from_data` checks nested dicts.
 
+    Examples
+    --------
     >>> from treemarket.intermediation import example_tree
     >>> tree_from_networkx(example_tree().to_networkx()).names
     ('0', '1', '3', '4', '6', '2', '5')

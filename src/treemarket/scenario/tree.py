@@ -171,7 +171,7 @@ class ScenarioTree:
         Returns
         -------
         (..., N) array
-            v(t, ω) = E[V | F(t)](ω) per node: bottom-up, each parent is the
+            v(t, ω) = E[V | F(t)] evaluated at ω, per node: bottom-up, each parent is the
             probability-weighted mean of its children.
 
         Examples
@@ -237,6 +237,8 @@ class ScenarioTree:
     def path_to(self, node: int) -> IntArray:
         """The nodes of the path from the root to ``node`` (both included), root first.
 
+        Examples
+        --------
         >>> tree, _ = ScenarioTree.from_paths([[0, 0, 0], [0, 0, 1], [0, 1, 0]])
         >>> tree.path_to(4).tolist()
         [0, 1, 4]

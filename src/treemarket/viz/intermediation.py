@@ -33,6 +33,8 @@ def tree_layout(tree: IntermediationTree) -> FloatArray:
     """``(n, 2)`` positions: customers at ``x = 0, 1, 2, …`` in preorder, an inner node centred
     over its first and last child, ``y = −depth``.
 
+    Examples
+    --------
     >>> from treemarket.intermediation import example_tree
     >>> tree_layout(example_tree()).tolist()[:3]
     [[1.25, 0.0], [0.5, -1.0], [0.0, -2.0]]
