@@ -11,8 +11,8 @@ import pytest
 
 from treemarket.cli import app
 from treemarket.cli._common import run_guarded
-from treemarket.examples import example_path
 from treemarket.cli.intermediation import demo, write_picture
+from treemarket.examples import example_path
 from treemarket.intermediation import analyze, example_tree
 
 #: The example file of docs/intermediation.md (the format: docs/formats.md).

@@ -176,3 +176,9 @@ def test_unknown_method_and_formulation_are_one_line_errors(capsys):
     code, _, err = _run(["ttp", "solve", str(example_path("weather.yaml")), "--formulation",
                          "q"], capsys)  # fmt: skip
     assert code == 2 and err.count("\n") == 1 and "--formulation" in err
+
+
+def test_output_to_a_folder_is_a_one_line_error(tmp_path, capsys):
+    code, _, err = _run(["ttp", "solve", str(example_path("weather.yaml")), "--output",
+                         str(tmp_path)], capsys)  # fmt: skip
+    assert code == 2 and err.count("\n") == 1 and "is a folder" in err

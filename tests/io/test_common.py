@@ -30,3 +30,13 @@ def test_a_failed_write_leaves_nothing(tmp_path):
     with pytest.raises(RuntimeError):
         write_atomic(tmp_path / "x.json", broken)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_folder_or_an_unwritable_place_is_a_one_line_model_error(tmp_path):
+    from treemarket.errors import ModelError
+
+    with pytest.raises(ModelError, match="is a folder"):
+        write_json(tmp_path, {"x": 1})
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ModelError, match="cannot be written"):
+        write_json(tmp_path / "file" / "below.json", {"x": 1})

@@ -201,11 +201,17 @@ def write_atomic(
     """Write a file completely or not at all: write to a temporary file beside it, then rename.
 
     The file gets the permissions a plain ``open()`` would give it (0666 less the umask), not
-    the private 0600 of a temporary file.
+    the private 0600 of a temporary file. A place that cannot be written (a folder, a missing
+    permission) is a :class:`ModelError` naming the file.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    if target.is_dir():
+        raise ModelError("is a folder, not a file to write", file=str(target))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    except OSError as exc:
+        raise ModelError(f"cannot be written: {exc.strerror}", file=str(target)) from None
     try:
         os.fchmod(fd, 0o666 & ~_umask())
         with os.fdopen(fd, mode) as handle:
