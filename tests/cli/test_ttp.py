@@ -182,3 +182,20 @@ def test_output_to_a_folder_is_a_one_line_error(tmp_path, capsys):
     code, _, err = _run(["ttp", "solve", str(example_path("weather.yaml")), "--output",
                          str(tmp_path)], capsys)  # fmt: skip
     assert code == 2 and err.count("\n") == 1 and "is a folder" in err
+
+
+def test_a_solve_stopped_short_of_its_target_says_so_and_exits_3(capsys):
+    args = ["ttp", "solve", str(example_path("theme-park.yaml")), "--method", "market",
+            "--time-limit", "0"]  # fmt: skip
+    code, out, _ = _run([*args, "--json"], capsys)
+    data = json.loads(out)
+    assert code == 3
+    assert data["reached"] is False and data["target_gap"] == 1e-3 and data["gap"] > 1e-3
+    code, text, _ = _run(args, capsys)
+    assert code == 3 and "stopped short of the target gap" in text
+
+
+def test_a_solve_that_reaches_its_target_says_so_and_exits_0(capsys):
+    code, out, _ = _run(["ttp", "solve", str(example_path("weather.yaml")), "--json"], capsys)
+    data = json.loads(out)
+    assert code == 0 and data["reached"] is True and data["target_gap"] == 1e-9

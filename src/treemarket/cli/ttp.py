@@ -19,6 +19,7 @@ from treemarket.ttp.simulate import SimulationResult
 
 app = typer.Typer(help="Tradable time-specific permits: optimal assignment and prices.")
 
+SHORT_OF_TARGET = 3  # exit status: an answer, but a limit stopped the solver short of its target
 RANGE_NODES = 500  # price ranges cost two small LPs per node: automatic up to this many nodes
 FileArg = typer.Argument(..., help="TTP model file (YAML or JSON).", show_default=False)
 
@@ -54,8 +55,10 @@ def solve_command(
         emit_json(solution.to_json(option_values=option_values), output)
         if output is not None and not as_json:
             console.print(f"wrote {output}")
-        return
-    print_solution(solution)
+    else:
+        print_solution(solution)
+    if not solution.reached:
+        raise typer.Exit(SHORT_OF_TARGET)
 
 
 @app.command("simulate")
@@ -252,6 +255,12 @@ def print_solution(solution: TTPSolution) -> None:
     if solution.dual_bound is not None:
         console.print(f"{'dual bound (≥ [P1]):':<22} {solution.dual_bound:.10g}")
     console.print(f"upper bound, gap:      {solution.upper_bound:.10g}, {solution.gap:.3g}")
+    if not solution.reached:
+        console.print(
+            f"[bold yellow]note[/bold yellow]: stopped short of the target gap "
+            f"{solution.target_gap:.3g} (a time or iteration limit): the assignment is feasible "
+            "and the bound proven, but not optimal within the target"
+        )
     console.print(f"the LP relaxation is integral ([P1] = [P0]): {solution.lp_integral}")
     console.print(f"prices support the optimum as an equilibrium: {solution.supported}")
     for note in solution.notes:

@@ -16,6 +16,7 @@ from treemarket.ttp.optimality import OptimalityReport
 from treemarket.ttp.prices import PriceRanges, PriceSystem, extreme_prices
 
 Which = Literal["low", "high"]
+PROVEN_GAP = 1e-9  # a relative gap at most this is proven optimal
 
 
 @dataclass
@@ -47,6 +48,8 @@ class TTPSolution:
         The fractional LP optimum, when there is one.
     optimality : OptimalityReport or None
         The check of the optimality system for :attr:`priced_y` at :attr:`prices`.
+    target_gap : float
+        The gap the solver was asked to reach (the exact solver's: proven optimal, 1e-9).
     """
 
     model: TTPModel
@@ -62,12 +65,18 @@ class TTPSolution:
     ranges: PriceRanges | None = None
     y_lp: NDArray[np.float64] | None = None
     optimality: OptimalityReport | None = None
+    target_gap: float = PROVEN_GAP
     method: str = "exact"
     formulation: str = "path"
     timings: dict[str, float] = field(default_factory=dict)
     stats: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     _systems: dict[str, PriceSystem | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def reached(self) -> bool:
+        """Did the solver reach its target gap (False: a limit stopped it short)?"""
+        return self.gap <= self.target_gap
 
     @property
     def priced_y(self) -> NDArray[np.float64]:
@@ -218,6 +227,8 @@ class TTPSolution:
             "lp_bound": self.lp_bound,
             "upper_bound": self.upper_bound,
             "gap": self.gap,
+            "target_gap": self.target_gap,
+            "reached": self.reached,
             "lp_integral": self.lp_integral.to_json(),
             "supported": self.supported.to_json(),
             "method": self.method,

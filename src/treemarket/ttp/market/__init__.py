@@ -86,6 +86,7 @@ def solve_market(
         supported=Fact.UNKNOWN,
         prices=PriceSystem(price=result.price, option_value=option_value),
         dual_bound=result.dual_bound,
+        target_gap=opts.target_gap,
         method="market",
         formulation="lagrangian",
         timings={"market": result.seconds},
