@@ -13,12 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from treemarket.cli._common import run_guarded
-from treemarket.cli.study import app
 from treemarket.study import load_study, run_study, study_status
 from treemarket.study.store import ResultStore
 
-from .conftest import stored, write_study
+from .helpers import stored, write_study
 
 MIXED = {
     "study": "mixed",
@@ -139,35 +137,3 @@ def test_sigkill_of_a_dask_run_then_resume(tmp_path: Path) -> None:
     code = _kill_mid_run(path, ["--workers", "2"], at_least=6)
     assert code == -signal.SIGKILL
     _resume_and_compare(tmp_path, path)
-
-
-def test_cli_run_status_report(tmp_path: Path, small_study: dict, capsys) -> None:
-    path = write_study(tmp_path, small_study)
-    out = tmp_path / "out"
-    assert run_guarded(app, ["report", str(path), "--out", str(out)]) == 2
-    assert "nothing stored yet" in capsys.readouterr().err
-    assert run_guarded(app, ["status", str(path)]) == 0
-    assert "12" in capsys.readouterr().out
-    assert run_guarded(app, ["run", str(path), "--serial"]) == 0
-    text = capsys.readouterr().out
-    assert "done 12, failed 0, pending 0 of 12; computed 12 in this run" in text
-    assert run_guarded(app, ["run", str(path), "--serial"]) == 0
-    assert "computed 0 in this run" in capsys.readouterr().out
-    assert run_guarded(app, ["report", str(path), "--out", str(out), "--format", "md"]) == 0
-    names = sorted(p.name for p in out.iterdir())
-    assert names == [
-        "small-simulate.welfare-vs-accuracy.png",
-        "small-simulate.welfare-vs-buyers.png",
-        "small-summary.md",
-        "small-tasks.md",
-    ]
-    summary = (out / "small-summary.md").read_text()
-    assert summary.count("simulate.market.welfare") == 4  # one row per point
-
-
-def test_cli_rejects_contradictory_options(tmp_path: Path, small_study: dict, capsys) -> None:
-    path = write_study(tmp_path, small_study)
-    assert run_guarded(app, ["run", str(path), "--serial", "--workers", "2"]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "--serial" in err[0]
-    assert not (tmp_path / "study.results.sqlite").exists()

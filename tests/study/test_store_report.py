@@ -15,7 +15,7 @@ from treemarket.study.report import families, write_report
 from treemarket.study.store import ResultStore
 from treemarket.study.tasks import Outcome
 
-from .conftest import write_study
+from .helpers import write_study
 
 
 def _outcome(key: str, status: str = "done", value: float = 1.0) -> Outcome:

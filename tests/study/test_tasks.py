@@ -6,13 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from treemarket.cli._common import run_guarded
-from treemarket.cli.study import app
 from treemarket.study import load_study, run_study, run_task, study_from_dict, summary_frame
 from treemarket.study.generators import forecast_model, forecast_tree
 from treemarket.ttp import solve_exact
 
-from .conftest import stored, write_study
+from .helpers import write_study
 
 
 def _metrics(generator: str, params: dict, compute: dict, seed: int = 0) -> dict:
@@ -81,19 +79,3 @@ def test_forecast_tree_probabilities_and_information() -> None:
     values = noise.values  # an uninformative forecast: v(t = 1) = v(t = 0)
     level1 = noise.tree.level(1)
     assert (values[:, level1] == values[:, [0]]).all()
-
-
-def test_attach_to_a_running_scheduler(tmp_path: Path, small_study, capsys) -> None:
-    from distributed import Client
-
-    from treemarket.study.runner import local_cluster
-
-    path = write_study(tmp_path, small_study)
-    with local_cluster(2) as cluster, Client(cluster):
-        code = run_guarded(app, ["run", str(path), "--scheduler", cluster.scheduler_address])
-    out = capsys.readouterr().out
-    assert code == 0, out
-    assert "Dask dashboard:" in out and "computed 12 in this run" in out
-    reference = tmp_path / "serial.sqlite"
-    assert run_guarded(app, ["run", str(path), "--serial", "--store", str(reference)]) == 0
-    assert stored(load_study(path).store) == stored(reference)

@@ -31,7 +31,10 @@ def plot_command(
     Writes ``<stem>-tree.<fmt>``, ``<stem>-prices.<fmt>`` and ``<stem>-policies.<fmt>`` to
     ``--out``.
     """
-    from treemarket.viz import ttp as viz
+    from treemarket.viz.figure import save
+    from treemarket.viz.policies import plot_policies
+    from treemarket.viz.prices import plot_price_fan
+    from treemarket.viz.tree import plot_tree
 
     fmt = fmt.lower()
     if fmt not in FORMATS:
@@ -40,10 +43,10 @@ def plot_command(
     solution = solve(model)
     stem = Path(file).stem
     figures = {
-        "tree": viz.plot_tree(solution, max_nodes=max_nodes),
-        "prices": viz.plot_price_fan(solution),
+        "tree": plot_tree(solution, max_nodes=max_nodes),
+        "prices": plot_price_fan(solution),
+        "policies": plot_policies(simulate(model, solution)),
     }
-    figures["policies"] = viz.plot_policies(simulate(model, solution))
     for kind, figure in figures.items():
-        path = viz.save(figure, out / f"{stem}-{kind}.{fmt}")
+        path = save(figure, out / f"{stem}-{kind}.{fmt}")
         console.print(f"wrote {path}", markup=False, soft_wrap=True)

@@ -2,7 +2,8 @@
 
 A study file names a model or generator, the parameters to sweep (grid and random samples), the
 seeds, the computations per task and the metrics to keep (:mod:`treemarket.study.schema`). Each
-task is a pure function of its parameters (:mod:`treemarket.study.tasks`), run on Dask workers
+task is a pure function of its parameters (:mod:`treemarket.study.tasks`, running the
+computations registered in :mod:`treemarket.study.computations`), run on Dask workers
 (:mod:`treemarket.study.runner`) and committed atomically to a SQLite store under a key derived
 from its parameters and the package version (:mod:`treemarket.study.store`); a stopped study
 resumes with what is missing. :mod:`treemarket.study.report` turns the store into pandas tables

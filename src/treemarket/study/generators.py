@@ -19,6 +19,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from treemarket.io.common import StrictModel
 from treemarket.scenario import ScenarioTree
 from treemarket.ttp.model import TTPModel
 
@@ -27,8 +28,10 @@ CHUNK = 256  # buyers per random stream of the forecast model
 WEATHER_NAMES = ("dry", "rain")
 
 
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class _Params(StrictModel):
+    """Generator parameters: unknown names are errors, values are frozen."""
+
+    model_config = ConfigDict(frozen=True)
 
 
 class ForecastParams(_Params):

@@ -3,8 +3,8 @@ swept parameter with confidence intervals over the seeds.
 
 The per-task table has one row per stored task (its swept values, seed, status and metrics);
 the summary has one row per point of the sweep and metric, with the mean over the seeds, the
-standard deviation and a Student-t 95 % confidence interval of the mean. matplotlib is imported
-only when pictures are drawn.
+standard deviation and a Student-t 95 % confidence interval of the mean. The pictures' numbers
+are computed here and drawn by :mod:`treemarket.viz.study` (matplotlib is imported only then).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pandas as pd
 from treemarket.io.common import write_atomic
 from treemarket.study.schema import Study
 from treemarket.study.store import ResultStore
+from treemarket.viz.study import Line, Panel, axis_values, label
 
 LEVEL = 0.95
 MAX_PANELS = 6
@@ -127,6 +128,7 @@ def markdown_table(frame: pd.DataFrame, digits: int = 6) -> str:
 def _cell(value: Any, digits: int) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
+    # not display.number: that writes -0 as 0 and inf as "any", which would change the tables
     if isinstance(value, float | np.floating):
         return f"{float(value):.{digits}g}"
     return str(value).replace("|", "\\|")
@@ -182,11 +184,10 @@ def write_pictures(study: Study, out: Path, frame: pd.DataFrame | None = None,
                    image: str = "png") -> list[Path]:  # fmt: skip
     """One picture per metric family and swept parameter: the mean over seeds against the
     parameter with its 95 % confidence interval, one panel per value of the other swept
-    parameters (pooled when they have more than six combinations)."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    parameters (pooled when they have more than six combinations); ``image`` is png or svg.
+    Drawn by :func:`treemarket.viz.study.plot_study`."""
+    from treemarket.viz.figure import save
+    from treemarket.viz.study import plot_study
 
     frame = results_frame(study) if frame is None else frame
     done = frame[frame["status"] == "done"] if len(frame) else frame
@@ -194,62 +195,44 @@ def write_pictures(study: Study, out: Path, frame: pd.DataFrame | None = None,
     if not len(done):
         return written
     for family, param, members in picture_plan(study):
-        others = [p for p in study.swept if p != param]
-        combos = done[others].drop_duplicates() if others else pd.DataFrame()
-        pooled = bool(others) and len(combos) > MAX_PANELS
-        panels: list[tuple[str, pd.DataFrame]]
-        if not others or pooled:
-            label = f"pooled over {', '.join(others)}" if pooled else ""
-            panels = [(label, done)]
-        else:
-            panels = []
-            for combo in combos.itertuples(index=False):
-                mask = np.ones(len(done), dtype=bool)
-                for name, value in zip(others, combo, strict=True):
-                    mask &= (done[name] == value).to_numpy()
-                title = ", ".join(f"{n} = {_short(v)}" for n, v in zip(others, combo, strict=True))
-                panels.append((title, done[mask]))
-        fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.4), squeeze=False,
-                                 sharey=True)  # fmt: skip
-        for ax, (title, part) in zip(axes[0], panels, strict=True):
-            _panel(ax, part, param, members)
-            ax.set_title(title, fontsize=9)
-            ax.set_xlabel(param)
-            ax.grid(alpha=0.3)
-        axes[0][0].set_ylabel(family)
-        if len(members) > 1:
-            axes[0][-1].legend(fontsize=8)
-        fig.suptitle(f"{study.name}: {family} (mean, {int(LEVEL * 100)}% CI over seeds)",
-                     fontsize=10)  # fmt: skip
-        fig.tight_layout()
+        title = f"{study.name}: {family} (mean, {int(LEVEL * 100)}% CI over seeds)"
+        fig = plot_study(study_panels(study, done, param, members), xlabel=param, ylabel=family,
+                         title=title)  # fmt: skip
         path = out / f"{study.name}-{_slug(family)}-vs-{_slug(param)}.{image}"
-        write_atomic(path, lambda h, fig=fig: fig.savefig(h, format=image, dpi=110), mode="wb")
-        plt.close(fig)
-        written.append(path)
+        written.append(save(fig, path, dpi=110, tight=False))
     return written
 
 
-def _panel(ax: Any, part: pd.DataFrame, param: str, members: list[tuple[str, str]]) -> None:
-    xs = list(dict.fromkeys(part[param].tolist()))
-    numeric = all(isinstance(x, int | float) and not isinstance(x, bool) for x in xs)
-    xs = sorted(xs) if numeric else xs
-    positions = np.asarray(xs, dtype=float) if numeric else np.arange(len(xs), dtype=float)
-    for label, metric in members:
+def study_panels(
+    study: Study, done: pd.DataFrame, param: str, members: list[tuple[str, str]]
+) -> list[Panel]:
+    """The panels of one picture: per value of the other swept parameters (all pooled in one
+    panel when they have more than six combinations), each member's mean and confidence
+    interval over seeds at every value of ``param``."""
+    others = [p for p in study.swept if p != param]
+    combos = done[others].drop_duplicates() if others else pd.DataFrame()
+    pooled = bool(others) and len(combos) > MAX_PANELS
+    if not others or pooled:
+        note = f"pooled over {', '.join(others)}" if pooled else ""
+        return [_panel(note, done, param, members)]
+    panels = []
+    for combo in combos.itertuples(index=False):
+        mask = np.ones(len(done), dtype=bool)
+        for name, value in zip(others, combo, strict=True):
+            mask &= (done[name] == value).to_numpy()
+        title = ", ".join(f"{n} = {label(v)}" for n, v in zip(others, combo, strict=True))
+        panels.append(_panel(title, done[mask], param, members))
+    return panels
+
+
+def _panel(title: str, part: pd.DataFrame, param: str, members: list[tuple[str, str]]) -> Panel:
+    xs, _ = axis_values(part[param].tolist())
+    lines = []
+    for name, metric in members:
         stats = [mean_ci(part.loc[part[param] == x, metric].to_numpy(dtype=float)) for x in xs]
-        mean = np.array([s[1] for s in stats])
-        low = np.array([s[3] for s in stats])
-        high = np.array([s[4] for s in stats])
-        line = ax.plot(positions, mean, marker="o", markersize=3, label=label)[0]
-        ok = np.isfinite(low) & np.isfinite(high)
-        if ok.any():
-            ax.fill_between(positions, np.where(ok, low, mean), np.where(ok, high, mean),
-                            color=line.get_color(), alpha=0.2, linewidth=0)  # fmt: skip
-    if not numeric:
-        ax.set_xticks(positions, [_short(x) for x in xs])
-
-
-def _short(value: Any) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
+        lines.append(Line(name, mean=[s[1] for s in stats], low=[s[3] for s in stats],
+                          high=[s[4] for s in stats]))  # fmt: skip
+    return Panel(title, xs, lines)
 
 
 def _slug(text: str) -> str:

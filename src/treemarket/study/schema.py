@@ -32,93 +32,34 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, create_model
 
 import treemarket
 from treemarket.io.common import Document, Place, StrictModel, read_document, validate
 from treemarket.study import generators
-from treemarket.study.tasks import COMPUTATIONS, TTP_COMPUTATIONS, available_metrics
+from treemarket.study.computations import COMPUTATIONS, ModelKind, Number
+from treemarket.study.tasks import available_metrics
 
-Number = Annotated[float, Field(allow_inf_nan=False)]
-POLICIES = ("market", "myopic", "fcfs", "lottery")
+#: ``compute:``: one optional section per registered computation (checked one by one in
+#: :func:`_compute`, so that each mistake names its place).
+ComputeSpec = create_model(
+    "ComputeSpec",
+    __base__=StrictModel,
+    **{name: (dict[str, Any] | None, None) for name in COMPUTATIONS},  # type: ignore[call-overload]
+)
 
-
-class SolveSpec(StrictModel):
-    """``compute.solve``: solve [P0] with a method (market options optional)."""
-
-    method: Literal["exact", "market", "auto"] = "exact"
-    target_gap: Number | None = Field(None, gt=0)
-    max_iterations: int | None = Field(None, ge=1)
-    time_limit: Number | None = Field(None, gt=0)
-
-    @model_validator(mode="after")
-    def _market_only(self) -> SolveSpec:
-        extra = [k for k in ("target_gap", "max_iterations", "time_limit") if getattr(self, k)]
-        if extra and self.method != "market":
-            raise ValueError(f"{', '.join(extra)} only apply to method: market")
-        return self
-
-
-class SimulateSpec(StrictModel):
-    """``compute.simulate``: run the policies (exact expectation, or ``paths`` samples)."""
-
-    policies: list[Literal["market", "myopic", "fcfs", "lottery"]] = Field(
-        default_factory=lambda: list(POLICIES), min_length=1
-    )
-    draws: int = Field(16, ge=1)
-    paths: int | None = Field(None, ge=1)
-    prices: Literal["low", "high"] = "low"
-    posted_price: Number = 0.0
-
-    @model_validator(mode="after")
-    def _unique(self) -> SimulateSpec:
-        if len(set(self.policies)) != len(self.policies):
-            raise ValueError("policies must not repeat")
-        return self
-
-
-class ScheduleSpec(StrictModel):
-    """``compute.schedule``: the optimal supply schedule under a total capacity."""
-
-    capacity: int = Field(ge=0)
-
-
-class MechanismSpec(StrictModel):
-    """``compute.mechanism``: static VCG or the dynamic pivot mechanism."""
-
-    kind: Literal["vcg", "pivot"] = "vcg"
-
-
-class IntermediationSpec(StrictModel):
-    """``compute.intermediation``: profitability, equal utilities and a pricing rule."""
-
-    rule: str = "leximin"
-
-
-SECTIONS: dict[str, type[BaseModel]] = {
-    "solve": SolveSpec,
-    "simulate": SimulateSpec,
-    "schedule": ScheduleSpec,
-    "mechanism": MechanismSpec,
-    "intermediation": IntermediationSpec,
-}
-
-
-class ComputeSpec(StrictModel):
-    solve: dict[str, Any] | None = None
-    simulate: dict[str, Any] | None = None
-    schedule: dict[str, Any] | None = None
-    mechanism: dict[str, Any] | None = None
-    intermediation: dict[str, Any] | None = None
+#: What a computation of the other kind needs, and what this study's model is.
+_NEEDS = {"ttp": "a TTP model", "intermediation": "an intermediation model"}
+_IS = {"ttp": "a TTP", "intermediation": "an intermediation tree"}
 
 
 class ModelSpec(StrictModel):
     generator: str | None = None
     file: str | None = None
-    kind: Literal["ttp", "intermediation"] | None = None
+    kind: ModelKind | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
 
@@ -147,7 +88,7 @@ class StudySpec(StrictModel):
     model: ModelSpec
     sweep: SweepSpec = Field(default_factory=SweepSpec)
     seeds: Annotated[int, Field(ge=1)] | list[int] = 1
-    compute: ComputeSpec
+    compute: ComputeSpec  # type: ignore[valid-type]
     metrics: list[str] | None = None
 
 
@@ -254,7 +195,8 @@ class Study:
         if self._schema is not None:
             params = self._schema.model_validate(params).model_dump(mode="json")
         for section, options in compute.items():
-            compute[section] = SECTIONS[section].model_validate(options).model_dump(mode="json")
+            spec = COMPUTATIONS[section].spec(options)
+            compute[section] = spec.model_dump(mode="json")
         return params, compute
 
 
@@ -420,7 +362,9 @@ def _unknown(generator: str, schema: type[BaseModel]) -> str:
     return f"unknown parameter of generator {generator} (known: {names})"
 
 
-def _compute(doc: Document, spec: ComputeSpec, kind: str) -> dict[str, dict[str, Any]]:
+def _compute(doc: Document, spec: Any, kind: str) -> dict[str, dict[str, Any]]:
+    """The computations of the study, in the file's order, each validated against its
+    registered options (defaults filled in)."""
     given = {name: getattr(spec, name) for name in COMPUTATIONS if getattr(spec, name) is not None}
     if not given:
         raise doc.error(("compute",), f"name at least one of {', '.join(COMPUTATIONS)}")
@@ -428,29 +372,17 @@ def _compute(doc: Document, spec: ComputeSpec, kind: str) -> dict[str, dict[str,
     order = [k for k in doc.data.get("compute", {}) if k in given]
     out: dict[str, dict[str, Any]] = {}
     for name in order:
-        options = given[name]
+        computation = COMPUTATIONS[name]
         place = ("compute", name)
-        if kind == "ttp" and name not in TTP_COMPUTATIONS:
-            raise doc.error(place, "needs an intermediation model; this study's model is a TTP")
-        if kind == "intermediation" and name != "intermediation":
+        if computation.kind != kind:
             raise doc.error(
-                place, "needs a TTP model; this study's model is an intermediation tree"
+                place, f"needs {_NEEDS[computation.kind]}; this study's model is {_IS[kind]}"
             )
-        if name == "mechanism" and importlib.util.find_spec("treemarket.ttp.mechanism") is None:
-            raise doc.error(place, "mechanisms are not available in this version of treemarket")
-        validated = validate(doc, SECTIONS[name], data=options, place=place)
-        if name == "intermediation":
-            rules = _rules()
-            if validated.rule not in rules:
-                raise doc.error((*place, "rule"), f"unknown rule; choose {', '.join(rules)}")
+        if not computation.available():
+            raise doc.error(place, computation.missing)
+        validated = validate(doc, computation.options, data=given[name], place=place)
         out[name] = validated.model_dump(mode="json")
     return out
-
-
-def _rules() -> tuple[str, ...]:
-    from treemarket.intermediation import RULES
-
-    return tuple(RULES)
 
 
 def _seeds(doc: Document, seeds: int | list[int]) -> list[int]:
@@ -474,12 +406,13 @@ def _swept_check(
     """Check that ``name`` can be swept; returns (section, option) for a computation option."""
     section, _, option = name.partition(".")
     if option:
-        if section not in SECTIONS:
+        if section not in COMPUTATIONS:
             raise doc.error(place, f"unknown computation {section!r}")
         if section not in compute:
             raise doc.error(place, f"compute.{section} is not part of this study")
-        if option not in SECTIONS[section].model_fields:
-            fields = ", ".join(SECTIONS[section].model_fields)
+        fields_of = COMPUTATIONS[section].options.model_fields
+        if option not in fields_of:
+            fields = ", ".join(fields_of)
             raise doc.error(place, f"unknown option of {section} (known: {fields})")
         if option in doc.data.get("compute", {}).get(section, {}):
             raise doc.error(place, f"also fixed in compute.{section}")
@@ -498,7 +431,7 @@ def _check_value(
     """Validate one swept value in context (with the fixed parameters)."""
     try:
         if section:
-            SECTIONS[section].model_validate({**compute[section], option: value})
+            COMPUTATIONS[section].options.model_validate({**compute[section], option: value})
         elif schema is not None:
             schema.model_validate({**params, option: value})
         json.dumps(value, allow_nan=False)

@@ -1,14 +1,15 @@
 """What a task computes: pure functions of the task's parameters, run on the workers.
 
 A task's *spec* is a small JSON-able dict (the generator and its parameters, the seed, the
-computations and the metrics to keep); the model is generated where the task runs. The metrics
-of each computation are named ``<computation>.<metric>`` (``simulate.<policy>.<metric>`` for the
-policies); :func:`available_metrics` lists them from the study file alone.
+computations and the metrics to keep); the model is generated where the task runs. What each
+computation does and which metrics it produces is registered in
+:mod:`treemarket.study.computations`; the metrics are named ``<computation>.<metric>``
+(``simulate.<policy>.<metric>`` for the policies) and :func:`available_metrics` lists them
+from the study file alone.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import socket
 import time
@@ -16,135 +17,35 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from treemarket.study.computations import MODEL_METRICS, TaskContext, computation, model_metrics
 from treemarket.study.generators import generate
-
-POLICY_METRICS = ("welfare", "revenue", "unsold", "efficiency", "welfare_se")
-SOLVE_METRICS = ("welfare", "lp_bound", "upper_bound", "gap")
-SCHEDULE_METRICS = ("welfare", "early_supply", "revenue_low", "revenue_high", "all_at_exercise")
-MECHANISM_METRICS = ("welfare", "revenue")
-INTERMEDIATION_METRICS = (
-    "profitable", "surplus", "transactions", "h", "nonnegative", "utilitarian", "egalitarian",
-    "nash_log",
-)  # fmt: skip
-COMPUTATIONS = ("solve", "simulate", "schedule", "mechanism", "intermediation")
-TTP_COMPUTATIONS = ("solve", "simulate", "schedule", "mechanism")
 
 
 def available_metrics(kind: str, compute: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    """Every metric the computations of a study produce, in a stable order.
+    """Every metric the computations of a study produce, in a stable order (the model's, then
+    each computation's in the order given; from the registry,
+    :data:`~treemarket.study.computations.COMPUTATIONS`).
 
     Examples
     --------
     >>> available_metrics("ttp", {"solve": {"method": "exact"}})
     ['model.nodes', 'model.buyers', 'solve.welfare', 'solve.lp_bound', 'solve.upper_bound', \
-'solve.gap']
+'solve.gap', 'solve.dual_bound']
     """
-    out = ["model.nodes"]
-    if kind == "ttp":
-        out.append("model.buyers")
+    out = [f"model.{m}" for m in MODEL_METRICS[kind]]
     for name, options in compute.items():
-        if name == "solve":
-            out += [f"solve.{m}" for m in SOLVE_METRICS]
-        elif name == "simulate":
-            out.append("simulate.optimum")
-            for policy in options.get("policies", ()):
-                out += [f"simulate.{policy}.{m}" for m in POLICY_METRICS]
-        elif name == "schedule":
-            out += [f"schedule.{m}" for m in SCHEDULE_METRICS]
-        elif name == "mechanism":
-            out += [f"mechanism.{m}" for m in MECHANISM_METRICS]
-        elif name == "intermediation":
-            out += [f"intermediation.{m}" for m in INTERMEDIATION_METRICS]
+        out += computation(name).metrics(options)
     return out
-
-
-def _number(x: Any) -> float | None:
-    """A metric value as a JSON number; NaN, infinities and None become None."""
-    if x is None:
-        return None
-    value = float(x)
-    return value if math.isfinite(value) else None
-
-
-def _solve(model: Any, options: Mapping[str, Any]) -> Any:
-    from treemarket.ttp import solve
-
-    method = options.get("method", "exact")
-    extra = {k: v for k, v in options.items() if k != "method" and v is not None}
-    if method == "exact":
-        extra["price_ranges"] = False
-    return solve(model, method=method, **extra)
 
 
 def compute_metrics(kind: str, model: Any, compute: Mapping[str, Mapping[str, Any]], seed: int
                     ) -> dict[str, float | None]:  # fmt: skip
-    """Run the computations on ``model`` and return every metric they produce."""
-    out: dict[str, float | None] = {}
-    if kind == "ttp":
-        out["model.nodes"] = float(model.tree.n_nodes)
-        out["model.buyers"] = float(model.counts.sum())
-    else:
-        out["model.nodes"] = float(model.n)
-    exact = None
+    """Run the computations on ``model`` (in the order given) and return every metric they
+    produce: exactly :func:`available_metrics`."""
+    out = model_metrics(kind, model)
+    context = TaskContext(model, seed)
     for name, options in compute.items():
-        if name == "solve":
-            sol = _solve(model, options)
-            if sol.method == "exact":
-                exact = sol
-            out.update({f"solve.{m}": _number(getattr(sol, m)) for m in SOLVE_METRICS})
-        elif name == "simulate":
-            from treemarket.ttp.simulate import simulate
-
-            if exact is None:
-                exact = _solve(model, {"method": "exact"})
-            paths = options.get("paths")
-            sim = simulate(
-                model, exact, policies=tuple(options["policies"]), paths=paths or None,
-                seed=seed, draws=options.get("draws", 16), prices=options.get("prices", "low"),
-                posted_price=options.get("posted_price", 0.0),
-            )  # fmt: skip
-            out["simulate.optimum"] = _number(sim.optimum)
-            for policy in options["policies"]:
-                outcome = sim.policies.get(policy)
-                for m in POLICY_METRICS:
-                    value = None if outcome is None else getattr(outcome, m)
-                    out[f"simulate.{policy}.{m}"] = _number(value)
-        elif name == "schedule":
-            from treemarket.ttp.schedule import schedule
-
-            res = schedule(model, int(options["capacity"]), curve_points=2)
-            out["schedule.welfare"] = _number(res.welfare)
-            out["schedule.early_supply"] = float(sum(res.supply[:-1]))
-            out["schedule.revenue_low"] = _number(res.revenue.get("low"))
-            out["schedule.revenue_high"] = _number(res.revenue.get("high"))
-            out["schedule.all_at_exercise"] = _number(res.all_at_exercise)
-        elif name == "mechanism":
-            from treemarket.ttp import mechanism
-
-            if exact is None:
-                exact = _solve(model, {"method": "exact"})
-            kind_ = options.get("kind", "vcg")
-            res = mechanism.vcg(model, exact) if kind_ == "vcg" else mechanism.dynamic_pivot(
-                model, exact)  # fmt: skip
-            out["mechanism.welfare"] = _number(res.welfare)
-            out["mechanism.revenue"] = _number(res.revenue)
-        elif name == "intermediation":
-            from treemarket.intermediation import analyze
-
-            res = analyze(model, rule=options.get("rule", "leximin"))
-            pr, eq, pc = res.profitability, res.equal_utility, res.pricing
-            out.update({
-                "intermediation.profitable": float(bool(pr.profitable)),
-                "intermediation.surplus": _number(pr.surplus),
-                "intermediation.transactions": float(model.transactions),
-                "intermediation.h": _number(eq.h),
-                "intermediation.nonnegative": float(bool(eq.nonnegative)),
-                "intermediation.utilitarian": _number(pc.total_utility),
-                "intermediation.egalitarian": _number(pc.min_utility),
-                "intermediation.nash_log": _number(pc.nash_log_welfare),
-            })  # fmt: skip
-        else:
-            raise ValueError(f"unknown computation {name!r}")
+        out.update(computation(name).compute(context, options))
     return out
 
 
