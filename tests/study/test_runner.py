@@ -16,16 +16,17 @@ import pytest
 from treemarket.study import load_study, run_study, study_status
 from treemarket.study.store import ResultStore
 
+from . import failing
 from .helpers import stored, write_study
 
 MIXED = {
     "study": "mixed",
-    "model": {"generator": "random", "params": {"horizon": 2, "supply": 1}},
-    "sweep": {"grid": {"carry_over": [False, True], "buyers": [2, 4]}},
+    "model": {"generator": "tests.study.failing:model"},
+    "sweep": {"grid": {"fail": [False, True], "buyers": [2, 4]}},
     "seeds": 3,
     "compute": {"solve": {"method": "market"}, "simulate": {"draws": 4}},
 }
-CARRY_OVER_MESSAGE = "ValueError: the market solver does not handle carry_over"
+FAILURE = f"ValueError: {failing.MESSAGE}"
 
 
 def test_failing_tasks_are_recorded_and_the_rest_go_on(tmp_path: Path) -> None:
@@ -36,15 +37,15 @@ def test_failing_tasks_are_recorded_and_the_rest_go_on(tmp_path: Path) -> None:
     tasks = {t.key: t for t in study.tasks()}
     assert set(rows) == set(tasks)
     for key, (status, metrics, error) in rows.items():
-        if tasks[key].point["carry_over"]:
+        if tasks[key].point["fail"]:
             assert status == "failed" and metrics is None
-            assert error.startswith(CARRY_OVER_MESSAGE)
+            assert error.startswith(FAILURE)
         else:
             assert status == "done" and error is None
             assert metrics["simulate.market.welfare"] == pytest.approx(metrics["solve.welfare"])
     status = study_status(study)
     assert (status.done, status.failed, status.pending) == (6, 6, 0)
-    assert all(err.startswith(CARRY_OVER_MESSAGE) for _, _, err in status.failures)
+    assert all(err.startswith(FAILURE) for _, _, err in status.failures)
     # a second run computes nothing; --retry-failed computes the failures again
     assert run_study(study, serial=True).state.computed == 0
     assert run_study(study, serial=True, retry_failed=True).state.computed == 6

@@ -79,7 +79,7 @@ def test_compute_options_can_be_swept() -> None:
 
 
 def test_bundled_example_is_valid_and_small() -> None:
-    from treemarket.cli.examples import example_path
+    from treemarket.examples import example_path
 
     study = load_study(example_path("study-forecast.yaml"))
     assert study.generator == "forecast"

@@ -51,7 +51,7 @@ def test_a_users_generator_is_called_with_the_seeded_rng() -> None:
 
 
 def test_a_model_file_study(tmp_path: Path) -> None:
-    from treemarket.cli.examples import example_path
+    from treemarket.examples import example_path
 
     (tmp_path / "weather.yaml").write_text(example_path("weather.yaml").read_text())
     path = write_study(tmp_path, {

@@ -10,8 +10,8 @@ import typer
 from typer.testing import CliRunner
 
 from treemarket.cli import ttp_plot
-from treemarket.cli.examples import example_path
 from treemarket.display import number
+from treemarket.examples import example_path
 from treemarket.io.ttp_file import load_ttp
 from treemarket.testing import random_model
 from treemarket.ttp import PriceRanges
