@@ -1,5 +1,5 @@
 """Truthful mechanisms: VCG and the dynamic pivot against closed forms, brute force and by-hand
-numbers; the misreport search; periodic individual rationality; the command."""
+numbers; periodic individual rationality; the command."""
 
 from __future__ import annotations
 
@@ -16,49 +16,19 @@ from treemarket.cli._common import run_guarded
 from treemarket.cli.examples import example_path
 from treemarket.cli.ttp_mechanism import mechanism_command
 from treemarket.scenario import ScenarioTree
-from treemarket.testing import brute_force_welfare, random_model
+from treemarket.testing import brute_force_welfare
 from treemarket.ttp import TTPModel, solve_exact
 from treemarket.ttp.examples import weather
 from treemarket.ttp.mechanism import (
-    ContinuationValues,
-    _pivot_payoff_after_lie,
     _state,
     compare_mechanisms,
     dynamic_pivot,
-    misreport_search,
-    misreports,
     vcg,
 )
 
+from .mechanism.instances import hand_example, small_models, without
+
 HAS_CARRY_OVER = "carry_over" in {f.name for f in dataclasses.fields(TTPModel)}
-
-
-def hand_example() -> TTPModel:
-    """A waits at the root and imposes an externality there (worked out in the docstring)."""
-    return TTPModel.from_scenarios(
-        ["A", "B", "C"], [1, 1],
-        {"up": (0.5, {"A": 10, "B": 8, "C": 3.5}), "down": (0.5, {"A": -6, "B": -2, "C": 3.5})},
-        [[["up", "down"]], [["up"], ["down"]]], name="hand",
-    )  # fmt: skip
-
-
-def without(model: TTPModel, i: int) -> TTPModel:
-    """The model built without (one unit of) buyer i, as the brief says, for the references."""
-    counts = model.counts.copy()
-    counts[i] -= 1
-    keep = np.flatnonzero(counts > 0)
-    return model.select_buyers(keep, counts[keep])
-
-
-def small_models(count: int, seed0: int = 0, **extra) -> list[TTPModel]:
-    out = []
-    for seed in range(seed0, seed0 + count):
-        rng = np.random.default_rng(seed)
-        kw = {"horizon": int(rng.integers(0, 3)), "buyers": int(rng.integers(1, 4)),
-              "branching": (1, 3), "supply": (0, 2)}  # fmt: skip
-        kw.update(extra)
-        out.append(random_model(rng, **kw))
-    return out
 
 
 # ---------------------------------------------------------------------------- by hand
@@ -92,22 +62,6 @@ def test_hand_example_vcg_and_pivot_payments():
     assert p.individually_rational()
     assert p.negative_paths().tolist() == pytest.approx([0.5, 0, 0])
     assert p.path_payments[0] == pytest.approx(np.array([[1, 3.5], [1, 0]]))
-
-
-def test_hand_example_lies_by_hand():
-    m = hand_example()
-    truth = dynamic_pivot(m)
-    oracle = ContinuationValues(m)
-    # A hides (reports 0): the planner serves C at the root and B after up; A gets nothing and
-    # pays 7.5 - 4 - 3.5 = 0 at the root and 8 - 8 = 0 after up: 0 < 2.25
-    lie = _pivot_payoff_after_lie(m, oracle, 0, 0, truth.z_in[:, 0], 0, np.zeros(2))
-    assert lie == pytest.approx(0) and truth.continuation[0, 0] == pytest.approx(2.25)
-    # the truthful report gives back the continuation value at every node
-    for n in range(m.tree.n_nodes):
-        for i in np.flatnonzero(truth.z_in[:, n] > 0).tolist():
-            row = m.scenario_values[i]
-            got = _pivot_payoff_after_lie(m, oracle, i, n, truth.z_in[:, n], 0, row)
-            assert got == pytest.approx(truth.continuation[i, n])
 
 
 # ------------------------------------------------------------------ closed forms
@@ -262,55 +216,6 @@ def test_comparison_rows_on_the_weather_example():
     assert c.rows["vcg"]["revenue"] == pytest.approx(0)
     assert c.rows["pivot"]["payoffs"] == pytest.approx(c.rows["vcg"]["payoffs"])
     assert c.rows["high prices"]["revenue"] > c.rows["low prices"]["revenue"]
-
-
-# ---------------------------------------------------------------- misreports
-def test_misreport_grid():
-    grid = misreports(np.array([1.0, 3.0]), factors=(0.0, 2.0), shifts=(1.0,))
-    as_lists = [g.tolist() for g in grid]
-    assert [1.0, 3.0] not in as_lists  # the truth is not a misreport
-    assert [0.0, 0.0] in as_lists and [6.0, 2.0] in as_lists and [2.0, 4.0] in as_lists
-    assert len(as_lists) == len({tuple(x) for x in as_lists})
-
-
-def _search_models() -> list[TTPModel]:
-    rng = np.random.default_rng(5)
-    return [hand_example(), random_model(rng, horizon=1, buyers=3, branching=3, supply=(1, 2))]
-
-
-@pytest.mark.parametrize("kind", ["vcg", "pivot"])
-def test_no_profitable_misreport_on_small_instances(kind):
-    for m in _search_models():
-        found = misreport_search(m, kind)
-        assert found.reports_tried > 25
-        assert found.profitable(1e-7) == [], [d.to_json() for d in found.profitable()]
-        if kind == "pivot" and m.name == "hand":  # every node where a buyer is still in
-            assert {(d.buyer, d.node) for d in found.best} >= {("A", 0), ("A", 1), ("C", 2)}
-
-
-def test_the_grid_finds_profitable_lies_when_there_are_some():
-    """Pay-as-bid (each buyer pays her reported value, so truth pays 0) is not truthful: on the
-    same grid B gains by shading, which shows the search can see a profitable deviation."""
-    m = hand_example()
-    gains = []
-    for lie in misreports(m.scenario_values[1]):
-        values = m.scenario_values.copy()
-        values[1] = lie
-        lied = dataclasses.replace(m, scenario_values=values, _cache={})
-        y_lie = solve_exact(lied, price_ranges=False).y
-        gains.append(((m.values[1] - lied.values[1]) * y_lie[1]) @ m.tree.prob)
-    assert max(gains) > 0.5
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize("kind", ["vcg", "pivot"])
-def test_no_profitable_misreport_random(kind):
-    for seed in range(12):
-        rng = np.random.default_rng(200 + seed)
-        m = random_model(rng, horizon=int(rng.integers(1, 3)), buyers=3, branching=2,
-                         supply=(0, 2), integer_values=bool(seed % 2))  # fmt: skip
-        found = misreport_search(m, kind)
-        assert found.profitable(1e-7) == [], (seed, [d.to_json() for d in found.profitable()])
 
 
 @pytest.mark.slow
