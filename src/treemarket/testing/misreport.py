@@ -18,20 +18,16 @@ from typing import Any
 import numpy as np
 
 from treemarket.ttp.exact import solve_exact
-from treemarket.ttp.mechanism import (
-    TOL,
-    ContinuationValues,
-    FloatArray,
-    IntArray,
+from treemarket.ttp.mechanism import ContinuationValues, dynamic_pivot, vcg
+from treemarket.ttp.mechanism._common import TOL, FloatArray, IntArray
+from treemarket.ttp.mechanism.continuation import (
     _carry,
-    _children_mean,
-    _flow,
-    _leaf_assignment,
     _present,
-    _state,
-    _submodel,
-    dynamic_pivot,
-    vcg,
+    children_mean,
+    flow,
+    leaf_assignment,
+    node_state,
+    submodel,
 )
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.result import TTPSolution
@@ -182,7 +178,7 @@ def _with_report(model: TTPModel, buyer: int, row: FloatArray) -> TTPModel:
 def _optimal_y(model: TTPModel) -> FloatArray:
     """An optimal assignment of [P0] (closed form for a single market, else the exact solver)."""
     if model.tree.n_nodes == 1:
-        y = _leaf_assignment(model.values[:, 0], _present(model)[:, 0], model.counts,
+        y = leaf_assignment(model.values[:, 0], _present(model)[:, 0], model.counts,
                              int(model.supply[0]))  # fmt: skip
         return y.astype(np.float64)[:, None]
     return solve_exact(model, price_ranges=False).y
@@ -251,19 +247,19 @@ def _pivot_payoff_after_lie(
     and charges p_i(m) = J_{−i}(m) − E[J_{−i}(c) | m] − Σ_{j≠i} v_j(m) y'_j(m) with the
     others' continuation values J_{−i} from the states that y' reaches (true values).
     """
-    lied, node_map = _submodel(_with_report(model, buyer, row), node, z, stock)
+    lied, node_map = submodel(_with_report(model, buyer, row), node, z, stock)
     y = _optimal_y(lied)
-    true_sub, _ = _submodel(model, node, z, stock)
-    state = _state(true_sub, y, z)  # its stock is the submodel's; the oracle's is below
+    true_sub, _ = submodel(model, node, z, stock)
+    state = node_state(true_sub, y, z)  # its stock is the submodel's; the oracle's is below
     sub_stock = _sub_stock(true_sub, y, stock)
     values = true_sub.values
-    others = _flow(true_sub, y) - values[buyer] * y[buyer]
+    others = flow(true_sub, y) - values[buyer] * y[buyer]
     without = np.empty(true_sub.tree.n_nodes)
     for m in range(true_sub.tree.n_nodes):
         zm = state.z_in[:, m].copy()
         zm[buyer] = 0
         without[m] = oracle(int(node_map[m]), zm, int(sub_stock[m]))
-    pay = without - _children_mean(true_sub, without) - others
+    pay = without - children_mean(true_sub, without) - others
     return float(true_sub.tree.prob @ (values[buyer] * y[buyer] - pay))
 
 
