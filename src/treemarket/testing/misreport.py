@@ -21,8 +21,6 @@ from treemarket.ttp.exact import solve_exact
 from treemarket.ttp.mechanism import ContinuationValues, dynamic_pivot, vcg
 from treemarket.ttp.mechanism._common import TOL, FloatArray, IntArray
 from treemarket.ttp.mechanism.continuation import (
-    _carry,
-    _present,
     children_mean,
     flow,
     leaf_assignment,
@@ -178,7 +176,7 @@ def _with_report(model: TTPModel, buyer: int, row: FloatArray) -> TTPModel:
 def _optimal_y(model: TTPModel) -> FloatArray:
     """An optimal assignment of [P0] (closed form for a single market, else the exact solver)."""
     if model.tree.n_nodes == 1:
-        y = leaf_assignment(model.values[:, 0], _present(model)[:, 0], model.counts,
+        y = leaf_assignment(model.values[:, 0], model.present[:, 0], model.counts,
                              int(model.supply[0]))  # fmt: skip
         return y.astype(np.float64)[:, None]
     return solve_exact(model, price_ranges=False).y
@@ -250,32 +248,18 @@ def _pivot_payoff_after_lie(
     lied, node_map = submodel(_with_report(model, buyer, row), node, z, stock)
     y = _optimal_y(lied)
     true_sub, _ = submodel(model, node, z, stock)
-    state = node_state(true_sub, y, z)  # its stock is the submodel's; the oracle's is below
-    sub_stock = _sub_stock(true_sub, y, stock)
+    state = node_state(true_sub, y, z)
+    # the submodel's first supply includes the stock: below its root, what it carries in is what
+    # the original tree carries in; at its root the oracle is told the stock itself
+    carried = state.stock_in.copy()
+    if true_sub.carry_over:
+        carried[true_sub.tree.level(0)] = stock
     values = true_sub.values
     others = flow(true_sub, y) - values[buyer] * y[buyer]
     without = np.empty(true_sub.tree.n_nodes)
     for m in range(true_sub.tree.n_nodes):
         zm = state.z_in[:, m].copy()
         zm[buyer] = 0
-        without[m] = oracle(int(node_map[m]), zm, int(sub_stock[m]))
+        without[m] = oracle(int(node_map[m]), zm, int(carried[m]))
     pay = without - children_mean(true_sub, without) - others
     return float(true_sub.tree.prob @ (values[buyer] * y[buyer] - pay))
-
-
-def _sub_stock(sub: TTPModel, y: FloatArray, stock: int) -> IntArray:
-    """Permits carried into each node of a submodel (whose first supply includes ``stock``),
-    in the convention of the original tree's oracle (carried-in stock, not the first supply)."""
-    out = np.zeros(sub.tree.n_nodes, dtype=np.int64)
-    if not _carry(sub):
-        return out
-    tree = sub.tree
-    yi = np.rint(y).astype(np.int64)
-    out[tree.level(0)] = stock
-    supply = sub.node_supply.copy()
-    supply[tree.level(0)] -= stock  # the original supply of the first market
-    for t in range(1, tree.horizon + 1):
-        level = tree.level(t)
-        parent = tree.parent[level]
-        out[level] = supply[parent] + out[parent] - yi[:, parent].sum(axis=0)
-    return out

@@ -22,6 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from treemarket.ttp.exact import solve_exact
+from treemarket.ttp.market.clearing import clear
 from treemarket.ttp.mechanism._common import ArrayLikeInt, FloatArray, IntArray
 from treemarket.ttp.model import TTPModel
 
@@ -73,7 +74,7 @@ class ContinuationValues:
         self.model = model
         self.solves = 0
         self._cache: dict[tuple[int, tuple[int, ...], int], float] = {}
-        self._present = _present(model)
+        self._present = model.present
 
     def __call__(self, node: int, z: ArrayLikeInt, stock: int = 0) -> float:
         """J(node, z, stock), conditional on reaching ``node``."""
@@ -137,17 +138,12 @@ def node_state(model: TTPModel, y: FloatArray, counts: IntArray) -> NodeState:
     """
     tree = model.tree
     yi = np.rint(y).astype(np.int64)
-    z_in = np.empty_like(yi)
-    stock_in = np.zeros(tree.n_nodes, dtype=np.int64)
-    z_in[:, tree.level(0)] = np.asarray(counts, dtype=np.int64)[:, None]
-    carry = _carry(model)
-    for t in range(1, tree.horizon + 1):
-        level = tree.level(t)
-        parent = tree.parent[level]
-        z_in[:, level] = z_in[:, parent] - yi[:, parent]
-        if carry:
-            sold = yi[:, parent].sum(axis=0)
-            stock_in[level] = model.node_supply[parent] + stock_in[parent] - sold
+    z_in = np.asarray(counts, dtype=np.int64)[:, None] - tree.path_sum(yi, inclusive=False)
+    if model.carry_over:
+        unsold = model.node_supply - yi.sum(axis=0)
+        stock_in = tree.path_sum(unsold, inclusive=False)
+    else:
+        stock_in = np.zeros(tree.n_nodes, dtype=np.int64)
     return NodeState(z_in, stock_in)
 
 
@@ -189,32 +185,36 @@ def leaf_assignment(
 ) -> IntArray:
     """The optimum of a single market: the ``available`` highest positive unit values.
 
-    Ties are broken by buyer order (stable sort), as a deterministic auctioneer would.
+    The market's clearing rule (:func:`~treemarket.ttp.market.clearing.clear`) serves the
+    buyers present with a positive value, highest first, ties by buyer order, as a
+    deterministic auctioneer would.
+
+    Parameters
+    ----------
+    values : (I,) float
+        Each buyer's (type's) value of a unit in this market.
+    present : (I,) bool
+        Who can buy here.
+    z : (I,) int
+        Units (opportunities) each buyer still holds.
+    available : int
+        Permits for sale.
+
+    Returns
+    -------
+    (I,) int
+        Units served to each buyer.
+
+    Examples
+    --------
+    >>> leaf_assignment(np.array([3.0, 5.0, 5.0, -1.0]), np.ones(4, bool), np.ones(4, int), 2)
+    array([0, 1, 1, 0])
     """
-    take = np.zeros(values.shape[0], dtype=np.int64)
-    left = int(available)
-    for i in np.argsort(-values, kind="stable").tolist():
-        if left <= 0 or values[i] <= 0:
-            break
-        if present[i] and z[i] > 0:
-            take[i] = min(int(z[i]), left)
-            left -= int(take[i])
-    return take
+    wants = np.where(np.asarray(present, dtype=bool) & (values > 0), z, 0)
+    served = clear(np.zeros(values.shape[0], dtype=np.int64), wants, [available], values)
+    return np.rint(served).astype(np.int64)
 
 
 def submodel(model: TTPModel, node: int, z: IntArray, stock: int) -> tuple[TTPModel, IntArray]:
     """``model.submodel`` with the carried-in stock only where the model carries permits over."""
-    if _carry(model):
-        return model.submodel(node, z, stock=int(stock))
-    return model.submodel(node, z)
-
-
-def _carry(model: TTPModel) -> bool:
-    return bool(getattr(model, "carry_over", False))
-
-
-def _present(model: TTPModel) -> NDArray[np.bool_]:
-    present = getattr(model, "present", None)
-    if present is None:
-        return np.ones(model.values.shape, dtype=bool)
-    return np.asarray(present, dtype=bool)
+    return model.submodel(node, z, stock=int(stock) if model.carry_over else 0)
