@@ -149,6 +149,13 @@ def misreport_search(
     -------
     MisreportSearch
         The best misreport per buyer (VCG) or per buyer and node (pivot).
+
+    Examples
+    --------
+    >>> from treemarket.ttp.examples import weather
+    >>> found = misreport_search(weather(), "vcg")
+    >>> found.reports_tried, found.max_gain(), found.profitable()
+    (131, 0.0, [])
     """
     if kind not in ("vcg", "pivot"):
         raise ValueError(f"unknown mechanism {kind!r}; choose vcg or pivot")

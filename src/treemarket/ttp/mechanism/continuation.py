@@ -148,12 +148,32 @@ def node_state(model: TTPModel, y: FloatArray, counts: IntArray) -> NodeState:
 
 
 def flow(model: TTPModel, y: FloatArray) -> FloatArray:
-    """F(n) = Σ_i v_i(n) y_i(n), the welfare realised at each node."""
+    """F(n) = Σ_i v_i(n) y_i(n), the welfare realised at each node.
+
+    Examples
+    --------
+    The weather example's optimum: C's 2 at the root, A's or B's 7 in expectation after "no
+    rain", nothing after "rain", then the last permit on each of the four paths:
+
+    >>> from treemarket.ttp import solve_exact
+    >>> from treemarket.ttp.examples import weather
+    >>> m = weather()
+    >>> flow(m, solve_exact(m).y).tolist()
+    [2.0, 7.0, 0.0, 8.0, 6.0, 6.0, 6.0]
+    """
     return np.einsum("in,in->n", model.values, y)
 
 
 def children_mean(model: TTPModel, node_values: FloatArray) -> FloatArray:
-    """E[x(c) | n] over the children c of every node, 0 at the leaves: ``(..., N) -> (..., N)``."""
+    """E[x(c) | n] over the children c of every node, 0 at the leaves: ``(..., N) -> (..., N)``.
+
+    Examples
+    --------
+    >>> from treemarket.ttp.examples import weather
+    >>> m = weather()
+    >>> children_mean(m, np.array([2.0, 7.0, 0.0, 8.0, 6.0, 6.0, 6.0])).tolist()
+    [3.5, 7.0, 6.0, 0.0, 0.0, 0.0, 0.0]
+    """
     tree = model.tree
     out = np.zeros(np.shape(node_values), dtype=np.float64)
     if tree.horizon > 0:
