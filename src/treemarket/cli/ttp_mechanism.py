@@ -8,7 +8,8 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from treemarket.cli._common import console, emit_json, fmt
+from treemarket.cli._common import console, emit_json
+from treemarket.display import number
 from treemarket.io.ttp_file import load_ttp
 from treemarket.ttp.exact import solve_exact
 from treemarket.ttp.mechanism import (
@@ -81,15 +82,15 @@ def print_mechanism(result: VCGResult | PivotResult, comparison: MechanismCompar
     values = result.payments + result.payoffs
     for i, buyer in enumerate(model.buyers):
         table.add_row(
-            buyer, str(int(model.counts[i])), fmt(values[i]), fmt(result.payments[i]),
-            fmt(result.payoffs[i]), fmt(result.per_unit_payments[i]),
-            fmt(result.per_unit_payoffs[i]),
+            buyer, str(int(model.counts[i])), number(values[i]), number(result.payments[i]),
+            number(result.payoffs[i]), number(result.per_unit_payments[i]),
+            number(result.per_unit_payoffs[i]),
         )  # fmt: skip
     console.print(table)
-    console.print(f"expected welfare [P0]: {result.welfare:.10g}", markup=False)
+    console.print(f"expected welfare [P0]: {number(result.welfare, 10)}", markup=False)
     if isinstance(result, VCGResult):
         console.print(
-            f"revenue: {result.revenue:.10g} (budget {result.balance}); each buyer pays "
+            f"revenue: {number(result.revenue, 10)} (budget {result.balance}); each buyer pays "
             "W*_-i - (W* - w_i), the welfare she costs the others",
             markup=False,
         )
@@ -102,7 +103,8 @@ def _print_pivot(result: PivotResult) -> None:
     model = result.model
     tree = model.tree
     console.print(
-        f"expected revenue: {result.revenue:.10g} (paid node by node as the externality arises)",
+        f"expected revenue: {number(result.revenue, 10)} "
+        "(paid node by node as the externality arises)",
         markup=False,
     )
     verdict = "holds" if result.individually_rational() else "FAILS"
@@ -113,9 +115,8 @@ def _print_pivot(result: PivotResult) -> None:
     )
     negative = result.negative_paths()
     if negative.max() > 0:
-        who = ", ".join(
-            f"{b} ({p:.3g})" for b, p in zip(model.buyers, negative.tolist(), strict=True) if p > 0
-        )
+        shares = zip(model.buyers, negative.tolist(), strict=True)
+        who = ", ".join(f"{b} ({number(p, 3)})" for b, p in shares if p > 0)
         console.print(
             f"realised payoffs below 0 on some paths (probability): {who}; they paid while "
             "waiting and did not buy",
@@ -130,10 +131,10 @@ def _print_pivot(result: PivotResult) -> None:
     leaves = tree.leaves.tolist()
     for k, leaf in enumerate(leaves[:MAX_PATH_ROWS]):
         cells = [
-            f"{fmt(paid[i, k], 4)} → {fmt(result.path_payoffs[i, k], 4)}"
+            f"{number(paid[i, k], 4)} → {number(result.path_payoffs[i, k], 4)}"
             for i in range(model.n_buyers)
         ]
-        paths.add_row(",".join(tree.event(leaf)), fmt(float(tree.prob[leaf]), 4), *cells)
+        paths.add_row(",".join(tree.event(leaf)), number(float(tree.prob[leaf]), 4), *cells)
     if len(leaves) > MAX_PATH_ROWS:
         paths.caption = f"first {MAX_PATH_ROWS} of {len(leaves)} paths (all in --json)"
     console.print(paths)
@@ -146,7 +147,7 @@ def _print_comparison(buyers: list[str], comparison: MechanismComparison) -> Non
     for buyer in buyers:
         table.add_column(buyer, justify="right")
     for name, row in comparison.rows.items():
-        table.add_row(name, fmt(row["revenue"]), *(fmt(row["payoffs"][b]) for b in buyers))
+        table.add_row(name, number(row["revenue"]), *(number(row["payoffs"][b]) for b in buyers))
     console.print(table)
     for note in comparison.notes:
         console.print(f"[bold yellow]note[/bold yellow]: {note}")
