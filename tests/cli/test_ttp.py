@@ -1,12 +1,16 @@
-"""The command line: SPEC JSON keys, atomic output, examples, the readable report."""
+"""`treemarket ttp ...`: solve, simulate, schedule, mechanism and plot from the command line:
+the JSON keys of docs/json.md, atomic output, the readable reports, bad input."""
 
 import json
 
 import pytest
+import typer
+from typer.testing import CliRunner
 
-from treemarket.cli import app
+from treemarket.cli import app, ttp_plot
 from treemarket.cli._common import run_guarded
-from treemarket.examples import bundled_examples, example_path
+from treemarket.cli.ttp_mechanism import mechanism_command
+from treemarket.examples import example_path
 
 
 def _run(args, capsys):
@@ -43,13 +47,6 @@ def test_output_is_written_atomically(tmp_path, capsys):
 def test_report_says_when_the_lp_is_fractional(capsys):
     code, out, _ = _run(["ttp", "solve", str(example_path("fractional.yaml"))], capsys)
     assert code == 0 and "fractional" in out and "11.16666667" in out
-
-
-def test_examples_lists_and_writes(tmp_path, capsys):
-    code, out, _ = _run(["examples", "--out", str(tmp_path)], capsys)
-    assert code == 0
-    assert "weather.yaml" in out and (tmp_path / "weather-tree.yaml").exists()
-    assert set(p.name for p in tmp_path.iterdir()) == set(bundled_examples())
 
 
 def test_option_values_in_json(capsys):
@@ -199,3 +196,102 @@ def test_a_solve_that_reaches_its_target_says_so_and_exits_0(capsys):
     code, out, _ = _run(["ttp", "solve", str(example_path("weather.yaml")), "--json"], capsys)
     data = json.loads(out)
     assert code == 0 and data["reached"] is True and data["target_gap"] == 1e-9
+
+
+# ---------------------------------------------------------------------- ttp schedule
+def test_schedule_cli_json(capsys):
+    args = ["ttp", "schedule", str(example_path("weather.yaml")), "--capacity", "2", "--json"]
+    code = run_guarded(app, args)
+    data = json.loads(capsys.readouterr().out)
+    assert code == 0 and data["supply"] == [0, 0, 2] and data["welfare"] == pytest.approx(11)
+    assert [p["capacity"] for p in data["curve"]] == [0, 1, 2]
+
+
+# --------------------------------------------------------------------- ttp mechanism
+def _mechanism_app() -> typer.Typer:
+    app = typer.Typer()
+    app.command()(mechanism_command)
+    return app
+
+
+def test_command_vcg_json_has_the_spec_keys():
+    result = CliRunner().invoke(_mechanism_app(), [str(example_path("weather.yaml")), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {"kind", "welfare", "payments", "payoffs", "revenue"} <= set(data)
+    assert data["kind"] == "vcg" and data["welfare"] == pytest.approx(12)
+    assert data["payoffs"] == pytest.approx({"A": 5, "B": 5, "C": 2})
+    assert set(data["comparison"]["rows"]) == {"vcg", "pivot", "low prices", "high prices"}
+
+
+def test_command_pivot_json_and_output(tmp_path):
+    model_file = tmp_path / "hand.json"
+    model_file.write_text(json.dumps({
+        "model": "ttp", "buyers": ["A", "B", "C"], "supply": [1, 1],
+        "scenarios": {"up": {"probability": 0.5, "values": {"A": 10, "B": 8, "C": 3.5}},
+                      "down": {"probability": 0.5, "values": {"A": -6, "B": -2, "C": 3.5}}},
+        "information": [[["up", "down"]], [["up"], ["down"]]],
+    }))  # fmt: skip
+    target = tmp_path / "out" / "pivot.json"
+    args = [str(model_file), "--kind", "pivot", "--output", str(target)]
+    result = CliRunner().invoke(_mechanism_app(), args)
+    assert result.exit_code == 0, result.output
+    data = json.loads(target.read_text())
+    assert data["kind"] == "pivot" and data["revenue"] == pytest.approx(4.5)
+    assert data["payments"] == pytest.approx({"A": 2.75, "B": 1.75, "C": 0})
+    paths = {row["scenario"]: row for row in data["paths"]}
+    assert paths["down"]["payments"]["A"] == pytest.approx([1, 0])
+    assert paths["down"]["payoffs"]["A"] == pytest.approx(-1)
+    assert data["individual_rationality"]["periodic"] is True
+    assert [p.name for p in target.parent.iterdir()] == ["pivot.json"]
+
+
+def test_command_readable_report():
+    result = CliRunner().invoke(
+        _mechanism_app(), [str(example_path("fractional.yaml")), "--kind", "pivot"]
+    )
+    assert result.exit_code == 0, result.output
+    for text in ("dynamic pivot", "periodic individual rationality", "low prices", "revenue"):
+        assert text in result.output
+    assert "no prices support the integer optimum" in result.output  # the LP's price rows
+
+
+def test_command_bad_input_exits_2(tmp_path, capsys):
+    result = CliRunner().invoke(
+        _mechanism_app(), [str(example_path("weather.yaml")), "--kind", "gvc"]
+    )
+    assert result.exit_code == 2 and "vcg, pivot" in result.output
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: ttp\nbuyers: [A]\nsupply: [1]\n")
+    assert run_guarded(_mechanism_app(), [str(bad)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "bad.yaml" in err[0]
+
+
+# -------------------------------------------------------------------------- ttp plot
+def _plot_app() -> typer.Typer:
+    app = typer.Typer()
+    app.command()(ttp_plot.plot_command)
+    return app
+
+
+def test_plot_command_writes_the_three_pictures(tmp_path):
+    result = CliRunner().invoke(
+        _plot_app(), [str(example_path("weather.yaml")), "--out", str(tmp_path), "--format", "svg"]
+    )
+    assert result.exit_code == 0, result.output
+    names = ["weather-policies.svg", "weather-prices.svg", "weather-tree.svg"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == names
+    assert all((tmp_path / n).stat().st_size > 1000 for n in names)
+    assert all(n in result.output for n in names)
+
+
+def test_plot_command_rejects_a_bad_format(tmp_path, capsys):
+    from treemarket.cli import app
+    from treemarket.cli._common import run_guarded
+
+    args = ["ttp", "plot", str(example_path("weather.yaml")), "--format", "gif", "--out"]
+    code = run_guarded(app, [*args, str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "png, svg" in err and len(err.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []

@@ -1,15 +1,10 @@
 """The optimal supply schedule under a total capacity."""
 
-import json
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from treemarket.cli import app
-from treemarket.cli._common import run_guarded
-from treemarket.examples import example_path
 from treemarket.testing import brute_force_welfare, random_model
 from treemarket.ttp.examples import weather
 from treemarket.ttp.schedule import optimal_schedule, schedule
@@ -67,11 +62,3 @@ def test_early_benefit_makes_early_sales_optimal():
     supply, welfare = optimal_schedule(early, 3)
     assert supply[0] >= 1
     assert welfare > schedule(model, 3).welfare
-
-
-def test_schedule_cli_json(capsys):
-    args = ["ttp", "schedule", str(example_path("weather.yaml")), "--capacity", "2", "--json"]
-    code = run_guarded(app, args)
-    data = json.loads(capsys.readouterr().out)
-    assert code == 0 and data["supply"] == [0, 0, 2] and data["welfare"] == pytest.approx(11)
-    assert [p["capacity"] for p in data["curve"]] == [0, 1, 2]

@@ -6,10 +6,7 @@ import dataclasses
 
 import numpy as np
 import pytest
-import typer
-from typer.testing import CliRunner
 
-from treemarket.cli import ttp_plot
 from treemarket.display import number
 from treemarket.examples import example_path
 from treemarket.io.ttp_file import load_ttp
@@ -139,33 +136,3 @@ def test_draws_into_a_given_axes_and_returns_its_figure(weather_solution, big_so
     assert fig.get_size_inches().tolist() == [9.0, 5.0] and fig.axes == [left, right]
     assert len(left.texts) == 7 + 6 and not fig.texts  # boxes and edge labels; no footer
     assert "collapsed" in right.get_xlabel()  # the note stays with its picture
-
-
-# ----------------------------------------------------------------------------------------
-# `treemarket ttp plot` (the CLI command of these pictures)
-def _app() -> typer.Typer:
-    app = typer.Typer()
-    app.command()(ttp_plot.plot_command)
-    return app
-
-
-def test_plot_command_writes_the_three_pictures(tmp_path):
-    result = CliRunner().invoke(
-        _app(), [str(example_path("weather.yaml")), "--out", str(tmp_path), "--format", "svg"]
-    )
-    assert result.exit_code == 0, result.output
-    names = ["weather-policies.svg", "weather-prices.svg", "weather-tree.svg"]
-    assert sorted(p.name for p in tmp_path.iterdir()) == names
-    assert all((tmp_path / n).stat().st_size > 1000 for n in names)
-    assert all(n in result.output for n in names)
-
-
-def test_plot_command_rejects_a_bad_format(tmp_path, capsys):
-    from treemarket.cli import app
-    from treemarket.cli._common import run_guarded
-
-    args = ["ttp", "plot", str(example_path("weather.yaml")), "--format", "gif", "--out"]
-    code = run_guarded(app, [*args, str(tmp_path)])
-    err = capsys.readouterr().err
-    assert code == 2 and "png, svg" in err and len(err.strip().splitlines()) == 1
-    assert list(tmp_path.iterdir()) == []
