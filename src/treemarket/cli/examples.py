@@ -4,16 +4,14 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
-from typing import Any
 
 import typer
 from rich.table import Table
 
 from treemarket.cli._common import console
 from treemarket.examples import bundled_examples, example_path
-from treemarket.io.common import write_atomic
+from treemarket.io.common import write_text
 
 
 def examples_command(
@@ -30,14 +28,10 @@ def examples_command(
         title = _top_level(text, "name") or _top_level(text, "study") or ""
         table.add_row(name, model, title)
         if out is not None:
-            write_atomic(out / name, partial(_write_text, text=text))
+            write_text(out / name, text)
     console.print(table)
     if out is not None:
         console.print(f"wrote {len(files)} files to {out}")
-
-
-def _write_text(handle: Any, text: str) -> None:
-    handle.write(text)
 
 
 def _top_level(text: str, key: str) -> str | None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 from treemarket.intermediation.tree import FloatArray, IntermediationTree
 
@@ -88,7 +89,9 @@ def certificate(tree: IntermediationTree, prices: FloatArray, tol: float = CERT_
     scale = tree.unit
     parent = tree.parent[1:]
     # rounding in u_i = (received) − p_i grows with the prices summed: allow for it per edge
-    size = np.abs(p) + np.bincount(parent, weights=np.abs(p[1:]), minlength=tree.n)
+    size: NDArray[np.float64] = np.abs(p) + np.bincount(
+        parent, weights=np.abs(p[1:]), minlength=tree.n
+    )
     size += tree.customer_limit
     size[0] += tree.seller_limit
     allow = ROUNDING * (size[1:] + size[parent])

@@ -350,8 +350,8 @@ class IntermediationTree:
             raise ModelError("the seller has no customers: a tree needs at least one edge")
         kids = np.flatnonzero(par >= 0)
         graph = sp.csr_array((np.ones(kids.size), (par[kids], kids)), shape=(n, n))
-        order = depth_first_order(graph, root, directed=True, return_predecessors=False)
-        order = np.asarray(order, dtype=np.int64)
+        visit = depth_first_order(graph, root, directed=True, return_predecessors=False)
+        order: IntArray = np.asarray(visit, dtype=np.int64)
         if order.size != n:
             lost = np.setdiff1d(np.arange(n), order)
             raise ModelError(

@@ -229,6 +229,11 @@ def _umask() -> int:
     return mask
 
 
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``path``, atomically."""
+    write_atomic(path, lambda handle: handle.write(text))
+
+
 def write_json(path: str | os.PathLike[str], obj: Any) -> None:
     """Write ``obj`` as indented JSON, atomically."""
     write_atomic(path, lambda h: h.write(json.dumps(obj, indent=2) + "\n"))

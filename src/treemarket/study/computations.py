@@ -127,7 +127,7 @@ class TaskContext:
     def exact(self) -> TTPSolution:
         """The exact solution of the task's TTP model (prices without ranges)."""
         if self.exact_solution is None:
-            self.exact_solution = _solve(self.model, SolveSpec())
+            self.exact_solution = _solve(self.model, SolveSpec.model_validate({}))
         return self.exact_solution
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from treemarket.io.common import write_atomic
+from treemarket.io.common import write_text
 from treemarket.study.schema import Study
 from treemarket.study.store import ResultStore
 from treemarket.viz.study import Line, Panel, axis_values, label
@@ -147,7 +147,7 @@ def write_tables(study: Study, out: Path, fmt: str = "csv") -> list[Path]:
             text = frame.to_csv(index=False)
         else:
             text = f"# {study.name}: {name}\n\n{markdown_table(frame)}\n"
-        write_atomic(path, lambda h, text=text: h.write(text))
+        write_text(path, text)
         written.append(path)
     return written
 

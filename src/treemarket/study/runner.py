@@ -14,7 +14,7 @@ import importlib.util
 import itertools
 import logging
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -186,7 +186,9 @@ def run_study(
         return _run_dask(todo, store, state, progress, on_start, scheduler, workers, window)
 
 
-def _account(state: RunState, outcomes: list[Outcome], before: dict[str, str | None]) -> RunState:
+def _account(
+    state: RunState, outcomes: list[Outcome], before: Mapping[str, str | None]
+) -> RunState:
     done, failed = state.done, state.failed
     for outcome in outcomes:
         previous = before.get(outcome.key)

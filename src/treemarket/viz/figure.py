@@ -73,6 +73,6 @@ def save(fig: Figure, path: str | os.PathLike[str], *, dpi: int = 120, tight: bo
     fmt = target.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
         raise ValueError(f"cannot tell the picture format of {target}: use .png or .svg")
-    extra = {"bbox_inches": "tight"} if tight else {}
-    write_atomic(target, lambda h: fig.savefig(h, format=fmt, dpi=dpi, **extra), mode="wb")
+    bbox = "tight" if tight else None
+    write_atomic(target, lambda h: fig.savefig(h, format=fmt, dpi=dpi, bbox_inches=bbox), mode="wb")
     return target

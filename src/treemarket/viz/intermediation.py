@@ -100,10 +100,9 @@ def draw_tree(result: Analysis, ax: Axes | None = None, title: str | None = None
     height = max(3.0, 1.7 * (tree.height + 1))
     own = ax is None
     if ax is None:
-        fig = Figure(figsize=(min(width, 40.0), min(height, 20.0)))
-        ax = fig.add_subplot()
-    else:
-        fig = ax.figure
+        ax = Figure(figsize=(min(width, 40.0), min(height, 20.0))).add_subplot()
+    fig = ax.get_figure(root=True)
+    assert isinstance(fig, Figure)
     heading = title or result.tree.name or "intermediation tree"
     heading += f" — {pricing.rule} prices ({pricing.method})"
     ax.set_title(heading, fontsize=10)
@@ -171,7 +170,7 @@ def draw_tree(result: Analysis, ax: Axes | None = None, title: str | None = None
     if own:
         fig.tight_layout()
     positions = {names[i]: (float(pos[i, 0]), float(pos[i, 1])) for i in range(tree.n)}
-    fig.treemarket_data = {  # type: ignore[union-attr]
+    fig.treemarket_data = {  # type: ignore[attr-defined]
         "kind": "intermediation-tree",
         "title": heading,
         "positions": positions,
@@ -180,4 +179,4 @@ def draw_tree(result: Analysis, ax: Axes | None = None, title: str | None = None
         "binding": binding,
         "negative": negative,
     }
-    return fig  # type: ignore[return-value]
+    return fig

@@ -354,13 +354,14 @@ def plot_tree(solution: TTPSolution, *, max_nodes: int = 60, ax: Axes | None = N
         "edge labels: conditional probabilities"
     )
     footer = legend if note is None else f"{note}\n{legend}"
-    footer_style = {"fontsize": max(6.0, fontsize - 1), "color": "#b03a2e" if note else "#333333"}
+    footer_size, footer_color = max(6.0, fontsize - 1), "#b03a2e" if note else "#333333"
     if owns:
-        fig.text(0.01, 0.005, footer, va="bottom", ha="left", wrap=True, **footer_style)
+        fig.text(0.01, 0.005, footer, va="bottom", ha="left", wrap=True, fontsize=footer_size,
+                 color=footer_color)  # fmt: skip
         fig.subplots_adjust(left=0.02, right=0.98, top=1 - 1.1 / fig.get_figheight(),
                             bottom=0.75 / fig.get_figheight())  # fmt: skip
     else:  # the caller's figure: its layout is the caller's, the footer goes under the axes
-        ax.set_xlabel(footer, wrap=True, **footer_style)
+        ax.set_xlabel(footer, wrap=True, fontsize=footer_size, color=footer_color)
     fig.treemarket_data = {  # type: ignore[attr-defined]
         "kind": "tree",
         "mode": mode,

@@ -125,8 +125,7 @@ def vcg(model: TTPModel, solution: TTPSolution | None = None) -> VCGResult:
         without[i] = 0.0 if reduced is None else solve_exact(reduced, price_ranges=False).welfare
     counts = np.maximum(model.counts, 1).astype(np.float64)
     unit_payoff = np.where(model.counts > 0, welfare - without, 0.0)
-    payoffs = model.counts * unit_payoff
-    payments = snap(values - payoffs, welfare)
+    payments = snap(values - model.counts * unit_payoff, welfare)
     payoffs = values - payments
     return VCGResult(
         model=model, solution=solution, welfare=welfare, values=values,
