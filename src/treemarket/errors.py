@@ -6,6 +6,8 @@ The command-line tool turns a :class:`ModelError` into one line on stderr and ex
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 
 class TreemarketError(Exception):
     """Base class of every error treemarket raises on purpose."""
@@ -48,3 +50,23 @@ class ModelError(TreemarketError, ValueError):
 
 class SolverError(TreemarketError, RuntimeError):
     """A solver failed or returned a status that gives no usable answer."""
+
+
+def format_place(place: Iterable[str | int]) -> str:
+    """``("information", 1, 0)`` -> ``information[1][0]``; ``("tree", "children", 0)`` ->
+    ``tree.children[0]``.
+
+    Examples
+    --------
+    >>> format_place(("scenarios", "FC", "values", "A"))
+    'scenarios.FC.values.A'
+    >>> format_place(("information", 1, 0))
+    'information[1][0]'
+    """
+    text = ""
+    for part in place:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text

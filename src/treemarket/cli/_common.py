@@ -47,10 +47,3 @@ def emit_json(obj: Any, output: Path | None) -> None:
         write_json(output, obj)
     else:
         sys.stdout.write(json.dumps(obj, indent=2) + "\n")
-
-
-def fmt(x: float | None, digits: int = 6) -> str:
-    """A number for a table: up to ``digits`` significant digits, '-' for None."""
-    if x is None:
-        return "-"
-    return f"{x:.{digits}g}"

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from treemarket.cli._common import console, emit_json, fmt
+from treemarket.cli._common import console, emit_json
+from treemarket.display import number
 from treemarket.intermediation import (
     Analysis,
     IntermediationTree,
@@ -17,7 +18,6 @@ from treemarket.intermediation import (
     analyze,
     format_products,
 )
-from treemarket.io.common import write_atomic
 from treemarket.io.intermediation_file import load_intermediation
 
 if TYPE_CHECKING:
@@ -113,10 +113,11 @@ def plot_command(
 def write_picture(result: Analysis, path: Path, fmt: str = "png") -> Figure:
     """Draw ``result`` (:func:`treemarket.viz.intermediation.draw_tree`) and write the picture
     atomically: complete or absent. Returns the figure written."""
+    from treemarket.viz.figure import save
     from treemarket.viz.intermediation import draw_tree
 
     figure = draw_tree(result)
-    write_atomic(path, lambda h: figure.savefig(h, format=fmt, dpi=150), mode="wb")
+    save(figure, path.with_suffix(f".{fmt}"), dpi=150, tight=False)
     return figure
 
 
@@ -144,11 +145,12 @@ def print_report(result: Analysis, source: str | None = None) -> None:
 
     mark = "[green]✓[/green]" if pr.profitable else "[red]✗[/red]"
     console.print(
-        f"[bold]Profitability[/bold] {mark} Σb = {fmt(tree.total_limit)}, "
-        f"s = {fmt(tree.seller_limit)}: {pr.verdict()}"
+        f"[bold]Profitability[/bold] {mark} Σb = {number(tree.total_limit)}, "
+        f"s = {number(tree.seller_limit)}: {pr.verdict()}"
     )
     console.print(
-        f"[bold]Equal utility[/bold] (system (14)): h = (Σb − s)/(t + 1) = {fmt(eq.h)} for everyone"
+        "[bold]Equal utility[/bold] (system (14)): h = (Σb − s)/(t + 1) = "
+        f"{number(eq.h)} for everyone"
     )
     if not pr.profitable:
         console.print(
@@ -178,12 +180,13 @@ def print_report(result: Analysis, source: str | None = None) -> None:
     if not pc.unique and pc.low is not None and pc.high is not None:
         spread = [i for i in range(tree.n) if pc.high[i] - pc.low[i] > 1e-9 * tree.unit]
         console.print(
-            f"  the egalitarian optimum is [bold]not unique[/bold]: min u = {fmt(pc.min_utility)} "
+            "  the egalitarian optimum is [bold]not unique[/bold]: min u = "
+            f"{number(pc.min_utility)} "
             f"is also reached with other prices, under which {len(spread)} utilities vary as "
             "below (shown: the leximin representative)"
         )
         for i in spread[:10]:
-            console.print(f"    {names[i]}: u in [{fmt(pc.low[i])}, {fmt(pc.high[i])}]")
+            console.print(f"    {names[i]}: u in [{number(pc.low[i])}, {number(pc.high[i])}]")
         if len(spread) > 10:
             console.print(f"    … and {len(spread) - 10} more (see --json)")
 
@@ -197,13 +200,13 @@ def print_report(result: Analysis, source: str | None = None) -> None:
     for i in range(min(tree.n, SHOW_MAX)):
         limit = ""
         if i == 0:
-            limit = f"s = {fmt(float(tree.limit[0]))}"
+            limit = f"s = {number(float(tree.limit[0]))}"
         elif tree.is_leaf[i]:
-            limit = f"b = {fmt(float(tree.limit[i]))}"
-        paid = "" if i == 0 else fmt(float(pc.prices[i]))
+            limit = f"b = {number(float(tree.limit[i]))}"
+        paid = "" if i == 0 else number(float(pc.prices[i]))
         u = float(pc.utilities[i])
-        util = f"[red]{fmt(u)}[/red]" if u < 0 else fmt(u)
-        eqp = "" if i == 0 else fmt(float(eq.prices[i]))
+        util = f"[red]{number(u)}[/red]" if u < 0 else number(u)
+        eqp = "" if i == 0 else number(float(eq.prices[i]))
         if i and eq.prices[i] < 0:
             eqp = f"[red]{eqp}[/red]"
         node = "  " * int(tree.depth[i]) + names[i]
@@ -212,9 +215,10 @@ def print_report(result: Analysis, source: str | None = None) -> None:
     if tree.n > SHOW_MAX:
         console.print(f"… and {tree.n - SHOW_MAX} more nodes (see --json)")
     nash = pc.nash_log_welfare
+    nash_text = number(nash) if nash is not None else "undefined"
     console.print(
-        f"Welfare: utilitarian Σu = {fmt(pc.total_utility)}, egalitarian min u = "
-        f"{fmt(pc.min_utility)}, Nash Σ log u = {fmt(nash) if nash is not None else 'undefined'}"
+        f"Welfare: utilitarian Σu = {number(pc.total_utility)}, egalitarian min u = "
+        f"{number(pc.min_utility)}, Nash Σ log u = {nash_text}"
         f"; KKT certificate {'[green]ok[/green]' if pc.certificate.ok else '[red]failed[/red]'}"
     )
 

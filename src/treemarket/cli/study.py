@@ -21,7 +21,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from treemarket.cli._common import console, fmt, run_guarded
+from treemarket.cli._common import console, run_guarded
+from treemarket.display import number
 from treemarket.errors import ModelError
 
 if TYPE_CHECKING:
@@ -149,7 +150,9 @@ def _print_failures(study: Study, limit: int = 5) -> None:
     status = study_status(study, failures=limit)
     console.print(f"[yellow]{status.failed} failed tasks[/yellow]; the first ones:")
     for point, seed, error in status.failures:
-        where = ", ".join(f"{k}={fmt(v) if isinstance(v, float) else v}" for k, v in point.items())
+        where = ", ".join(
+            f"{k}={number(v) if isinstance(v, float) else v}" for k, v in point.items()
+        )
         console.print(f"  {where or 'task'} seed={seed}: {error}", markup=False)
 
 
@@ -192,7 +195,7 @@ def _print_family(
         grouped = summary.groupby(keys, sort=False, dropna=False) if keys else [((), summary)]
         for values, group in grouped:
             values = values if isinstance(values, tuple) else (values,)
-            cells = [fmt(v, 4) if isinstance(v, float) else str(v) for v in values]
+            cells = [number(v, 4) if isinstance(v, float) else str(v) for v in values]
             cells.append(str(int(group["n"].max())))
             by_metric = {row.metric: row for row in group.itertuples()}
             for _, metric in members:
@@ -200,7 +203,9 @@ def _print_family(
                 half = (row.ci_high - row.ci_low) / 2
                 if half == half and half <= 1e-12 * max(1.0, abs(row.mean)):
                     half = 0.0  # rounding noise of identical values
-                cells.append(fmt(row.mean, 4) + ("" if half != half else f" ± {fmt(half, 2)}"))
+                cells.append(
+                    number(row.mean, 4) + ("" if half != half else f" ± {number(half, 2)}")
+                )
             table.add_row(*cells)
     console.print(table)
 

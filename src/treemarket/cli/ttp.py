@@ -8,7 +8,8 @@ from typing import Any
 import typer
 from rich.table import Table
 
-from treemarket.cli._common import console, emit_json, fmt
+from treemarket.cli._common import console, emit_json
+from treemarket.display import number
 from treemarket.errors import ModelError
 from treemarket.io.ttp_file import load_ttp
 from treemarket.ttp import ExactOptions, MarketOptions, TTPModel, TTPSolution, solve
@@ -125,15 +126,15 @@ def print_simulation(model: TTPModel, result: SimulationResult) -> None:
     for col in ("policy", "welfare", "± s.e.", "efficiency", "revenue", "unsold"):
         table.add_column(col, justify="left" if col == "policy" else "right")
     for name, out in result.policies.items():
-        table.add_row(name, fmt(out.welfare), fmt(out.welfare_se, 2), f"{out.efficiency:.1%}",
-                      fmt(out.revenue), fmt(out.unsold))  # fmt: skip
+        table.add_row(name, number(out.welfare), number(out.welfare_se, 2), f"{out.efficiency:.1%}",
+                      number(out.revenue), number(out.unsold))  # fmt: skip
     console.print(table)
     payoffs = Table(title="expected payoff per buyer (per type: all its units)")
     payoffs.add_column("buyer")
     for name in result.policies:
         payoffs.add_column(name, justify="right")
     for buyer in model.buyers:
-        payoffs.add_row(buyer, *(fmt(o.payoffs[buyer]) for o in result.policies.values()))
+        payoffs.add_row(buyer, *(number(o.payoffs[buyer]) for o in result.policies.values()))
     console.print(payoffs)
     console.print(f"optimum [P0]: {result.optimum:.10g}")
     console.print(
@@ -185,7 +186,9 @@ def schedule_command(
     for col in ("M", "welfare", "marginal"):
         table.add_column(col, justify="right")
     for point in result.curve:
-        table.add_row(str(point["capacity"]), fmt(point["welfare"]), fmt(point.get("marginal")))
+        table.add_row(
+            str(point["capacity"]), number(point["welfare"]), number(point.get("marginal"))
+        )
     console.print(table)
 
 
@@ -235,8 +238,8 @@ def print_solution(solution: TTPSolution) -> None:
     for row in solution.assignment():
         buyer = row["buyer"] + (f" x{row['count']}" if "count" in row else "")
         table.add_row(
-            buyer, str(row["time"]), _event(row["event"]), fmt(row["probability"]),
-            fmt(row["value"]),
+            buyer, str(row["time"]), _event(row["event"]), number(row["probability"]),
+            number(row["value"]),
         )  # fmt: skip
     console.print(table)
     prices = Table(title="market-clearing prices per node (range that supports the optimum)")
@@ -244,9 +247,14 @@ def print_solution(solution: TTPSolution) -> None:
         prices.add_column(col, justify="left" if col == "event" else "right")
     for row in solution.price_table():
         event = _event(row["event"]) + (f"  ({row['label']})" if "label" in row else "")
-        high = "any" if row["max"] is None else fmt(row["max"])
+        high = "any" if row["max"] is None else number(row["max"])
         prices.add_row(
-            str(row["time"]), event, str(row["supply"]), fmt(row["sold"]), fmt(row["min"]), high
+            str(row["time"]),
+            event,
+            str(row["supply"]),
+            number(row["sold"]),
+            number(row["min"]),
+            high,
         )
     console.print(prices)
     console.print(f"expected welfare [P0]: [bold]{solution.welfare:.10g}[/bold]")
@@ -271,7 +279,7 @@ def print_solution(solution: TTPSolution) -> None:
             lotteries.add_column(col, justify="left" if col in ("buyer", "event") else "right")
         for row in solution.lotteries():
             lotteries.add_row(row["buyer"], str(row["time"]), _event(row["event"]),
-                              fmt(row["chance"], 4), fmt(row["value"]))  # fmt: skip
+                              number(row["chance"], 4), number(row["value"]))  # fmt: skip
         console.print(lotteries)
     report = solution.optimality
     if report is not None:
@@ -316,8 +324,7 @@ def demo_command(
             plot_command(path, out=out, fmt="png")
     from treemarket.cli import intermediation as inter
 
-    if hasattr(inter, "demo"):
-        inter.demo(out)
+    inter.demo(out)
     console.print(f"results and pictures written to {out}/")
 
 

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike, NDArray
 from scipy.sparse.csgraph import depth_first_order
 
-from treemarket.errors import ModelError
+from treemarket.errors import ModelError, format_place
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -34,19 +34,8 @@ MAX_LEVELS = 4000
 ErrorFactory = Callable[[Place, str], ModelError]
 
 
-def _place_text(place: Place) -> str:
-    """``("tree", "children", 0, "name")`` -> ``tree.children[0].name`` (as in file errors)."""
-    text = ""
-    for part in place:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
 def _plain_error(place: Place, message: str) -> ModelError:
-    return ModelError(message, place=_place_text(place))
+    return ModelError(message, place=format_place(place))
 
 
 def format_products(products: Iterable[Product]) -> str:
@@ -573,7 +562,7 @@ def build_tree(
         if nm in first_place:
             raise error(
                 (*where, "name"),
-                f"node name {nm!r} is used twice (first at {_place_text(first_place[nm])})",
+                f"node name {nm!r} is used twice (first at {format_place(first_place[nm])})",
             )
         first_place[nm] = where
         index = len(names)

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from treemarket.errors import ModelError
+from treemarket.errors import ModelError, format_place
 
 Place = tuple[str | int, ...]
 
@@ -48,26 +48,6 @@ class Document:
         """A :class:`ModelError` for ``place`` in this document."""
         key = tuple(place)
         return ModelError(message, file=self.file, place=format_place(key), line=self.line(key))
-
-
-def format_place(place: Iterable[str | int]) -> str:
-    """``("information", 1, 0)`` -> ``information[1][0]``; ``("tree", "children", 0)`` ->
-    ``tree.children[0]``.
-
-    Examples
-    --------
-    >>> format_place(("scenarios", "FC", "values", "A"))
-    'scenarios.FC.values.A'
-    >>> format_place(("information", 1, 0))
-    'information[1][0]'
-    """
-    text = ""
-    for part in place:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
 
 
 def _yaml_lines(node: yaml.Node, place: Place, out: dict[Place, int]) -> None:
