@@ -38,7 +38,7 @@ def solve_command(
         help=f"Price range per node (default: up to {RANGE_NODES} nodes).",
     ),
     option_values: bool = typer.Option(False, "--option-values", help="Add ψ to the JSON."),
-    as_json: bool = typer.Option(False, "--json", help="Print the SPEC JSON object."),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON object (docs/json.md)."),
     output: Path | None = typer.Option(None, "--output", help="Write the JSON here atomically."),
 ) -> None:
     """Optimal assignment of [P0], the LP bound of [P1], and the supporting prices."""
@@ -73,7 +73,7 @@ def simulate_command(
     trades: Path | None = typer.Option(
         None, "--trades", help="Write the market's trades per path to this CSV."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print the SPEC JSON object."),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON object (docs/json.md)."),
     output: Path | None = typer.Option(None, "--output", help="Write the JSON here atomically."),
 ) -> None:
     """Run the sequential markets against myopic, FCFS (Fastpass) and lottery hand-outs."""
@@ -151,7 +151,7 @@ def schedule_command(
     capacity: int = typer.Option(..., "--capacity", help="Total permits M = Σ_t μ(t)."),
     lower: str | None = typer.Option(None, "--min", help="Lower bounds per time, e.g. 0,0,1"),
     upper: str | None = typer.Option(None, "--max", help="Upper bounds per time, e.g. 2,2,9"),
-    as_json: bool = typer.Option(False, "--json", help="Print the SPEC JSON object."),
+    as_json: bool = typer.Option(False, "--json", help="Print the JSON object (docs/json.md)."),
     output: Path | None = typer.Option(None, "--output", help="Write the JSON here atomically."),
 ) -> None:
     """The supply schedule μ(0..T) with Σ μ ≤ M that maximizes expected welfare, exactly."""

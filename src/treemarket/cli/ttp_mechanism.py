@@ -33,7 +33,9 @@ def mechanism_command(
     kind: Annotated[
         str, typer.Option("--kind", help="vcg (static reports) | pivot (dynamic pivot)")
     ] = "vcg",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the SPEC JSON object.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the JSON object (docs/json.md).")
+    ] = False,
     output: Annotated[
         Path | None, typer.Option("--output", help="Write the JSON here atomically.")
     ] = None,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import NDArray
@@ -11,10 +11,6 @@ from numpy.typing import NDArray
 from treemarket.ttp.exact import solve_exact
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.result import TTPSolution
-
-if TYPE_CHECKING:
-    from treemarket.ttp.mechanism.pivot import PivotResult
-    from treemarket.ttp.mechanism.static import VCGResult
 
 TOL = 1e-7  # absolute tolerance (relative to the welfare scale) of the property checks
 NOISE = 1e-9  # payments within NOISE × the welfare scale of 0 are rounding noise, set to 0
@@ -42,9 +38,30 @@ def by_buyer(model: TTPModel, x: Iterable[float]) -> dict[str, float]:
     return {b: float(v) for b, v in zip(model.buyers, x, strict=True)}
 
 
-def spec_json(result: VCGResult | PivotResult) -> dict[str, Any]:
-    """The keys both mechanisms report: SPEC's (kind, welfare, payments, payoffs, revenue), the
-    counts of the buyer types and the payments and payoffs per unit."""
+class MechanismResult(Protocol):
+    """What every mechanism's result reports (per buyer or type, and per unit of a type)."""
+
+    model: TTPModel
+    kind: str
+    welfare: float
+    revenue: float
+
+    @property
+    def payments(self) -> FloatArray: ...
+
+    @property
+    def payoffs(self) -> FloatArray: ...
+
+    @property
+    def per_unit_payments(self) -> FloatArray: ...
+
+    @property
+    def per_unit_payoffs(self) -> FloatArray: ...
+
+
+def common_json(result: MechanismResult) -> dict[str, Any]:
+    """The keys both mechanisms report (kind, welfare, payments, payoffs, revenue; see
+    ``docs/json.md``), the counts of the buyer types and the payments and payoffs per unit."""
     model = result.model
     return {
         "kind": result.kind,

@@ -23,9 +23,9 @@ from treemarket.ttp.mechanism._common import (
     FloatArray,
     IntArray,
     by_buyer,
+    common_json,
     exact_solution,
     snap,
-    spec_json,
 )
 from treemarket.ttp.mechanism.continuation import (
     ContinuationValues,
@@ -115,7 +115,8 @@ class PivotResult:
         return (self.path_payoffs < -scale).astype(np.float64) @ leaf_prob
 
     def to_json(self) -> dict[str, Any]:
-        """The SPEC keys (kind, welfare, payments, payoffs, revenue) and payments per path."""
+        """The keys of docs/json.md (kind, welfare, payments, payoffs, revenue) and payments per
+        path."""
         model = self.model
         tree = model.tree
         leaf_prob = tree.prob[tree.leaves]
@@ -133,7 +134,7 @@ class PivotResult:
                 }
             )
         return {
-            **spec_json(self),
+            **common_json(self),
             "individual_rationality": {
                 "periodic": self.individually_rational(),
                 "min_continuation_payoff": self.min_continuation(),

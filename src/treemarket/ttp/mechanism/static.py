@@ -21,9 +21,9 @@ from treemarket.ttp.mechanism._common import (
     TOL,
     FloatArray,
     by_buyer,
+    common_json,
     exact_solution,
     snap,
-    spec_json,
 )
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.result import TTPSolution
@@ -74,10 +74,10 @@ class VCGResult:
         return "deficit" if self.revenue < -scale else "balanced"
 
     def to_json(self) -> dict[str, Any]:
-        """The SPEC keys (kind, welfare, payments, payoffs, revenue) and the details."""
+        """The keys of docs/json.md (kind, welfare, payments, payoffs, revenue) and the details."""
         model = self.model
         return {
-            **spec_json(self),
+            **common_json(self),
             "budget": {"revenue": self.revenue, "balance": self.balance},
             "values": by_buyer(model, self.values),
             "welfare_without": by_buyer(model, self.welfare_without),
