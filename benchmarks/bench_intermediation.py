@@ -128,8 +128,16 @@ def _solver_case(kind: str, n: int, out: mp.Queue) -> None:
         u = waterfill_heap(tree)
     seconds = time.perf_counter() - start
     err = float(np.abs(u - reference).max() / tree.unit) if reference is not None else None
-    out.put({"solver": kind, "nodes": n, "height": tree.height, "s": seconds,
-             "max deviation / max b": err, "peak MB": _peak_mb()})  # fmt: skip
+    out.put(
+        {
+            "solver": kind,
+            "nodes": n,
+            "height": tree.height,
+            "s": seconds,
+            "max deviation / max b": err,
+            "peak MB": _peak_mb(),
+        }
+    )
 
 
 def _run(target, *args) -> dict:

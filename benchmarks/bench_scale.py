@@ -45,11 +45,11 @@ def _pyomo(model, limit):
     m.L = pe.RangeSet(0, anc.shape[0] - 1)
     m.y = pe.Var(m.I, m.N, domain=pe.Binary)
     w = (tree.prob[None, :] * model.values).tolist()
-    m.obj = pe.Objective(expr=sum(w[i][n] * m.y[i, n] for i in m.I for n in m.N),
-                         sense=pe.maximize)  # fmt: skip
+    m.obj = pe.Objective(expr=sum(w[i][n] * m.y[i, n] for i in m.I for n in m.N), sense=pe.maximize)
     paths = anc.tolist()
-    m.once = pe.Constraint(m.I, m.L, rule=lambda m, i, leaf: sum(m.y[i, n] for n in paths[leaf])
-                           <= 1)  # fmt: skip
+    m.once = pe.Constraint(
+        m.I, m.L, rule=lambda m, i, leaf: sum(m.y[i, n] for n in paths[leaf]) <= 1
+    )
     mu = model.node_supply.tolist()
     m.supply = pe.Constraint(m.N, rule=lambda m, n: sum(m.y[i, n] for i in m.I) <= mu[n])
     solver = pe.SolverFactory("appsi_highs")

@@ -43,15 +43,19 @@ def _study(name: str, params: dict, grid: dict, seeds: int, compute: dict) -> di
 
 
 SMALL = _study(
-    "bench-small", {"horizon": 2, "supply": 1},
-    {"accuracy": [0.5, 0.75, 1.0], "buyers": [3, 6]}, 50,
+    "bench-small",
+    {"horizon": 2, "supply": 1},
+    {"accuracy": [0.5, 0.75, 1.0], "buyers": [3, 6]},
+    50,
     {"simulate": {"draws": 8}},
-)  # fmt: skip
+)
 LARGE = _study(
-    "bench-large", {"horizon": 8, "supply": 10, "accuracy": 0.8, "buyers": 800},
-    {"spread": [4.0, 6.0]}, 6,
+    "bench-large",
+    {"horizon": 8, "supply": 10, "accuracy": 0.8, "buyers": 800},
+    {"spread": [4.0, 6.0]},
+    6,
     {"solve": {"method": "market", "max_iterations": 150, "target_gap": 1e-9}},
-)  # fmt: skip
+)
 
 
 def _serial_loop(study) -> float:
@@ -115,9 +119,20 @@ def _mpi(params: dict, iterations: int, ranks: int, latency: bool) -> dict | Non
         return None
     if command is None:
         return None
-    args = [command, "-n", str(ranks), sys.executable, "-m", "treemarket.distributed",
-            "--params", json.dumps(params), "--max-iterations", str(iterations),
-            "--target-gap", "1e-12"]  # fmt: skip
+    args = [
+        command,
+        "-n",
+        str(ranks),
+        sys.executable,
+        "-m",
+        "treemarket.distributed",
+        "--params",
+        json.dumps(params),
+        "--max-iterations",
+        str(iterations),
+        "--target-gap",
+        "1e-12",
+    ]
     start = time.perf_counter()
     done = subprocess.run(args, capture_output=True, text=True, timeout=1200, check=True)
     wall = time.perf_counter() - start
@@ -163,17 +178,23 @@ def bench_market(client, quick: bool) -> dict:
     dask = solve_blocks(transport, options)
     transport.close()
     out["solve"] = {
-        "buyers": big["buyers"], "horizon": big["horizon"], "iterations": serial.iterations,
-        "serial_s": serial_wall, "dask_setup_s": setup, "dask_s": dask.seconds,
+        "buyers": big["buyers"],
+        "horizon": big["horizon"],
+        "iterations": serial.iterations,
+        "serial_s": serial_wall,
+        "dask_setup_s": setup,
+        "dask_s": dask.seconds,
         "dask_speedup": serial.seconds / dask.seconds,
         "same_bounds": (dask.welfare, dask.dual_bound) == (serial.welfare, serial.dual_bound),
-    }  # fmt: skip
+    }
     mpi_big = _mpi(big, iterations, 3, latency=False)
     if mpi_big is not None:
         out["solve"]["mpi_s"] = mpi_big["seconds"]
         out["solve"]["mpi_speedup"] = serial.seconds / mpi_big["seconds"]
         out["solve"]["mpi_same_bounds"] = (mpi_big["welfare"], mpi_big["upper_bound"]) == (
-            serial.welfare, serial.dual_bound)  # fmt: skip
+            serial.welfare,
+            serial.dual_bound,
+        )
     return out
 
 
@@ -201,15 +222,27 @@ def main(argv: list[str] | None = None) -> dict:
             for data in (small, large):
                 row = bench_tasks(data, folder, cluster.scheduler_address, args.workers)
                 results[row["study"]] = row
-                print(" ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-                               for k, v in row.items()), flush=True)  # fmt: skip
+                print(
+                    " ".join(
+                        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                        for k, v in row.items()
+                    ),
+                    flush=True,
+                )
         market = bench_market(client, args.quick)
         results["market"] = market
-        print("round trip (ms): " + ", ".join(
-            f"{k} {v:.3g}" for k, v in market["roundtrip_ms"].items()))  # fmt: skip
-        print("block market solver: " + " ".join(
-            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-            for k, v in market["solve"].items()), flush=True)  # fmt: skip
+        print(
+            "round trip (ms): "
+            + ", ".join(f"{k} {v:.3g}" for k, v in market["roundtrip_ms"].items())
+        )
+        print(
+            "block market solver: "
+            + " ".join(
+                f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in market["solve"].items()
+            ),
+            flush=True,
+        )
     finally:
         client.close()
         cluster.close()

@@ -22,8 +22,13 @@ def _case(kind: str, depth: int, buyers: int, out) -> None:
     model = instance(depth, buyers)
     _ = model.values
     generate = time.perf_counter() - start
-    row = {"kind": kind, "variables": buyers * model.tree.n_nodes, "nodes": model.tree.n_nodes,
-           "buyers": buyers, "generate_s": generate}  # fmt: skip
+    row = {
+        "kind": kind,
+        "variables": buyers * model.tree.n_nodes,
+        "nodes": model.tree.n_nodes,
+        "buyers": buyers,
+        "generate_s": generate,
+    }
     if kind.startswith("build-"):
         start = time.perf_counter()
         form = build(model, kind.split("-", 1)[1], integer=False)
@@ -75,8 +80,22 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 def _line(row: dict) -> str:
-    keys = ("size", "kind", "variables", "columns", "nonzeros", "build_s", "lp", "mip", "prices",
-            "solve_s", "objective", "gap", "peak_mb", "status")  # fmt: skip
+    keys = (
+        "size",
+        "kind",
+        "variables",
+        "columns",
+        "nonzeros",
+        "build_s",
+        "lp",
+        "mip",
+        "prices",
+        "solve_s",
+        "objective",
+        "gap",
+        "peak_mb",
+        "status",
+    )
     parts = []
     for key in keys:
         if key in row:

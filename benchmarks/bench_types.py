@@ -21,10 +21,17 @@ from treemarket.ttp.market import MarketOptions, solve_market
 
 def typed(seed: int, depth: int, types: int, count: int, supply: tuple[int, int]) -> TTPModel:
     rng = np.random.default_rng(seed)
-    model = random_model(rng, horizon=depth, buyers=types, branching=2, supply=supply, step=2.0,
-                         integer_values=False)  # fmt: skip
-    return TTPModel.from_arrays(model.tree, model.buyers, model.supply, model.scenario_values,
-                                counts=np.full(types, count), name="typed")  # fmt: skip
+    model = random_model(
+        rng, horizon=depth, buyers=types, branching=2, supply=supply, step=2.0, integer_values=False
+    )
+    return TTPModel.from_arrays(
+        model.tree,
+        model.buyers,
+        model.supply,
+        model.scenario_values,
+        counts=np.full(types, count),
+        name="typed",
+    )
 
 
 def expanded(model: TTPModel) -> TTPModel:
@@ -40,9 +47,12 @@ def timed(label: str, model: TTPModel) -> None:
     start = time.perf_counter()
     market = solve_market(model, MarketOptions(target_gap=1e-3))
     t_market = time.perf_counter() - start
-    print(f"{label:44s} buyers={int(model.counts.sum()):>7d} entries={model.n_buyers:>5d} "
-          f"exact {t_exact:7.3f} s welfare {exact.welfare:.6f} | market {t_market:6.3f} s "
-          f"gap {market.gap:.1e}", flush=True)  # fmt: skip
+    print(
+        f"{label:44s} buyers={int(model.counts.sum()):>7d} entries={model.n_buyers:>5d} "
+        f"exact {t_exact:7.3f} s welfare {exact.welfare:.6f} | market {t_market:6.3f} s "
+        f"gap {market.gap:.1e}",
+        flush=True,
+    )
 
 
 def main() -> None:

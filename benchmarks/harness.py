@@ -20,8 +20,15 @@ def instance(depth: int, buyers: int, seed: int = 0):
     from treemarket.testing import random_model
 
     rng = np.random.default_rng(seed)
-    return random_model(rng, horizon=depth, buyers=buyers, branching=2, supply=(1, 3), step=2.0,
-                        integer_values=False)  # fmt: skip
+    return random_model(
+        rng,
+        horizon=depth,
+        buyers=buyers,
+        branching=2,
+        supply=(1, 3),
+        step=2.0,
+        integer_values=False,
+    )
 
 
 def peak_mb() -> float:

@@ -28,8 +28,13 @@ def main() -> None:
             ax.loglog(xs, ys, marker="o", label=kind)
     for r in rows:
         if r["kind"] == "market" and r.get("target_gap", 1e-3) != 1e-3:
-            ax.annotate(f"gap ≤ {r['target_gap']:.1%}", (r["variables"], r["seconds"]),
-                        xytext=(-6, 6), textcoords="offset points", ha="right")  # fmt: skip
+            ax.annotate(
+                f"gap ≤ {r['target_gap']:.1%}",
+                (r["variables"], r["seconds"]),
+                xytext=(-6, 6),
+                textcoords="offset points",
+                ha="right",
+            )
     ax.set_xlabel("variables (buyers × nodes)")
     ax.set_ylabel("wall time, s (GLOP: its solve only)")
     ax.set_title("proven optimum (exact, A, B), LP (C), gap ≤ 0.1% (market)")

@@ -68,8 +68,12 @@ def run(model, update: str, target: float, cap: int) -> dict:
             alpha = max(upper - steps.best_lower, 1e-12) / norm
         price = np.maximum(price - alpha * g, 0.0)
     transport.close()
-    return {"update": update, "iterations": k, "seconds": time.perf_counter() - start,
-            "gap": _gap(steps.best_upper, steps.best_lower)}  # fmt: skip
+    return {
+        "update": update,
+        "iterations": k,
+        "seconds": time.perf_counter() - start,
+        "gap": _gap(steps.best_upper, steps.best_lower),
+    }
 
 
 def main() -> None:

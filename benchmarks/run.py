@@ -9,8 +9,13 @@ HERE = Path(__file__).parent
 
 def main() -> int:
     code = 0
-    scripts = ("bench_ttp.py", "bench_scale.py", "bench_types.py", "bench_intermediation.py",
-               "bench_study.py")  # fmt: skip
+    scripts = (
+        "bench_ttp.py",
+        "bench_scale.py",
+        "bench_types.py",
+        "bench_intermediation.py",
+        "bench_study.py",
+    )
     for script in scripts:
         path = HERE / script
         if not path.exists():

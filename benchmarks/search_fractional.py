@@ -16,9 +16,14 @@ def main() -> None:
     rng = np.random.default_rng(5)
     start, n, fractional, worst_mip = time.time(), 0, 0, 0.0
     while time.time() - start < float(sys.argv[1]):
-        model = random_model(rng, horizon=int(rng.integers(3, 6)), buyers=int(rng.integers(6, 20)),
-                             branching=(2, 3), supply=(1, 3),
-                             integer_values=bool(rng.integers(0, 2)))  # fmt: skip
+        model = random_model(
+            rng,
+            horizon=int(rng.integers(3, 6)),
+            buyers=int(rng.integers(6, 20)),
+            branching=(2, 3),
+            supply=(1, 3),
+            integer_values=bool(rng.integers(0, 2)),
+        )
         timings: dict[str, float] = {}
         found = _optimal_assignment(model, "path", get_solver(), SolveOptions(), timings)
         n += 1

@@ -55,11 +55,14 @@ def lp(sizes: str, seeds: str) -> None:
             t_warm = _since(t)
             assert abs(warm.objective - cold.objective) <= 1e-9 * abs(cold.objective)
             total = t_market + t_duals + t_warm
-            print(f"{size} seed {seed} ({form.lp.n_cols} columns): cold {t_cold:.2f} s, "
-                  f"{cold.iterations} it | market {t_market:.2f} s + duals {t_duals:.3f} s + "
-                  f"crossover/simplex {t_warm:.2f} s "
-                  f"({warm.info.get('crossover_iterations', 0):.0f} + {warm.iterations} it) | "
-                  f"cold / warm {t_cold / total:.2f}", flush=True)  # fmt: skip
+            print(
+                f"{size} seed {seed} ({form.lp.n_cols} columns): cold {t_cold:.2f} s, "
+                f"{cold.iterations} it | market {t_market:.2f} s + duals {t_duals:.3f} s + "
+                f"crossover/simplex {t_warm:.2f} s "
+                f"({warm.info.get('crossover_iterations', 0):.0f} + {warm.iterations} it) | "
+                f"cold / warm {t_cold / total:.2f}",
+                flush=True,
+            )
 
 
 def exact(sizes: str, seeds: str) -> None:
@@ -71,9 +74,11 @@ def exact(sizes: str, seeds: str) -> None:
                 sol = solve_exact(model, price_ranges=False, warm_start=warm)
                 seconds = _since(t)
                 parts = ", ".join(f"{k} {v:.2f}" for k, v in sol.timings.items())
-                print(f"{size} seed {seed} warm_start={warm}: {seconds:.2f} s ({parts}), "
-                      f"welfare {sol.welfare!r}, LP integral {sol.lp_integral}",
-                      flush=True)  # fmt: skip
+                print(
+                    f"{size} seed {seed} warm_start={warm}: {seconds:.2f} s ({parts}), "
+                    f"welfare {sol.welfare!r}, LP integral {sol.lp_integral}",
+                    flush=True,
+                )
 
 
 def mip(seconds: str) -> None:
@@ -82,9 +87,14 @@ def mip(seconds: str) -> None:
     ratios, totals = [], [0.0, 0.0]
     start = time.time()
     while time.time() - start < float(seconds):
-        model = random_model(rng, horizon=int(rng.integers(4, 8)), buyers=int(rng.integers(10, 40)),
-                             branching=(2, 3), supply=(1, 3),
-                             integer_values=bool(rng.integers(0, 2)))  # fmt: skip
+        model = random_model(
+            rng,
+            horizon=int(rng.integers(4, 8)),
+            buyers=int(rng.integers(10, 40)),
+            branching=(2, 3),
+            supply=(1, 3),
+            integer_values=bool(rng.integers(0, 2)),
+        )
         if not _optimal_assignment(model, "path", backend, options, {}).fractional:
             continue
         form = build(model, "path", integer=True)
@@ -99,14 +109,18 @@ def mip(seconds: str) -> None:
         ratios.append(t_warm / t_cold)
         totals[0] += t_cold
         totals[1] += t_warm
-        print(f"{form.lp.n_cols} columns: MIP cold {t_cold:.2f} s, with incumbent {t_warm:.2f} s",
-              flush=True)  # fmt: skip
+        print(
+            f"{form.lp.n_cols} columns: MIP cold {t_cold:.2f} s, with incumbent {t_warm:.2f} s",
+            flush=True,
+        )
     if ratios:
         geo = math.exp(sum(map(math.log, ratios)) / len(ratios))
-        print(f"{len(ratios)} fractional instances: with/without incumbent geometric mean "
-              f"{geo:.2f} (range {min(ratios):.2f}-{max(ratios):.2f}, faster in "
-              f"{sum(r < 1 for r in ratios)}); total {totals[0]:.1f} s -> {totals[1]:.1f} s",
-              flush=True)  # fmt: skip
+        print(
+            f"{len(ratios)} fractional instances: with/without incumbent geometric mean "
+            f"{geo:.2f} (range {min(ratios):.2f}-{max(ratios):.2f}, faster in "
+            f"{sum(r < 1 for r in ratios)}); total {totals[0]:.1f} s -> {totals[1]:.1f} s",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -125,8 +125,11 @@ def test_console_script_runs_a_guide_command(models: Path) -> None:
         pytest.skip("the treemarket console script is not installed next to this Python")
     done = subprocess.run(
         [script, "ttp", "solve", "weather.yaml", "--json"],
-        cwd=models, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+        cwd=models,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["welfare"] == pytest.approx(12)
 
@@ -218,8 +221,11 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
         )
     done = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(tmp_path / "site")],
-        cwd=ROOT, capture_output=True, text=True, timeout=600,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"},
-    )  # fmt: skip
+    )
     assert done.returncode == 0, done.stderr[-4000:]
     assert (tmp_path / "site" / "api" / "ttp" / "index.html").exists()

@@ -61,10 +61,18 @@ def test_option_values_in_json(capsys):
 def test_simulate_json_has_the_spec_keys(tmp_path, capsys):
     trades = tmp_path / "trades.csv"
     code, out, _ = _run(
-        ["ttp", "simulate", str(example_path("weather.yaml")), "--json", "--draws", "4",
-         "--trades", str(trades)],
+        [
+            "ttp",
+            "simulate",
+            str(example_path("weather.yaml")),
+            "--json",
+            "--draws",
+            "4",
+            "--trades",
+            str(trades),
+        ],
         capsys,
-    )  # fmt: skip
+    )
     assert code == 0
     data = json.loads(out)
     assert set(data["policies"]) == {"market", "myopic", "fcfs", "lottery"}
@@ -84,10 +92,18 @@ def test_simulate_json_has_the_spec_keys(tmp_path, capsys):
 
 def test_sampled_simulation_from_the_cli(capsys):
     code, out, _ = _run(
-        ["ttp", "simulate", str(example_path("weather.yaml")), "--json", "--paths", "300",
-         "--seed", "5"],
+        [
+            "ttp",
+            "simulate",
+            str(example_path("weather.yaml")),
+            "--json",
+            "--paths",
+            "300",
+            "--seed",
+            "5",
+        ],
         capsys,
-    )  # fmt: skip
+    )
     data = json.loads(out)
     assert code == 0 and data["mode"] == "sampled" and data["paths"] == 300
     assert data["policies"]["market"]["welfare_se"] > 0
@@ -114,8 +130,9 @@ def test_simulate_of_a_fractional_lp_never_claims_an_equilibrium(capsys):
     assert code == 0 and ": refuted" in text and ": proven" not in text
 
 
-def test_auto_sends_a_large_carry_over_model_to_a_method_that_answers(monkeypatch, tmp_path,
-                                                                      capsys):  # fmt: skip
+def test_auto_sends_a_large_carry_over_model_to_a_method_that_answers(
+    monkeypatch, tmp_path, capsys
+):
     """Regression: above the auto limit a carry_over model went to the market solver, which
     refused carry_over, and the command died with a traceback. The market solver handles
     carry-over now."""
@@ -136,16 +153,18 @@ def test_simulate_of_a_market_solution_says_not_known_rather_than_refuted(monkey
     import treemarket.ttp.dispatch as dispatch
 
     monkeypatch.setattr(dispatch, "AUTO_EXACT_LIMIT", 5)  # auto -> the market solver
-    code, out, _ = _run(["ttp", "simulate", str(example_path("weather.yaml")), "--json",
-                         "--draws", "2"], capsys)  # fmt: skip
+    code, out, _ = _run(
+        ["ttp", "simulate", str(example_path("weather.yaml")), "--json", "--draws", "2"], capsys
+    )
     data = json.loads(out)
     assert code == 0
     assert data["equilibrium"]["supported"] in (True, None)  # never refuted: nothing refutes it
     assert "no prices support" not in data.get("note", "")
     assert "falls short" not in data.get("note", "")
     assert "not certified" in data["note"]
-    code, text, _ = _run(["ttp", "simulate", str(example_path("weather.yaml")), "--draws", "2"],
-                         capsys)  # fmt: skip
+    code, text, _ = _run(
+        ["ttp", "simulate", str(example_path("weather.yaml")), "--draws", "2"], capsys
+    )
     assert "refuted" not in text and "NO" not in text
 
 
@@ -156,8 +175,9 @@ def test_files_written_get_the_users_permissions(tmp_path, capsys):
     target = tmp_path / "r.json"
     old = os.umask(0o022)
     try:
-        code, _, _ = _run(["ttp", "solve", str(example_path("weather.yaml")), "--output",
-                           str(target)], capsys)  # fmt: skip
+        code, _, _ = _run(
+            ["ttp", "solve", str(example_path("weather.yaml")), "--output", str(target)], capsys
+        )
         _run(["examples", "--out", str(tmp_path / "models")], capsys)
     finally:
         os.umask(old)
@@ -167,23 +187,33 @@ def test_files_written_get_the_users_permissions(tmp_path, capsys):
 
 
 def test_unknown_method_and_formulation_are_one_line_errors(capsys):
-    code, _, err = _run(["ttp", "solve", str(example_path("weather.yaml")), "--method", "fast"],
-                        capsys)  # fmt: skip
+    code, _, err = _run(
+        ["ttp", "solve", str(example_path("weather.yaml")), "--method", "fast"], capsys
+    )
     assert code == 2 and err.count("\n") == 1 and "--method" in err
-    code, _, err = _run(["ttp", "solve", str(example_path("weather.yaml")), "--formulation",
-                         "q"], capsys)  # fmt: skip
+    code, _, err = _run(
+        ["ttp", "solve", str(example_path("weather.yaml")), "--formulation", "q"], capsys
+    )
     assert code == 2 and err.count("\n") == 1 and "--formulation" in err
 
 
 def test_output_to_a_folder_is_a_one_line_error(tmp_path, capsys):
-    code, _, err = _run(["ttp", "solve", str(example_path("weather.yaml")), "--output",
-                         str(tmp_path)], capsys)  # fmt: skip
+    code, _, err = _run(
+        ["ttp", "solve", str(example_path("weather.yaml")), "--output", str(tmp_path)], capsys
+    )
     assert code == 2 and err.count("\n") == 1 and "is a folder" in err
 
 
 def test_a_solve_stopped_short_of_its_target_says_so_and_exits_3(capsys):
-    args = ["ttp", "solve", str(example_path("theme-park.yaml")), "--method", "market",
-            "--time-limit", "0"]  # fmt: skip
+    args = [
+        "ttp",
+        "solve",
+        str(example_path("theme-park.yaml")),
+        "--method",
+        "market",
+        "--time-limit",
+        "0",
+    ]
     code, out, _ = _run([*args, "--json"], capsys)
     data = json.loads(out)
     assert code == 3
@@ -226,12 +256,20 @@ def test_command_vcg_json_has_the_spec_keys():
 
 def test_command_pivot_json_and_output(tmp_path):
     model_file = tmp_path / "hand.json"
-    model_file.write_text(json.dumps({
-        "model": "ttp", "buyers": ["A", "B", "C"], "supply": [1, 1],
-        "scenarios": {"up": {"probability": 0.5, "values": {"A": 10, "B": 8, "C": 3.5}},
-                      "down": {"probability": 0.5, "values": {"A": -6, "B": -2, "C": 3.5}}},
-        "information": [[["up", "down"]], [["up"], ["down"]]],
-    }))  # fmt: skip
+    model_file.write_text(
+        json.dumps(
+            {
+                "model": "ttp",
+                "buyers": ["A", "B", "C"],
+                "supply": [1, 1],
+                "scenarios": {
+                    "up": {"probability": 0.5, "values": {"A": 10, "B": 8, "C": 3.5}},
+                    "down": {"probability": 0.5, "values": {"A": -6, "B": -2, "C": 3.5}},
+                },
+                "information": [[["up", "down"]], [["up"], ["down"]]],
+            }
+        )
+    )
     target = tmp_path / "out" / "pivot.json"
     args = [str(model_file), "--kind", "pivot", "--output", str(target)]
     result = CliRunner().invoke(_mechanism_app(), args)

@@ -42,8 +42,10 @@ def test_blocks_give_certified_bounds_and_a_feasible_assignment(seed: int) -> No
 
 def test_forecast_blocks_are_generated_alone() -> None:
     whole = forecast_model(3, {**FORECAST, "buyers": 700})  # three chunks of buyers
-    parts = [forecast_model(3, {**FORECAST, "buyers": 700}, buyer_range=r)
-             for r in ((0, 100), (100, 513), (513, 700))]  # fmt: skip
+    parts = [
+        forecast_model(3, {**FORECAST, "buyers": 700}, buyer_range=r)
+        for r in ((0, 100), (100, 513), (513, 700))
+    ]
     assert np.array_equal(np.vstack([p.scenario_values for p in parts]), whole.scenario_values)
     smaller = forecast_model(3, {**FORECAST, "buyers": 5})
     assert np.array_equal(smaller.scenario_values, whole.scenario_values[:5])
@@ -65,7 +67,10 @@ def test_two_dask_workers_give_the_same_bounds_as_the_serial_run() -> None:
     assert len(hosts) == 2  # one block on each worker
     assert distributed.transport == "dask" and distributed.blocks == 2
     assert (distributed.welfare, distributed.dual_bound, distributed.iterations) == (
-        serial.welfare, serial.dual_bound, serial.iterations)  # fmt: skip
+        serial.welfare,
+        serial.dual_bound,
+        serial.iterations,
+    )
     assert np.array_equal(distributed.price, serial.price)
     assert distributed.welfare <= distributed.dual_bound
 
@@ -82,11 +87,24 @@ def test_two_mpi_ranks_give_the_same_bounds_as_the_serial_run() -> None:
     specs = generated_blocks("forecast", FORECAST, seed=1, blocks=2)
     serial = solve_blocks(SerialTransport(specs), OPTIONS)
     command = [
-        _mpiexec(), "-n", "3", sys.executable, "-m", "treemarket.distributed",
-        "--params", json.dumps(FORECAST), "--seed", "1", "--max-iterations", "200",
-    ]  # fmt: skip
+        _mpiexec(),
+        "-n",
+        "3",
+        sys.executable,
+        "-m",
+        "treemarket.distributed",
+        "--params",
+        json.dumps(FORECAST),
+        "--seed",
+        "1",
+        "--max-iterations",
+        "200",
+    ]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120, check=True)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     assert result["transport"] == "mpi" and result["blocks"] == 2
     assert (result["welfare"], result["upper_bound"], result["iterations"]) == (
-        serial.welfare, serial.dual_bound, serial.iterations)  # fmt: skip
+        serial.welfare,
+        serial.dual_bound,
+        serial.iterations,
+    )

@@ -13,8 +13,9 @@ def test_weather_from_sampled_paths(tmp_path):
     """Each scenario sampled once, equal weights: the same model as the slides."""
     rows = ["t0,t1,t2,A,B,C", "s,nr,fc,8,6,2", "s,nr,cf,6,8,2", "s,nf,cr,6,-4,2", "s,nf,rc,-4,6,2"]
     (tmp_path / "paths.csv").write_text("\n".join(rows) + "\n")
-    (tmp_path / "m.yaml").write_text("model: ttp\nbuyers: [A, B, C]\nsupply: [1, 1, 1]\n"
-                                     "paths: paths.csv\n")  # fmt: skip
+    (tmp_path / "m.yaml").write_text(
+        "model: ttp\nbuyers: [A, B, C]\nsupply: [1, 1, 1]\npaths: paths.csv\n"
+    )
     model = load_ttp(tmp_path / "m.yaml")
     assert model.tree.n_nodes == 7
     assert solve_exact(model).welfare == pytest.approx(solve_exact(weather()).welfare)
@@ -34,9 +35,12 @@ def test_weights_and_repeated_paths(tmp_path):
 
 @pytest.mark.parametrize(
     "table, fragment",
-    [("t0,A\ns,1\n", "missing column 't1'"), ("t0,t1,A\ns,x,abc\n", "not a number"),
-     ("t0,t1,A\ns,x\n", "fields")],
-)  # fmt: skip
+    [
+        ("t0,A\ns,1\n", "missing column 't1'"),
+        ("t0,t1,A\ns,x,abc\n", "not a number"),
+        ("t0,t1,A\ns,x\n", "fields"),
+    ],
+)
 def test_bad_tables(tmp_path, table, fragment):
     (tmp_path / "p.csv").write_text(table)
     (tmp_path / "m.yaml").write_text("model: ttp\nbuyers: [A]\nsupply: [1, 1]\npaths: p.csv\n")

@@ -240,8 +240,9 @@ def test_end_to_end_no_traceback(tmp_path):
     data = _mutate(BASE, _set(["supply"], [1, 0.5, 1]))
     path.write_text(json.dumps(data))
     exe = Path(sys.executable).parent / "treemarket"
-    proc = subprocess.run([str(exe), "ttp", "solve", str(path), "--json"], capture_output=True,
-                          text=True, check=False)  # fmt: skip
+    proc = subprocess.run(
+        [str(exe), "ttp", "solve", str(path), "--json"], capture_output=True, text=True, check=False
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "supply[1]" in proc.stderr

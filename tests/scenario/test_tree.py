@@ -46,8 +46,9 @@ def test_structure_and_expectations(seed, horizon, uneven):
 
 
 def test_paths_sharing_a_history_share_a_node():
-    states = np.array([["s", "rain", "wet"], ["s", "dry", "sun"], ["s", "rain", "wet"],
-                       ["s", "rain", "dry"]])  # fmt: skip
+    states = np.array(
+        [["s", "rain", "wet"], ["s", "dry", "sun"], ["s", "rain", "wet"], ["s", "rain", "dry"]]
+    )
     tree, order = ScenarioTree.from_paths(states, weights=[1, 2, 1, 4])
     assert tree.n_nodes == 1 + 2 + 3
     assert tree.n_scenarios == 4 and tree.n_leaves == 3  # two identical paths, one leaf

@@ -14,9 +14,13 @@ def _random_lp(seed):
     m, n = 6, 9
     A = sp.csc_array(rng.integers(0, 3, size=(m, n)).astype(float))
     return LinearProgram(
-        c=rng.uniform(0.1, 5, n), A=A, row_lower=np.full(m, -np.inf),
-        row_upper=rng.uniform(1, 4, m), col_lower=np.zeros(n), col_upper=np.full(n, 2.0),
-    )  # fmt: skip
+        c=rng.uniform(0.1, 5, n),
+        A=A,
+        row_lower=np.full(m, -np.inf),
+        row_upper=rng.uniform(1, 4, m),
+        col_lower=np.zeros(n),
+        col_upper=np.full(n, 2.0),
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -52,9 +56,13 @@ def test_mip_is_integral_and_no_better_than_lp(backend):
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_infeasible_is_reported(backend):
     lp = LinearProgram(
-        c=np.ones(1), A=sp.csc_array(np.ones((1, 1))), row_lower=np.array([3.0]),
-        row_upper=np.array([np.inf]), col_lower=np.zeros(1), col_upper=np.ones(1),
-    )  # fmt: skip
+        c=np.ones(1),
+        A=sp.csc_array(np.ones((1, 1))),
+        row_lower=np.array([3.0]),
+        row_upper=np.array([np.inf]),
+        col_lower=np.zeros(1),
+        col_upper=np.ones(1),
+    )
     assert get_solver(backend).solve(lp).status == "infeasible"
 
 

@@ -18,19 +18,30 @@ TOL = {"geo_mean": 2e-5, "soc": 2e-5, "log": 1e-3}
 
 def _program(F, g, A, lower, upper, col_lower, col_upper, weights=None):
     return NashProgram(
-        F=sp.csr_array(np.asarray(F, dtype=float)), g=np.asarray(g, dtype=float),
-        A=sp.csr_array(np.asarray(A, dtype=float)), row_lower=np.asarray(lower, dtype=float),
-        row_upper=np.asarray(upper, dtype=float), col_lower=np.asarray(col_lower, dtype=float),
+        F=sp.csr_array(np.asarray(F, dtype=float)),
+        g=np.asarray(g, dtype=float),
+        A=sp.csr_array(np.asarray(A, dtype=float)),
+        row_lower=np.asarray(lower, dtype=float),
+        row_upper=np.asarray(upper, dtype=float),
+        col_lower=np.asarray(col_lower, dtype=float),
         col_upper=np.asarray(col_upper, dtype=float),
         weights=None if weights is None else np.asarray(weights, dtype=float),
-    )  # fmt: skip
+    )
 
 
 def _budget(weights, budget=1.0):
     """``max Σ w_k log x_k`` with ``Σ x ≤ budget``, ``x ≥ 0``."""
     m = len(weights)
-    return _program(np.eye(m), np.zeros(m), np.ones((1, m)), [-INF], [budget], np.zeros(m),
-                    np.full(m, INF), weights)  # fmt: skip
+    return _program(
+        np.eye(m),
+        np.zeros(m),
+        np.ones((1, m)),
+        [-INF],
+        [budget],
+        np.zeros(m),
+        np.full(m, INF),
+        weights,
+    )
 
 
 def _kkt(program: NashProgram, sol: ConicSolution, tol: float) -> None:
@@ -47,8 +58,10 @@ def _kkt(program: NashProgram, sol: ConicSolution, tol: float) -> None:
     gradient = program.F.T @ (program.weight_vector() / u)
     big = 1.0 + np.abs(gradient).max()
     np.testing.assert_allclose(gradient, program.A.T @ y + z, atol=tol * big * 10)
-    for value, at, lo, up in ((y, Ax, program.row_lower, program.row_upper),
-                              (z, x, program.col_lower, program.col_upper)):  # fmt: skip
+    for value, at, lo, up in (
+        (y, Ax, program.row_lower, program.row_upper),
+        (z, x, program.col_lower, program.col_upper),
+    ):
         # a positive dual only where the upper bound binds, a negative one where the lower does
         slack_up = np.minimum(up - at, 1e6)
         slack_lo = np.minimum(at - lo, 1e6)
@@ -87,8 +100,9 @@ def test_unequal_weights_get_shares_proportional_to_them():
 def test_a_binding_lower_bound_has_a_negative_dual(formulation):
     """``max log x_0 + log x_1``, ``x_0 + x_1 ≤ 1``, ``x_0 ≥ 0.7``: ``x = (0.7, 0.3)``; the
     budget's dual is ``1/x_1``, the lower bound's ``1/x_0 − 1/x_1 < 0``."""
-    program = _program(np.eye(2), np.zeros(2), np.ones((1, 2)), [-INF], [1.0], [0.7, 0.0],
-                       [INF, INF])  # fmt: skip
+    program = _program(
+        np.eye(2), np.zeros(2), np.ones((1, 2)), [-INF], [1.0], [0.7, 0.0], [INF, INF]
+    )
     sol = solve_nash(program, formulation=formulation)
     tol = TOL[formulation]
     np.testing.assert_allclose(sol.x, [0.7, 0.3], atol=tol)
@@ -98,8 +112,9 @@ def test_a_binding_lower_bound_has_a_negative_dual(formulation):
 
 
 def test_an_equation_has_the_derivative_of_the_optimum_as_dual():
-    program = _program(np.eye(2), np.zeros(2), np.ones((1, 2)), [2.0], [2.0], [-INF, -INF],
-                       [INF, INF])  # fmt: skip
+    program = _program(
+        np.eye(2), np.zeros(2), np.ones((1, 2)), [2.0], [2.0], [-INF, -INF], [INF, INF]
+    )
     sol = solve_nash(program)
     np.testing.assert_allclose(sol.x, [1.0, 1.0], atol=TOL["geo_mean"])
     assert sol.row_duals[0] == pytest.approx(1.0, rel=TOL["geo_mean"])  # d(2 log(b/2))/db, b = 2
@@ -122,12 +137,20 @@ def test_random_programs_meet_the_kkt_conditions_and_beat_a_local_solver(seed, f
     assert sol.ok
     _kkt(program, sol, TOL[formulation])
     # an independent local solver (SLSQP) from a feasible start finds nothing better
-    cons = [{"type": "ineq", "fun": lambda x: upper - A @ x},
-            {"type": "ineq", "fun": lambda x: A[0] @ x - lower[0]}]  # fmt: skip
+    cons = [
+        {"type": "ineq", "fun": lambda x: upper - A @ x},
+        {"type": "ineq", "fun": lambda x: A[0] @ x - lower[0]},
+    ]
     bounds = [(0, None if np.isinf(c) else c) for c in col_upper]
     start = np.full(n, 0.5 / A[0].sum() + 1e-3)
-    local = minimize(lambda x: -program.objective(x), start, bounds=bounds, constraints=cons,
-                     method="SLSQP", options={"ftol": 1e-12, "maxiter": 500})  # fmt: skip
+    local = minimize(
+        lambda x: -program.objective(x),
+        start,
+        bounds=bounds,
+        constraints=cons,
+        method="SLSQP",
+        options={"ftol": 1e-12, "maxiter": 500},
+    )
     assert sol.objective >= -local.fun - 1e-8
 
 

@@ -26,8 +26,12 @@ EVERY_TTP = {
 
 
 def _study(generator: str, compute: dict, **model) -> dict:
-    return {"study": "r", "model": {"generator": generator, "params": model}, "seeds": [3],
-            "compute": compute}  # fmt: skip
+    return {
+        "study": "r",
+        "model": {"generator": generator, "params": model},
+        "seeds": [3],
+        "compute": compute,
+    }
 
 
 @pytest.mark.parametrize(
@@ -74,8 +78,10 @@ def test_an_unknown_computation_names_the_known_ones():
 
 
 def test_a_computation_of_the_other_kind_is_refused():
-    with pytest.raises(ModelError, match="compute.solve: needs a TTP model; this study's model "
-                       "is an intermediation tree"):  # fmt: skip
+    with pytest.raises(
+        ModelError,
+        match="compute.solve: needs a TTP model; this study's model is an intermediation tree",
+    ):
         study_from_dict(_study("intermediation", {"solve": {}}))
 
 

@@ -94,8 +94,10 @@ def _kill_mid_run(path: Path, args: list[str], at_least: int) -> int:
     store = load_study(path).store
     process = subprocess.Popen(
         [sys.executable, "-m", "treemarket.cli.study", "run", str(path), *args],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )  # fmt: skip
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 120
         while _count(store) < at_least and process.poll() is None:

@@ -59,8 +59,11 @@ def test_summary_is_the_mean_and_t_interval_over_seeds(tmp_path: Path, small_stu
     assert len(frame) == 12 and set(frame["status"]) == {"done"}
     summary = summary_frame(study, frame)
     assert len(summary) == 4 * 2  # points × metrics
-    row = summary[(summary.accuracy == 1.0) & (summary.buyers == 4)
-                  & (summary.metric == "simulate.market.welfare")].iloc[0]  # fmt: skip
+    row = summary[
+        (summary.accuracy == 1.0)
+        & (summary.buyers == 4)
+        & (summary.metric == "simulate.market.welfare")
+    ].iloc[0]
     x = frame[(frame.accuracy == 1.0) & (frame.buyers == 4)]["simulate.market.welfare"]
     x = x.to_numpy(dtype=float)
     half = stats.t.ppf(0.975, 2) * x.std(ddof=1) / np.sqrt(3)
@@ -79,11 +82,16 @@ def test_report_writes_csv_tables_and_one_picture_per_family_and_parameter(
     run_study(study, serial=True)
     written = write_report(study, tmp_path / "out", "csv")
     names = sorted(p.name for p in written)
-    assert names == sorted([
-        "small-tasks.csv", "small-summary.csv",
-        "small-simulate.welfare-vs-accuracy.png", "small-simulate.welfare-vs-buyers.png",
-        "small-simulate.optimum-vs-accuracy.png", "small-simulate.optimum-vs-buyers.png",
-    ])  # fmt: skip
+    assert names == sorted(
+        [
+            "small-tasks.csv",
+            "small-summary.csv",
+            "small-simulate.welfare-vs-accuracy.png",
+            "small-simulate.welfare-vs-buyers.png",
+            "small-simulate.optimum-vs-accuracy.png",
+            "small-simulate.optimum-vs-buyers.png",
+        ]
+    )
     assert all(p.stat().st_size > 0 for p in written)
     assert list(families(study.metrics)) == ["simulate.welfare", "simulate.optimum"]
     tasks = (tmp_path / "out" / "small-tasks.csv").read_text().splitlines()

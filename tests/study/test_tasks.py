@@ -14,8 +14,14 @@ from .helpers import write_study
 
 
 def _metrics(generator: str, params: dict, compute: dict, seed: int = 0) -> dict:
-    study = study_from_dict({"study": "k", "model": {"generator": generator, "params": params},
-                             "seeds": [seed], "compute": compute})  # fmt: skip
+    study = study_from_dict(
+        {
+            "study": "k",
+            "model": {"generator": generator, "params": params},
+            "seeds": [seed],
+            "compute": compute,
+        }
+    )
     return run_task(study.tasks()[0].spec)
 
 
@@ -54,11 +60,16 @@ def test_a_model_file_study(tmp_path: Path) -> None:
     from treemarket.examples import example_path
 
     (tmp_path / "weather.yaml").write_text(example_path("weather.yaml").read_text())
-    path = write_study(tmp_path, {
-        "study": "file", "model": {"file": "weather.yaml"},
-        "sweep": {"grid": {"supply": [[1, 1, 1], [0, 0, 3]]}},
-        "compute": {"solve": {}}, "metrics": ["solve.welfare"],
-    })  # fmt: skip
+    path = write_study(
+        tmp_path,
+        {
+            "study": "file",
+            "model": {"file": "weather.yaml"},
+            "sweep": {"grid": {"supply": [[1, 1, 1], [0, 0, 3]]}},
+            "compute": {"solve": {}},
+            "metrics": ["solve.welfare"],
+        },
+    )
     study = load_study(path)
     welfare = sorted(run_task(t.spec)["solve.welfare"] for t in study.tasks())
     assert welfare == [12.0, 12.0]  # the paper's model: full information is worth the same

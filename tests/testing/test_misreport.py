@@ -74,7 +74,13 @@ def test_the_grid_finds_profitable_lies_when_there_are_some():
 def test_no_profitable_misreport_random(kind):
     for seed in range(12):
         rng = np.random.default_rng(200 + seed)
-        m = random_model(rng, horizon=int(rng.integers(1, 3)), buyers=3, branching=2,
-                         supply=(0, 2), integer_values=bool(seed % 2))  # fmt: skip
+        m = random_model(
+            rng,
+            horizon=int(rng.integers(1, 3)),
+            buyers=3,
+            branching=2,
+            supply=(0, 2),
+            integer_values=bool(seed % 2),
+        )
         found = misreport_search(m, kind)
         assert found.profitable(1e-7) == [], (seed, [d.to_json() for d in found.profitable()])

@@ -22,9 +22,16 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 def models(draw, windows=False):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     windows = draw(st.booleans()) if windows else False
-    return random_model(rng, horizon=draw(st.integers(0, 3)), buyers=draw(st.integers(1, 3)),
-                        branching=(1, 3), supply=(0, 2), carry_over=True, windows=windows,
-                        counts=(1, 2) if draw(st.booleans()) else None)  # fmt: skip
+    return random_model(
+        rng,
+        horizon=draw(st.integers(0, 3)),
+        buyers=draw(st.integers(1, 3)),
+        branching=(1, 3),
+        supply=(0, 2),
+        carry_over=True,
+        windows=windows,
+        counts=(1, 2) if draw(st.booleans()) else None,
+    )
 
 
 @SETTINGS

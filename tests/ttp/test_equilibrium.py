@@ -39,8 +39,9 @@ def _stopping_payoffs(model, buyer, price):
 @st.composite
 def tiny(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    return random_model(rng, horizon=draw(st.integers(0, 2)), buyers=2, branching=(1, 2),
-                        supply=(0, 1))  # fmt: skip
+    return random_model(
+        rng, horizon=draw(st.integers(0, 2)), buyers=2, branching=(1, 2), supply=(0, 1)
+    )
 
 
 @SETTINGS

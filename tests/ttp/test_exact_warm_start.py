@@ -112,8 +112,9 @@ def test_automatic_warm_start_is_off_for_small_models_and_checked_when_forced():
 def test_medium_models_warm_and_cold_agree(seed):
     """A few thousand columns: crossover and the simplex clean-up both have work to do."""
     rng = np.random.default_rng(100 + seed)
-    model = random_model(rng, horizon=6, buyers=20, branching=2, supply=(1, 3), step=2.0,
-                         integer_values=False)  # fmt: skip
+    model = random_model(
+        rng, horizon=6, buyers=20, branching=2, supply=(1, 3), step=2.0, integer_values=False
+    )
     cold = solve_exact(model, price_ranges=False, warm_start=False)
     warm = solve_exact(model, price_ranges=False, warm_start=True)
     assert warm.welfare == pytest.approx(cold.welfare, rel=1e-9)

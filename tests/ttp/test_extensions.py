@@ -23,9 +23,15 @@ SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[Healt
 @st.composite
 def models(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    return random_model(rng, horizon=draw(st.integers(0, 3)), buyers=draw(st.integers(1, 3)),
-                        branching=(1, 3), supply=(0, 2), windows=True,
-                        early_benefit=draw(st.sampled_from([0.0, 1.0, 3.0])))  # fmt: skip
+    return random_model(
+        rng,
+        horizon=draw(st.integers(0, 3)),
+        buyers=draw(st.integers(1, 3)),
+        branching=(1, 3),
+        supply=(0, 2),
+        windows=True,
+        early_benefit=draw(st.sampled_from([0.0, 1.0, 3.0])),
+    )
 
 
 @SETTINGS
@@ -81,10 +87,12 @@ def test_a_buyer_who_must_decide_early_changes_the_weather_optimum():
 
 @pytest.mark.parametrize(
     "entry, fragment",
-    [({"name": "A", "window": [2, 1]}, "arrival ≤ departure"),
-     ({"name": "A", "window": [0, 5]}, "T = 2"),
-     ({"name": "A", "early_benefit": [1, 2]}, "one number per trading time")],
-)  # fmt: skip
+    [
+        ({"name": "A", "window": [2, 1]}, "arrival ≤ departure"),
+        ({"name": "A", "window": [0, 5]}, "T = 2"),
+        ({"name": "A", "early_benefit": [1, 2]}, "one number per trading time"),
+    ],
+)
 def test_bad_extensions_name_the_place(entry, fragment):
     data = to_filtration_dict(weather())
     data["buyers"] = [entry, "B", "C"]

@@ -25,10 +25,16 @@ def _brute_force_schedule(model, capacity):
 @st.composite
 def models(draw, extensions):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    return random_model(rng, horizon=draw(st.integers(0, 2)), buyers=draw(st.integers(1, 3)),
-                        branching=(1, 2), supply=1, windows=extensions,
-                        early_benefit=2.0 if extensions else 0.0,
-                        carry_over=extensions and draw(st.booleans()))  # fmt: skip
+    return random_model(
+        rng,
+        horizon=draw(st.integers(0, 2)),
+        buyers=draw(st.integers(1, 3)),
+        branching=(1, 2),
+        supply=1,
+        windows=extensions,
+        early_benefit=2.0 if extensions else 0.0,
+        carry_over=extensions and draw(st.booleans()),
+    )
 
 
 @SETTINGS
@@ -57,8 +63,13 @@ def test_weather_curve_and_marginal_values():
 
 def test_early_benefit_makes_early_sales_optimal():
     model = weather()
-    early = type(model).from_arrays(model.tree, model.buyers, [1, 1, 1], model.scenario_values,
-                                    early_benefit=[[3, 0, 0], [3, 0, 0], [3, 0, 0]])  # fmt: skip
+    early = type(model).from_arrays(
+        model.tree,
+        model.buyers,
+        [1, 1, 1],
+        model.scenario_values,
+        early_benefit=[[3, 0, 0], [3, 0, 0], [3, 0, 0]],
+    )
     supply, welfare = optimal_schedule(early, 3)
     assert supply[0] >= 1
     assert welfare > schedule(model, 3).welfare

@@ -18,8 +18,14 @@ SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[Healt
 def small(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     counts = (1, 3) if draw(st.booleans()) else None  # buyer types with counts
-    return random_model(rng, horizon=draw(st.integers(0, 3)), buyers=draw(st.integers(1, 4)),
-                        branching=(1, 3), supply=(0, 3), counts=counts)  # fmt: skip
+    return random_model(
+        rng,
+        horizon=draw(st.integers(0, 3)),
+        buyers=draw(st.integers(1, 4)),
+        branching=(1, 3),
+        supply=(0, 3),
+        counts=counts,
+    )
 
 
 @SETTINGS

@@ -17,10 +17,17 @@ def fake_solution(model: TTPModel, y, price, low, high) -> TTPSolution:
     psi = np.zeros((model.n_buyers, model.tree.n_nodes))
     ranges = None if low is None else PriceRanges(np.asarray(low, float), np.asarray(high, float))
     return TTPSolution(
-        model=model, y=np.asarray(y, dtype=np.float64), welfare=1.0, lp_bound=1.0,
-        upper_bound=1.0, gap=0.0, lp_integral=Fact.PROVEN, supported=Fact.PROVEN,
-        prices=PriceSystem(np.asarray(price, float), psi), ranges=ranges,
-    )  # fmt: skip
+        model=model,
+        y=np.asarray(y, dtype=np.float64),
+        welfare=1.0,
+        lp_bound=1.0,
+        upper_bound=1.0,
+        gap=0.0,
+        lp_integral=Fact.PROVEN,
+        supported=Fact.PROVEN,
+        prices=PriceSystem(np.asarray(price, float), psi),
+        ranges=ranges,
+    )
 
 
 @pytest.fixture(scope="session")

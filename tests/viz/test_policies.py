@@ -11,8 +11,12 @@ from treemarket.viz.policies import plot_policies
 
 
 def _sim(mode: str) -> SimulationResult:
-    rows = {"fcfs": (7.0, 0.0, 1.5), "market": (12.0, 3.0, 0.0), "lottery": (9.0, 0.0, 0.5),
-            "myopic": (11.0, 4.0, 0.0)}  # fmt: skip
+    rows = {
+        "fcfs": (7.0, 0.0, 1.5),
+        "market": (12.0, 3.0, 0.0),
+        "lottery": (9.0, 0.0, 0.5),
+        "myopic": (11.0, 4.0, 0.0),
+    }
     se = 0.25 if mode == "sampled" else 0.0
     policies = {
         name: PolicyOutcome(name, w, r, u, se * (k + 1), se / 2, {"A": 1.0}, w / 12.0)

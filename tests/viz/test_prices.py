@@ -17,14 +17,23 @@ from .conftest import fake_solution
 def test_fan_quantiles_by_hand():
     probs = {"FC": 0.1, "CF": 0.2, "CR": 0.3, "RC": 0.4}
     model = TTPModel.from_scenarios(
-        ["A"], [1, 1, 1], {w: (p, {"A": 1.0}) for w, p in probs.items()},
+        ["A"],
+        [1, 1, 1],
+        {w: (p, {"A": 1.0}) for w, p in probs.items()},
         [[list(probs)], [["FC", "CF"], ["CR", "RC"]], [[w] for w in probs]],
-    )  # fmt: skip
+    )
     tree = model.tree
     by_event = {tuple(tree.event(n)): n for n in range(tree.n_nodes)}
     price = np.zeros(tree.n_nodes)
-    chosen = {("CF", "CR", "FC", "RC"): 0.5, ("CF", "FC"): 5.0, ("CR", "RC"): 1.0,
-              ("FC",): 4.0, ("CF",): 1.0, ("CR",): 3.0, ("RC",): 2.0}  # fmt: skip
+    chosen = {
+        ("CF", "CR", "FC", "RC"): 0.5,
+        ("CF", "FC"): 5.0,
+        ("CR", "RC"): 1.0,
+        ("FC",): 4.0,
+        ("CF",): 1.0,
+        ("CR",): 3.0,
+        ("RC",): 2.0,
+    }
     for event, p in chosen.items():
         price[by_event[event]] = p
     sol = fake_solution(model, np.zeros((1, 7)), price, price, price + 1)

@@ -75,8 +75,9 @@ def run_command(
     if serial and (scheduler or workers):
         raise ModelError("--serial runs without Dask: drop --scheduler/--workers", place="options")
     if scheduler and workers:
-        raise ModelError("--workers sizes the embedded cluster: drop it with --scheduler",
-                         place="options")  # fmt: skip
+        raise ModelError(
+            "--workers sizes the embedded cluster: drop it with --scheduler", place="options"
+        )
     study = _load(study_file, store)
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -91,8 +92,9 @@ def run_command(
         handle = bar.add_task(study.name, total=None, failed=0)
 
         def progress(state: RunState) -> None:
-            bar.update(handle, total=state.total, completed=state.done + state.failed,
-                       failed=state.failed)  # fmt: skip
+            bar.update(
+                handle, total=state.total, completed=state.done + state.failed, failed=state.failed
+            )
 
         def started(mode: str, n: int, dashboard: str | None) -> None:
             where = {
@@ -138,8 +140,10 @@ def status_command(study_file: Path = STUDY, store: Path | None = STORE) -> None
     console.print(table)
     console.print(f"store: {study.store}" + ("" if study.store.exists() else " (not created yet)"))
     if status.stale:
-        console.print(f"{status.stale} stored results belong to another version of the study "
-                      "or of treemarket (kept, not counted)")  # fmt: skip
+        console.print(
+            f"{status.stale} stored results belong to another version of the study "
+            "or of treemarket (kept, not counted)"
+        )
     if status.failures:
         _print_failures(study)
 

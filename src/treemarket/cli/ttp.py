@@ -90,10 +90,17 @@ def simulate_command(
     with Progress(transient=True, disable=as_json or runs < 50) as bar:
         task = bar.add_task("simulating", total=runs)
         result = simulate(
-            model, solution, policies=POLICIES, paths=paths, seed=seed, draws=draws,
-            prices=which, posted_price=posted_price, record_trades=trades is not None,
+            model,
+            solution,
+            policies=POLICIES,
+            paths=paths,
+            seed=seed,
+            draws=draws,
+            prices=which,
+            posted_price=posted_price,
+            record_trades=trades is not None,
             progress=lambda k: bar.advance(task, k),
-        )  # fmt: skip
+        )
     if trades is not None:
         write_trades(trades, result.trades)
     if as_json or output is not None:
@@ -120,14 +127,23 @@ def write_trades(path: Path, rows: list[dict[str, Any]]) -> None:
 
 def print_simulation(model: TTPModel, result: SimulationResult) -> None:
     """The readable simulation report: policies side by side, payoffs, the equilibrium verdict."""
-    console.rule(f"simulation of '{model.name}' ({result.mode}"
-                 + (f", {result.paths} paths" if result.paths else "") + ")")  # fmt: skip
+    console.rule(
+        f"simulation of '{model.name}' ({result.mode}"
+        + (f", {result.paths} paths" if result.paths else "")
+        + ")"
+    )
     table = Table(title=f"policies under the same supply μ = {model.supply.tolist()}")
     for col in ("policy", "welfare", "± s.e.", "efficiency", "revenue", "unsold"):
         table.add_column(col, justify="left" if col == "policy" else "right")
     for name, out in result.policies.items():
-        table.add_row(name, number(out.welfare), number(out.welfare_se, 2), f"{out.efficiency:.1%}",
-                      number(out.revenue), number(out.unsold))  # fmt: skip
+        table.add_row(
+            name,
+            number(out.welfare),
+            number(out.welfare_se, 2),
+            f"{out.efficiency:.1%}",
+            number(out.revenue),
+            number(out.unsold),
+        )
     console.print(table)
     payoffs = Table(title="expected payoff per buyer (per type: all its units)")
     payoffs.add_column("buyer")
@@ -214,8 +230,11 @@ def _solve_with_progress(
         task = bar.add_task("solving", total=None)
 
         def report(iteration: int, upper: float, lower: float, gap: float) -> None:
-            bar.update(task, description=f"it {iteration}: bound {upper:.6g}, welfare "
-                       f"{lower:.6g}, gap {gap:.2e}")  # fmt: skip
+            bar.update(
+                task,
+                description=f"it {iteration}: bound {upper:.6g}, welfare "
+                f"{lower:.6g}, gap {gap:.2e}",
+            )
 
         return solve(model, method, exact=exact, market=market, progress=report)
 
@@ -238,9 +257,12 @@ def print_solution(solution: TTPSolution) -> None:
     for row in solution.assignment():
         buyer = row["buyer"] + (f" x{row['count']}" if "count" in row else "")
         table.add_row(
-            buyer, str(row["time"]), _event(row["event"]), number(row["probability"]),
+            buyer,
+            str(row["time"]),
+            _event(row["event"]),
+            number(row["probability"]),
             number(row["value"]),
-        )  # fmt: skip
+        )
     console.print(table)
     prices = Table(title="market-clearing prices per node (range that supports the optimum)")
     for col in ("time", "event", "supply", "sold", "min", "max"):
@@ -278,8 +300,13 @@ def print_solution(solution: TTPSolution) -> None:
         for col in ("buyer", "time", "event", "chance", "value"):
             lotteries.add_column(col, justify="left" if col in ("buyer", "event") else "right")
         for row in solution.lotteries():
-            lotteries.add_row(row["buyer"], str(row["time"]), _event(row["event"]),
-                              number(row["chance"], 4), number(row["value"]))  # fmt: skip
+            lotteries.add_row(
+                row["buyer"],
+                str(row["time"]),
+                _event(row["event"]),
+                number(row["chance"], 4),
+                number(row["value"]),
+            )
         console.print(lotteries)
     report = solution.optimality
     if report is not None:

@@ -84,10 +84,14 @@ def print_mechanism(result: VCGResult | PivotResult, comparison: MechanismCompar
     values = result.payments + result.payoffs
     for i, buyer in enumerate(model.buyers):
         table.add_row(
-            buyer, str(int(model.counts[i])), number(values[i]), number(result.payments[i]),
-            number(result.payoffs[i]), number(result.per_unit_payments[i]),
+            buyer,
+            str(int(model.counts[i])),
+            number(values[i]),
+            number(result.payments[i]),
+            number(result.payoffs[i]),
+            number(result.per_unit_payments[i]),
             number(result.per_unit_payoffs[i]),
-        )  # fmt: skip
+        )
     console.print(table)
     console.print(f"expected welfare [P0]: {number(result.welfare, 10)}", markup=False)
     if isinstance(result, VCGResult):

@@ -31,8 +31,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if comm.Get_size() < 2:
         print("run with mpiexec -n K+1 (K blocks)", file=sys.stderr)
         return 2
-    specs = generated_blocks(args.generator, json.loads(args.params), args.seed,
-                             comm.Get_size() - 1)  # fmt: skip
+    specs = generated_blocks(
+        args.generator, json.loads(args.params), args.seed, comm.Get_size() - 1
+    )
     transport = MPITransport(comm, specs)
     try:
         options = MarketOptions(max_iterations=args.max_iterations, target_gap=args.target_gap)

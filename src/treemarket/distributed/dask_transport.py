@@ -22,7 +22,7 @@ class DaskTransport:
         futures = [
             client.submit(
                 MarketBlock, spec, actor=True, workers=[workers[k % len(workers)]], pure=False
-            )  # fmt: skip
+            )
             for k, spec in enumerate(specs)
         ]
         self._futures = futures

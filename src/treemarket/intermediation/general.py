@@ -28,9 +28,9 @@ def edge_matrix(tree: IntermediationTree) -> sp.csc_array:
     return sp.csc_array((vals, (rows, np.r_[cols, cols])), shape=(n, n - 1))
 
 
-def _lp_solve(tree: IntermediationTree, free: BoolArray, value: FloatArray) -> tuple[
-    float, FloatArray, FloatArray
-]:  # fmt: skip
+def _lp_solve(
+    tree: IntermediationTree, free: BoolArray, value: FloatArray
+) -> tuple[float, FloatArray, FloatArray]:
     """``max z s.t. u_i ≥ z (free i), u_i ≥ value_i (other i), p ≥ 0`` in units of
     ``tree.unit``; returns ``(z, p, |row duals|)``."""
     n = tree.n

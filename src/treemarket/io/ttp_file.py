@@ -113,9 +113,16 @@ def ttp_from_document(doc: Document) -> TTPModel:
     else:
         tree, values = _filtration_form(doc, spec, buyers, len(supply) - 1)
     return TTPModel.from_arrays(
-        tree, buyers, supply, values, counts, name=spec.name or _stem(doc.file), window=window,
-        early_benefit=early_benefit, carry_over=spec.carry_over,
-    )  # fmt: skip
+        tree,
+        buyers,
+        supply,
+        values,
+        counts,
+        name=spec.name or _stem(doc.file),
+        window=window,
+        early_benefit=early_benefit,
+        carry_over=spec.carry_over,
+    )
 
 
 def _extensions(
@@ -308,9 +315,13 @@ def _tree_form(
 
 
 def read_paths_csv(
-    path: str | os.PathLike[str], buyers: list[str], horizon: int, weight: str | None = None,
-    delimiter: str = ",", source: str | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:  # fmt: skip
+    path: str | os.PathLike[str],
+    buyers: list[str],
+    horizon: int,
+    weight: str | None = None,
+    delimiter: str = ",",
+    source: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Read a table of sampled paths: columns ``t0..tT`` (states), one per buyer, optional weight.
 
     Returns (states (P, T+1) str, values (P, I) float, weights (P,) or None).
@@ -343,9 +354,11 @@ def read_paths_csv(
         line = r + 2
         if len(row) != len(header):
             raise ModelError(
-                f"has {len(row)} fields, the header has {len(header)}", file=where, line=line,
+                f"has {len(row)} fields, the header has {len(header)}",
+                file=where,
+                line=line,
                 place=f"row {r + 1}",
-            )  # fmt: skip
+            )
         for t in range(horizon + 1):
             states[r, t] = row[col[f"t{t}"]].strip()
         for i, b in enumerate(buyers):

@@ -43,9 +43,15 @@ class LinearProgram:
     def relaxation(self) -> LinearProgram:
         """The same program with every integrality requirement dropped."""
         return LinearProgram(
-            self.c, self.A, self.row_lower, self.row_upper, self.col_lower, self.col_upper,
-            None, self.maximize,
-        )  # fmt: skip
+            self.c,
+            self.A,
+            self.row_lower,
+            self.row_upper,
+            self.col_lower,
+            self.col_upper,
+            None,
+            self.maximize,
+        )
 
 
 @dataclass
@@ -127,7 +133,13 @@ class _ColdSession(SolverSession):
 
     def solve_with_objective(self, c: NDArray[np.float64], maximize: bool) -> Solution:
         lp = LinearProgram(
-            c, self.lp.A, self.lp.row_lower, self.lp.row_upper, self.lp.col_lower,
-            self.lp.col_upper, self.lp.integrality, maximize,
-        )  # fmt: skip
+            c,
+            self.lp.A,
+            self.lp.row_lower,
+            self.lp.row_upper,
+            self.lp.col_lower,
+            self.lp.col_upper,
+            self.lp.integrality,
+            maximize,
+        )
         return self.solver.solve(lp, self.options)

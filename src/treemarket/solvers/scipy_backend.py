@@ -40,9 +40,12 @@ class ScipySolver(Solver):
             objective = sign * float(res.fun)
             bound = sign * float(getattr(res, "mip_dual_bound", res.fun))
             return Solution(
-                status=_status(res.status), x=res.x, objective=objective, bound=bound,
+                status=_status(res.status),
+                x=res.x,
+                objective=objective,
+                bound=bound,
                 gap=float(getattr(res, "mip_gap", 0.0)),
-            )  # fmt: skip
+            )
         # linprog wants A_ub x <= b_ub and A_eq; split the two-sided rows
         lo, up = np.asarray(lp.row_lower), np.asarray(lp.row_upper)
         eq = lo == up
@@ -80,9 +83,13 @@ class ScipySolver(Solver):
         objective = sign * float(res.fun)
         # scipy reports d(min objective)/d(b); convert to the sign convention of the LP's sense
         return Solution(
-            status="optimal", x=res.x, objective=objective, row_duals=sign * duals,
-            bound=objective, gap=0.0,
-        )  # fmt: skip
+            status="optimal",
+            x=res.x,
+            objective=objective,
+            row_duals=sign * duals,
+            bound=objective,
+            gap=0.0,
+        )
 
 
 def _status(code: int) -> str:

@@ -47,9 +47,15 @@ POLICY_METRICS = ("welfare", "revenue", "unsold", "efficiency", "welfare_se")
 SCHEDULE_METRICS = ("welfare", "early_supply", "revenue_low", "revenue_high", "all_at_exercise")
 MECHANISM_METRICS = ("welfare", "revenue")
 INTERMEDIATION_METRICS = (
-    "profitable", "surplus", "transactions", "h", "nonnegative", "utilitarian", "egalitarian",
+    "profitable",
+    "surplus",
+    "transactions",
+    "h",
+    "nonnegative",
+    "utilitarian",
+    "egalitarian",
     "nash_log",
-)  # fmt: skip
+)
 
 
 # ------------------------------------------------------------------------------- options
@@ -170,9 +176,15 @@ def _run_simulate(ctx: TaskContext, spec: SimulateSpec) -> Metrics:
     from treemarket.ttp.simulate import simulate
 
     sim = simulate(
-        ctx.model, ctx.exact(), policies=tuple(spec.policies), paths=spec.paths or None,
-        seed=ctx.seed, draws=spec.draws, prices=spec.prices, posted_price=spec.posted_price,
-    )  # fmt: skip
+        ctx.model,
+        ctx.exact(),
+        policies=tuple(spec.policies),
+        paths=spec.paths or None,
+        seed=ctx.seed,
+        draws=spec.draws,
+        prices=spec.prices,
+        posted_price=spec.posted_price,
+    )
     out: Metrics = {"optimum": metric_value(sim.optimum)}
     for policy in spec.policies:
         outcome = sim.policies.get(policy)
@@ -299,14 +311,14 @@ COMPUTATIONS: dict[str, Computation] = {
             _fixed(MECHANISM_METRICS),
             requires="treemarket.ttp.mechanism",
             missing="mechanisms are not available in this version of treemarket",
-        ),  # fmt: skip
+        ),
         Computation(
             "intermediation",
             "intermediation",
             IntermediationSpec,
             _run_intermediation,
             _fixed(INTERMEDIATION_METRICS),
-        ),  # fmt: skip
+        ),
     )
 }
 

@@ -160,9 +160,14 @@ def forecast_tree(
 
 
 def forecast_values(
-    seed: int, start: int, stop: int, states: int, mean: tuple[float, float], spread: float,
+    seed: int,
+    start: int,
+    stop: int,
+    states: int,
+    mean: tuple[float, float],
+    spread: float,
     integer_values: bool = True,
-) -> np.ndarray:  # fmt: skip
+) -> np.ndarray:
     """Exercise values of buyers ``start..stop-1`` in each weather, shape (stop − start, K).
 
     Buyer i's value in weather w is ``m_i + spread·z_iw`` with m_i uniform on ``mean`` and z
@@ -227,8 +232,9 @@ def random_intermediation(seed: int, params: IntermediationParams | Mapping[str,
     from treemarket.intermediation.generate import random_tree
 
     p = params if isinstance(params, IntermediationParams) else IntermediationParams(**params)
-    return random_tree(p.n, np.random.default_rng(seed), shape=p.shape, seller=p.seller,
-                       limits=p.limits)  # fmt: skip
+    return random_tree(
+        p.n, np.random.default_rng(seed), shape=p.shape, seller=p.seller, limits=p.limits
+    )
 
 
 def load_model_file(path: str | Path) -> tuple[str, Any]:

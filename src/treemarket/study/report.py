@@ -78,8 +78,17 @@ def summary_frame(study: Study, frame: pd.DataFrame | None = None) -> pd.DataFra
         point = dict(zip(params, values if isinstance(values, tuple) else (values,), strict=True))
         for metric in study.metrics:
             n, mean, std, low, high = mean_ci(group[metric].to_numpy(dtype=float))
-            records.append({**point, "metric": metric, "n": n, "mean": mean, "std": std,
-                            "ci_low": low, "ci_high": high})  # fmt: skip
+            records.append(
+                {
+                    **point,
+                    "metric": metric,
+                    "n": n,
+                    "mean": mean,
+                    "std": std,
+                    "ci_low": low,
+                    "ci_high": high,
+                }
+            )
     return pd.DataFrame.from_records(records, columns=columns)
 
 
@@ -180,8 +189,9 @@ def picture_plan(study: Study) -> list[tuple[str, str, list[tuple[str, str]]]]:
     ]
 
 
-def write_pictures(study: Study, out: Path, frame: pd.DataFrame | None = None,
-                   image: str = "png") -> list[Path]:  # fmt: skip
+def write_pictures(
+    study: Study, out: Path, frame: pd.DataFrame | None = None, image: str = "png"
+) -> list[Path]:
     """One picture per metric family and swept parameter: the mean over seeds against the
     parameter with its 95 % confidence interval, one panel per value of the other swept
     parameters (pooled when they have more than six combinations); ``image`` is png or svg.
@@ -196,8 +206,9 @@ def write_pictures(study: Study, out: Path, frame: pd.DataFrame | None = None,
         return written
     for family, param, members in picture_plan(study):
         title = f"{study.name}: {family} (mean, {int(LEVEL * 100)}% CI over seeds)"
-        fig = plot_study(study_panels(study, done, param, members), xlabel=param, ylabel=family,
-                         title=title)  # fmt: skip
+        fig = plot_study(
+            study_panels(study, done, param, members), xlabel=param, ylabel=family, title=title
+        )
         path = out / f"{study.name}-{_slug(family)}-vs-{_slug(param)}.{image}"
         written.append(save(fig, path, dpi=110, tight=False))
     return written
@@ -230,8 +241,14 @@ def _panel(title: str, part: pd.DataFrame, param: str, members: list[tuple[str, 
     lines = []
     for name, metric in members:
         stats = [mean_ci(part.loc[part[param] == x, metric].to_numpy(dtype=float)) for x in xs]
-        lines.append(Line(name, mean=[s[1] for s in stats], low=[s[3] for s in stats],
-                          high=[s[4] for s in stats]))  # fmt: skip
+        lines.append(
+            Line(
+                name,
+                mean=[s[1] for s in stats],
+                low=[s[3] for s in stats],
+                high=[s[4] for s in stats],
+            )
+        )
     return Panel(title, xs, lines)
 
 
@@ -239,8 +256,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 
-def write_report(study: Study, out: str | Path, fmt: str = "csv", pictures: bool = True
-                 ) -> list[Path]:  # fmt: skip
+def write_report(
+    study: Study, out: str | Path, fmt: str = "csv", pictures: bool = True
+) -> list[Path]:
     """Write the tables and (unless ``pictures`` is False) the pictures into ``out``."""
     folder = Path(out)
     written = write_tables(study, folder, fmt)

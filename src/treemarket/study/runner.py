@@ -125,9 +125,12 @@ def local_cluster(workers: int | None = None) -> Any:
         settings["distributed.worker.profile.enabled"] = False  # no dashboard to show it
     with dask.config.set(settings):
         return LocalCluster(
-            n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-            dashboard_address=":0", silence_logs=logging.ERROR,
-        )  # fmt: skip
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
+        )
 
 
 def has_bokeh() -> bool:

@@ -269,11 +269,22 @@ def study_from_document(doc: Document) -> Study:
     if not store.is_absolute():
         store = directory / store
     return Study(
-        name=spec.study, file=doc.file or "<dict>", store=store, generator=generator,
-        model_file=model_file, file_digest=digest, kind=kind, params=params, grid=grid,
-        random=random, seeds=seeds, compute=compute, metrics=metrics,
-        description=spec.description or "", _schema=schema,
-    )  # fmt: skip
+        name=spec.study,
+        file=doc.file or "<dict>",
+        store=store,
+        generator=generator,
+        model_file=model_file,
+        file_digest=digest,
+        kind=kind,
+        params=params,
+        grid=grid,
+        random=random,
+        seeds=seeds,
+        compute=compute,
+        metrics=metrics,
+        description=spec.description or "",
+        _schema=schema,
+    )
 
 
 def _model(
@@ -296,9 +307,10 @@ def _model(
     if generator == "file":
         raise doc.error(("model", "file"), "generator 'file' needs a file")
     if generator in generators.PARAMS:
-        if generator == "intermediation" and importlib.util.find_spec(
-            "treemarket.intermediation.generate"
-        ) is None:  # fmt: skip
+        if (
+            generator == "intermediation"
+            and importlib.util.find_spec("treemarket.intermediation.generate") is None
+        ):
             raise doc.error(("model", "generator"), "intermediation is not available")
         if model.kind is not None and model.kind != generators.KINDS[generator]:
             raise doc.error(("model", "kind"), f"generator {generator} makes {model.kind} models")
@@ -399,10 +411,15 @@ def _seeds(doc: Document, seeds: int | list[int]) -> list[int]:
 
 
 def _swept_check(
-    doc: Document, name: str, place: Place, schema: type[BaseModel] | None,
-    params: dict[str, Any], compute: dict[str, dict[str, Any]], generator: str,
+    doc: Document,
+    name: str,
+    place: Place,
+    schema: type[BaseModel] | None,
+    params: dict[str, Any],
+    compute: dict[str, dict[str, Any]],
+    generator: str,
     fixed: dict[str, Any],
-) -> tuple[str, str]:  # fmt: skip
+) -> tuple[str, str]:
     """Check that ``name`` can be swept; returns (section, option) for a computation option."""
     section, _, option = name.partition(".")
     if option:
@@ -425,9 +442,15 @@ def _swept_check(
 
 
 def _check_value(
-    doc: Document, place: Place, section: str, option: str, value: Any,
-    schema: type[BaseModel] | None, params: dict[str, Any], compute: dict[str, dict[str, Any]],
-) -> None:  # fmt: skip
+    doc: Document,
+    place: Place,
+    section: str,
+    option: str,
+    value: Any,
+    schema: type[BaseModel] | None,
+    params: dict[str, Any],
+    compute: dict[str, dict[str, Any]],
+) -> None:
     """Validate one swept value in context (with the fixed parameters)."""
     try:
         if section:
@@ -442,9 +465,13 @@ def _check_value(
 
 
 def _grid(
-    doc: Document, spec: StudySpec, schema: type[BaseModel] | None, params: dict[str, Any],
-    compute: dict[str, dict[str, Any]], generator: str,
-) -> dict[str, list[Any]]:  # fmt: skip
+    doc: Document,
+    spec: StudySpec,
+    schema: type[BaseModel] | None,
+    params: dict[str, Any],
+    compute: dict[str, dict[str, Any]],
+    generator: str,
+) -> dict[str, list[Any]]:
     out: dict[str, list[Any]] = {}
     fixed = spec.model.params
     for name, values in spec.sweep.grid.items():
@@ -461,9 +488,13 @@ def _grid(
 
 
 def _random(
-    doc: Document, spec: StudySpec, schema: type[BaseModel] | None, params: dict[str, Any],
-    compute: dict[str, dict[str, Any]], generator: str,
-) -> dict[str, Any] | None:  # fmt: skip
+    doc: Document,
+    spec: StudySpec,
+    schema: type[BaseModel] | None,
+    params: dict[str, Any],
+    compute: dict[str, dict[str, Any]],
+    generator: str,
+) -> dict[str, Any] | None:
     random = spec.sweep.random
     if random is None:
         return None

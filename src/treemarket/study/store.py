@@ -162,11 +162,18 @@ class ResultStore:
         with self._transaction():
             for outcome, point, seed, spec in outcomes:
                 row = (
-                    outcome.key, outcome.status, _dumps(point), int(seed), _dumps(spec),
+                    outcome.key,
+                    outcome.status,
+                    _dumps(point),
+                    int(seed),
+                    _dumps(spec),
                     None if outcome.metrics is None else _dumps(outcome.metrics),
-                    outcome.error, float(outcome.seconds), outcome.worker,
-                    treemarket.__version__, now,
-                )  # fmt: skip
+                    outcome.error,
+                    float(outcome.seconds),
+                    outcome.worker,
+                    treemarket.__version__,
+                    now,
+                )
                 cursor = self._db.execute(
                     "INSERT INTO results VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(key) DO UPDATE"
                     " SET status=excluded.status, metrics=excluded.metrics, error=excluded.error,"
@@ -195,8 +202,9 @@ class ResultStore:
 
     def results(self, keys: Sequence[str] | None = None) -> list[StoredResult]:
         """The stored rows (all, or those of ``keys``, in that order when given)."""
-        query = "SELECT key, status, point, seed, metrics, error, seconds, worker, version " \
-                "FROM results"  # fmt: skip
+        query = (
+            "SELECT key, status, point, seed, metrics, error, seconds, worker, version FROM results"
+        )
         rows = {row[0]: row for row in self._db.execute(query)}
         order = sorted(rows) if keys is None else [k for k in keys if k in rows]
         return [_row(rows[k]) for k in order]
@@ -205,10 +213,16 @@ class ResultStore:
 def _row(row: tuple[Any, ...]) -> StoredResult:
     key, status, point, seed, metrics, error, seconds, worker, version = row
     return StoredResult(
-        key=key, status=status, point=json.loads(point), seed=int(seed),
-        metrics=None if metrics is None else json.loads(metrics), error=error,
-        seconds=float(seconds), worker=worker, version=version,
-    )  # fmt: skip
+        key=key,
+        status=status,
+        point=json.loads(point),
+        seed=int(seed),
+        metrics=None if metrics is None else json.loads(metrics),
+        error=error,
+        seconds=float(seconds),
+        worker=worker,
+        version=version,
+    )
 
 
 def _dumps(obj: Any) -> str:

@@ -38,8 +38,9 @@ def available_metrics(kind: str, compute: Mapping[str, Mapping[str, Any]]) -> li
     return out
 
 
-def compute_metrics(kind: str, model: Any, compute: Mapping[str, Mapping[str, Any]], seed: int
-                    ) -> dict[str, float | None]:  # fmt: skip
+def compute_metrics(
+    kind: str, model: Any, compute: Mapping[str, Mapping[str, Any]], seed: int
+) -> dict[str, float | None]:
     """Run the computations on ``model`` (in the order given) and return every metric they
     produce: exactly :func:`available_metrics`."""
     out = model_metrics(kind, model)
@@ -95,8 +96,9 @@ def execute(key: str, spec: Mapping[str, Any]) -> Outcome:
     try:
         metrics = run_task(spec)
     except Exception as exc:  # any task failure is recorded, and the study goes on
-        return Outcome(key, "failed", None, describe_error(exc), time.perf_counter() - start,
-                       worker)  # fmt: skip
+        return Outcome(
+            key, "failed", None, describe_error(exc), time.perf_counter() - start, worker
+        )
     return Outcome(key, "done", metrics, None, time.perf_counter() - start, worker)
 
 

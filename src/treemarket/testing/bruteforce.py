@@ -41,8 +41,7 @@ def brute_force_welfare(model: TTPModel) -> float:
 
     @cache
     def best(node: int, remaining: tuple[int, ...], stock: int) -> float:
-        choices = [range(r + 1) if present[i, node] else range(1) for i, r in
-                   enumerate(remaining)]  # fmt: skip
+        choices = [range(r + 1) if present[i, node] else range(1) for i, r in enumerate(remaining)]
         top = -np.inf
         kids = []
         if n_children[node]:

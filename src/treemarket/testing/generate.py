@@ -82,5 +82,14 @@ def random_model(
     benefit = None
     if early_benefit:
         benefit = np.round(rng.normal(0.0, early_benefit, size=(buyers, horizon + 1)), 1)
-    return TTPModel.from_arrays(tree, names, mu, leaf_values, cnt, name="random", window=window,
-                                early_benefit=benefit, carry_over=carry_over)  # fmt: skip
+    return TTPModel.from_arrays(
+        tree,
+        names,
+        mu,
+        leaf_values,
+        cnt,
+        name="random",
+        window=window,
+        early_benefit=benefit,
+        carry_over=carry_over,
+    )

@@ -55,10 +55,15 @@ class Deviation:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "buyer": self.buyer, "node": self.node, "time": self.time, "event": self.event,
-            "report": self.report, "truthful": self.truthful, "deviation": self.deviation,
+            "buyer": self.buyer,
+            "node": self.node,
+            "time": self.time,
+            "event": self.event,
+            "report": self.report,
+            "truthful": self.truthful,
+            "deviation": self.deviation,
             "gain": self.gain,
-        }  # fmt: skip
+        }
 
 
 @dataclass
@@ -163,10 +168,12 @@ def misreport_search(
         raise ValueError("the misreport search is for single buyers (every count 1)")
     rng = np.random.default_rng(seed)
     grid = {
-        "factors": factors, "shifts": shifts, "rng": rng,
+        "factors": factors,
+        "shifts": shifts,
+        "rng": rng,
         "max_permutation_scenarios": max_permutation_scenarios,
         "random_permutations": random_permutations,
-    }  # fmt: skip
+    }
     solution = solve_exact(model, price_ranges=False)
     if kind == "vcg":
         return _search_vcg(model, solution, grid)
@@ -183,8 +190,9 @@ def _with_report(model: TTPModel, buyer: int, row: FloatArray) -> TTPModel:
 def _optimal_y(model: TTPModel) -> FloatArray:
     """An optimal assignment of [P0] (closed form for a single market, else the exact solver)."""
     if model.tree.n_nodes == 1:
-        y = leaf_assignment(model.values[:, 0], model.present[:, 0], model.counts,
-                             int(model.supply[0]))  # fmt: skip
+        y = leaf_assignment(
+            model.values[:, 0], model.present[:, 0], model.counts, int(model.supply[0])
+        )
         return y.astype(np.float64)[:, None]
     return solve_exact(model, price_ranges=False).y
 
@@ -197,9 +205,15 @@ def _search_vcg(model: TTPModel, solution: TTPSolution, grid: dict[str, Any]) ->
     everyone = np.arange(model.n_buyers)
     for i in range(model.n_buyers):
         others = everyone != i
-        top = Deviation(model.buyers[i], 0, 0, sorted(tree.scenario_names.tolist()),
-                        model.scenario_values[i].tolist(), float(truth.payoffs[i]),
-                        float(truth.payoffs[i]))  # fmt: skip
+        top = Deviation(
+            model.buyers[i],
+            0,
+            0,
+            sorted(tree.scenario_names.tolist()),
+            model.scenario_values[i].tolist(),
+            float(truth.payoffs[i]),
+            float(truth.payoffs[i]),
+        )
         for report in misreports(model.scenario_values[i], **grid):
             tried += 1
             y = _optimal_y(_with_report(model, i, report))
@@ -228,9 +242,14 @@ def _search_pivot(
             honest = float(truth.continuation[i, n])
             truthful = model.scenario_values[i, start:stop]
             top = Deviation(
-                model.buyers[i], n, int(tree.time[n]), tree.event(n), truthful.tolist(), honest,
+                model.buyers[i],
+                n,
+                int(tree.time[n]),
+                tree.event(n),
+                truthful.tolist(),
                 honest,
-            )  # fmt: skip
+                honest,
+            )
             for lie in misreports(model.scenario_values[i, start:stop], **grid):
                 tried += 1
                 row = model.scenario_values[i].copy()
@@ -243,9 +262,14 @@ def _search_pivot(
 
 
 def _pivot_payoff_after_lie(
-    model: TTPModel, oracle: ContinuationValues, buyer: int, node: int, z: IntArray,
-    stock: int, row: FloatArray,
-) -> float:  # fmt: skip
+    model: TTPModel,
+    oracle: ContinuationValues,
+    buyer: int,
+    node: int,
+    z: IntArray,
+    stock: int,
+    row: FloatArray,
+) -> float:
     """Buyer's true expected payoff from ``node`` on when she reports ``row`` from there.
 
     The mechanism follows y', optimal for the reports from the state (z, stock) at the node,

@@ -69,10 +69,10 @@ def solve(
         known = exact_names | market_names
     for name in options:
         if name not in known:
-            names = ", ".join(f.name for f in fields(
-                ExactOptions if chosen == "exact" else MarketOptions))  # fmt: skip
-            raise TypeError(f"unknown option {name!r} for method {method}; its options are "
-                            f"{names}")  # fmt: skip
+            names = ", ".join(
+                f.name for f in fields(ExactOptions if chosen == "exact" else MarketOptions)
+            )
+            raise TypeError(f"unknown option {name!r} for method {method}; its options are {names}")
     if chosen == "exact":
         mine = {k: v for k, v in options.items() if k in exact_names}
         return solve_exact(model, replace(exact_opts, **mine))

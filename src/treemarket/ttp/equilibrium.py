@@ -219,8 +219,9 @@ def check_equilibrium(
             "best_response": bool(payoff[i] >= optimal[i] - gap and not wrong_buys.any()),
         }
         if not entry["best_response"]:
-            entry["buys_where_waiting_is_better"] = [tree.event(int(n)) for n in
-                                                     np.nonzero(wrong_buys)[0][:5]]  # fmt: skip
+            entry["buys_where_waiting_is_better"] = [
+                tree.event(int(n)) for n in np.nonzero(wrong_buys)[0][:5]
+            ]
             ok = False
         buyers[name] = entry
     sold = y.sum(axis=0)
@@ -244,8 +245,14 @@ def check_equilibrium(
             else ("negative price" if negative[n] else "price does not clear the unsold supply")
         )
         nodes.append(
-            {"time": int(tree.time[n]), "event": tree.event(n), "price": float(price[n]),
-             "sold": float(sold[n]), "supply": int(model.node_supply[n]), "problem": reason}
-        )  # fmt: skip
+            {
+                "time": int(tree.time[n]),
+                "event": tree.event(n),
+                "price": float(price[n]),
+                "sold": float(sold[n]),
+                "supply": int(model.node_supply[n]),
+                "problem": reason,
+            }
+        )
     ok = ok and not nodes
     return EquilibriumReport(holds=ok, buyers=buyers, nodes=nodes, ties=int(br.tie.sum()))

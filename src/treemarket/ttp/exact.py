@@ -98,9 +98,13 @@ def _use_warm_start(
 
 
 def _optimal_assignment(
-    model: TTPModel, formulation: str, backend: Solver, options: SolveOptions,
-    timings: dict[str, float], warm_start: bool | None = False,
-) -> _Assignment:  # fmt: skip
+    model: TTPModel,
+    formulation: str,
+    backend: Solver,
+    options: SolveOptions,
+    timings: dict[str, float],
+    warm_start: bool | None = False,
+) -> _Assignment:
     """LP first; the MIP only when the LP's optimal vertex is fractional."""
     start = time.perf_counter()
     form = build(model, formulation, integer=False)
@@ -123,8 +127,13 @@ def _optimal_assignment(
     y_lp = form.assignment(lp_sol.x)
     lp_bound = expected_welfare(model, y_lp)
     fractional = bool(np.any(np.abs(y_lp - np.round(y_lp)) > INTEGRAL))
-    stats = {"variables": form.lp.n_cols, "constraints": form.lp.n_rows, "nonzeros": form.lp.A.nnz,
-             "warm_start": warm is not None, "lp_iterations": lp_sol.iterations}  # fmt: skip
+    stats = {
+        "variables": form.lp.n_cols,
+        "constraints": form.lp.n_rows,
+        "nonzeros": form.lp.A.nnz,
+        "warm_start": warm is not None,
+        "lp_iterations": lp_sol.iterations,
+    }
     if not fractional:
         return _Assignment(np.round(y_lp), y_lp, lp_bound, False, None, {}, stats)
     start = time.perf_counter()
@@ -141,9 +150,11 @@ def _optimal_assignment(
 
 
 def polish(
-    model: TTPModel, y: NDArray[np.float64], formulation: str = "path",
+    model: TTPModel,
+    y: NDArray[np.float64],
+    formulation: str = "path",
     solver: Solver | str = "highs",
-) -> NDArray[np.float64]:  # fmt: skip
+) -> NDArray[np.float64]:
     """Re-solve every subtree with probabilities conditional on its root, top down.
 
     Given the opportunities entering a subtree, its problem is independent of the rest; solving
@@ -245,9 +256,9 @@ def solve_exact(model: TTPModel, options: ExactOptions | None = None, **fields: 
     gap = 0.0 if upper_bound == welfare else (upper_bound - welfare) / abs(upper_bound)
     # when no prices could be certified for an integral LP (solver resolution), the support
     # of the integer optimum is not known rather than refuted
-    supported_fact = Fact.PROVEN if supported else (
-        Fact.REFUTED if not lp_integral else Fact.UNKNOWN
-    )  # fmt: skip
+    supported_fact = (
+        Fact.PROVEN if supported else (Fact.REFUTED if not lp_integral else Fact.UNKNOWN)
+    )
     return TTPSolution(
         model=model,
         y=y,

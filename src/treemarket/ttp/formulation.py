@@ -98,9 +98,10 @@ class Formulation:
             )
         slack = lp.row_upper - lp.A @ x
         feasible = bool(
-            np.all(x >= lp.col_lower - 1e-9) and np.all(x <= lp.col_upper + 1e-9)
+            np.all(x >= lp.col_lower - 1e-9)
+            and np.all(x <= lp.col_upper + 1e-9)
             and np.all(slack >= -1e-9)
-        )  # fmt: skip
+        )
         return Start(x, row_duals), feasible
 
 

@@ -160,10 +160,16 @@ class TTPModel:
         """The same model with another supply schedule μ(0..T)."""
         mu = np.asarray(supply, dtype=np.int64)
         return TTPModel(
-            tree=self.tree, buyers=self.buyers, counts=self.counts, supply=mu,
-            scenario_values=self.scenario_values, name=self.name, window=self.window,
-            early_benefit=self.early_benefit, carry_over=self.carry_over,
-        )  # fmt: skip
+            tree=self.tree,
+            buyers=self.buyers,
+            counts=self.counts,
+            supply=mu,
+            scenario_values=self.scenario_values,
+            name=self.name,
+            window=self.window,
+            early_benefit=self.early_benefit,
+            carry_over=self.carry_over,
+        )
 
     def select_buyers(self, keep: ArrayLike, counts: ArrayLike | None = None) -> TTPModel:
         """The same model with only the buyers ``keep`` (indices), optionally new counts."""

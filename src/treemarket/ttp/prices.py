@@ -142,7 +142,7 @@ class SupportLP:
                         ),
                     ),
                     shape=(inner, n_cols),
-                )  # fmt: skip
+                )
             )
             lower.append(np.zeros(inner))
             upper.append(np.where(stock[:inner] > POSITIVE, 0.0, np.inf))

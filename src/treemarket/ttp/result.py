@@ -113,11 +113,14 @@ class TTPSolution:
             "revenue": system.revenue(model, y),
             "payoffs": {b: float(x) for b, x in zip(model.buyers, payoff.tolist(), strict=True)},
             "prices": [
-                {"time": int(model.tree.time[n]), "event": model.tree.event(n),
-                 "price": float(system.price[n])}
+                {
+                    "time": int(model.tree.time[n]),
+                    "event": model.tree.event(n),
+                    "price": float(system.price[n]),
+                }
                 for n in range(model.tree.n_nodes)
             ],
-        }  # fmt: skip
+        }
 
     def assignment(self) -> list[dict[str, Any]]:
         """One row per (buyer, node) with a permit: buyer, time, event, probability, value."""
@@ -149,10 +152,14 @@ class TTPSolution:
         rows = []
         for i, node in zip(b.tolist(), n.tolist(), strict=True):
             rows.append(
-                {"buyer": self.model.buyers[i], "time": int(tree.time[node]),
-                 "event": tree.event(node), "chance": float(y[i, node]),
-                 "value": float(self.model.values[i, node])}
-            )  # fmt: skip
+                {
+                    "buyer": self.model.buyers[i],
+                    "time": int(tree.time[node]),
+                    "event": tree.event(node),
+                    "chance": float(y[i, node]),
+                    "value": float(self.model.values[i, node]),
+                }
+            )
         return rows
 
     def price_bounds(self) -> tuple[NDArray[np.float64], NDArray[np.float64]] | None:

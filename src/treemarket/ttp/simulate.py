@@ -94,8 +94,7 @@ class SimulationResult:
             "prices": self.prices,
         }
         check = {} if self.equilibrium is None else self.equilibrium.to_json()
-        out["equilibrium"] = {**check, "supported": self.supported.to_json(),
-                              **self.price_systems}  # fmt: skip
+        out["equilibrium"] = {**check, "supported": self.supported.to_json(), **self.price_systems}
         if self.notes:
             out["note"] = " ".join(self.notes)
         if self.trades:
@@ -203,10 +202,15 @@ def _run(
         if trades is not None:
             for path, buyer in zip(*np.nonzero(served > 0), strict=True):
                 trades.append(
-                    {"path": int(path), "time": t, "buyer": model.buyers[buyer],
-                     "units": float(served[path, buyer]), "price": float(price[path, buyer]),
-                     "value": float(v[path, buyer])}
-                )  # fmt: skip
+                    {
+                        "path": int(path),
+                        "time": t,
+                        "buyer": model.buyers[buyer],
+                        "units": float(served[path, buyer]),
+                        "price": float(price[path, buyer]),
+                        "value": float(v[path, buyer]),
+                    }
+                )
         remaining -= served
         welfare += (served * v).sum(axis=1)
         revenue += (served * price).sum(axis=1)
@@ -239,9 +243,13 @@ def _uniform_price(
 
 
 def _summary(
-    name: str, model: TTPModel, runs: list[tuple], weight: NDArray[np.float64], optimum: float,
+    name: str,
+    model: TTPModel,
+    runs: list[tuple],
+    weight: NDArray[np.float64],
+    optimum: float,
     sampled: bool,
-) -> PolicyOutcome:  # fmt: skip
+) -> PolicyOutcome:
     """Weighted means over paths and draws, with standard errors of the sampled part."""
     welfare = np.array([w @ weight for w, _, _, _ in runs])
     revenue = np.array([r @ weight for _, r, _, _ in runs])
@@ -345,8 +353,9 @@ def simulate(
     if "market" in outcomes and solution.supported.refuted:
         shortfall = optimum - outcomes["market"].welfare
         notes.append(f"the market falls short of [P0] by {shortfall:.6g}")
-    systems = {f"{which}_revenue_prices": solution.price_system_report(which)
-               for which in ("low", "high")}  # fmt: skip
+    systems = {
+        f"{which}_revenue_prices": solution.price_system_report(which) for which in ("low", "high")
+    }
     return SimulationResult(
         policies=outcomes,
         optimum=optimum,

@@ -129,8 +129,17 @@ def draw_tree(result: Analysis, ax: Axes | None = None, title: str | None = None
         if full:
             mx, my = (pos[i] + pos[j]) / 2
             box = {"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"}
-            ax.text(mx, my, text, fontsize=7, ha="center", va="center", color="tab:blue",
-                    bbox=box, zorder=3)  # fmt: skip
+            ax.text(
+                mx,
+                my,
+                text,
+                fontsize=7,
+                ha="center",
+                va="center",
+                color="tab:blue",
+                bbox=box,
+                zorder=3,
+            )
 
     node_labels: dict[str, str] = {}
     negative: list[str] = []
@@ -139,8 +148,15 @@ def draw_tree(result: Analysis, ax: Axes | None = None, title: str | None = None
     for role in ("seller", "intermediary", "customer"):
         idx = [i for i in range(tree.n) if tree.role(i) == role]
         if idx:
-            ax.scatter(pos[idx, 0], pos[idx, 1], s=60, c=colors[role], marker=markers[role],
-                       zorder=2, label=role)  # fmt: skip
+            ax.scatter(
+                pos[idx, 0],
+                pos[idx, 1],
+                s=60,
+                c=colors[role],
+                marker=markers[role],
+                zorder=2,
+                label=role,
+            )
     for i in range(tree.n):
         u = float(pricing.utilities[i])
         lines = [names[i], format_products(tree.products_of(i))]

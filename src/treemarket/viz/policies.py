@@ -74,17 +74,42 @@ def plot_policies(sim: SimulationResult, *, ax: Axes | None = None) -> Figure:
     x = np.arange(len(names), dtype=np.float64)
     width = 0.38
     err_kw = {"capsize": 4, "ecolor": "#222222"}
-    bars_w = ax.bar(x - width / 2, welfare, width, yerr=werr, label="expected welfare",
-                    color="#4a7fb5", error_kw=err_kw)  # fmt: skip
-    bars_r = ax.bar(x + width / 2, revenue, width, yerr=rerr, label="expected revenue",
-                    color="#e39b3a", error_kw=err_kw)  # fmt: skip
-    ax.axhline(float(sim.optimum), color="#222222", ls="--", lw=1.2,
-               label=f"[P0] optimum = {number(sim.optimum, 4)}")  # fmt: skip
+    bars_w = ax.bar(
+        x - width / 2,
+        welfare,
+        width,
+        yerr=werr,
+        label="expected welfare",
+        color="#4a7fb5",
+        error_kw=err_kw,
+    )
+    bars_r = ax.bar(
+        x + width / 2,
+        revenue,
+        width,
+        yerr=rerr,
+        label="expected revenue",
+        color="#e39b3a",
+        error_kw=err_kw,
+    )
+    ax.axhline(
+        float(sim.optimum),
+        color="#222222",
+        ls="--",
+        lw=1.2,
+        label=f"[P0] optimum = {number(sim.optimum, 4)}",
+    )
     for bar, outcome, err in zip(bars_w, outcomes, werr or [0.0] * len(names), strict=True):
         top = max(bar.get_height(), 0.0) + err
         # not display.percent: it writes "-" where this writes "nan%" (an optimum of 0)
-        ax.annotate(f"{outcome.efficiency:.0%}", (bar.get_x() + bar.get_width() / 2, top),
-                    xytext=(0, 3), textcoords="offset points", ha="center", fontsize=8)  # fmt: skip
+        ax.annotate(
+            f"{outcome.efficiency:.0%}",
+            (bar.get_x() + bar.get_width() / 2, top),
+            xytext=(0, 3),
+            textcoords="offset points",
+            ha="center",
+            fontsize=8,
+        )
     labels = [f"{n}\n(unsold {number(o.unsold, 4)})" for n, o in zip(names, outcomes, strict=True)]
     ax.set_xticks(x, labels)
     ax.axhline(0.0, color="#999999", lw=0.6)

@@ -140,11 +140,25 @@ def plot_price_fan(solution: TTPSolution, *, max_paths: int = 40, ax: Axes | Non
             segments += [[(x, a), (x, min(b, top))] for a, b in zip(lo, hi, strict=True)]
             open_x += [x] * int(np.count_nonzero(np.isinf(hi)))
         alpha = float(min(0.8, max(0.08, 4.0 / max(1, tree.n_nodes // len(times)))))
-        ax.add_collection(LineCollection(segments, colors="#b03a2e", linewidths=2.0, alpha=alpha,
-                                         label="supporting range per node"))  # fmt: skip
+        ax.add_collection(
+            LineCollection(
+                segments,
+                colors="#b03a2e",
+                linewidths=2.0,
+                alpha=alpha,
+                label="supporting range per node",
+            )
+        )
         if open_x:
-            ax.plot(open_x, [top] * len(open_x), ls="none", marker="^", color="#b03a2e",
-                    alpha=max(alpha, 0.6), label="range without upper bound")  # fmt: skip
+            ax.plot(
+                open_x,
+                [top] * len(open_x),
+                ls="none",
+                marker="^",
+                color="#b03a2e",
+                alpha=max(alpha, 0.6),
+                label="range without upper bound",
+            )
     ax.set_xlim(-0.3, times[-1] + 0.4)
     ax.set_ylim(min(0.0, float(np.min(price))) - 0.04 * top, top * 1.04)
     ax.set_xticks(times)

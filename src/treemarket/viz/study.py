@@ -163,7 +163,13 @@ def _draw_panel(ax: Axes, panel: Panel) -> None:
         drawn = ax.plot(positions, mean, marker="o", markersize=3, label=line.label)[0]
         ok = np.isfinite(low) & np.isfinite(high)
         if ok.any():
-            ax.fill_between(positions, np.where(ok, low, mean), np.where(ok, high, mean),
-                            color=drawn.get_color(), alpha=0.2, linewidth=0)  # fmt: skip
+            ax.fill_between(
+                positions,
+                np.where(ok, low, mean),
+                np.where(ok, high, mean),
+                color=drawn.get_color(),
+                alpha=0.2,
+                linewidth=0,
+            )
     if not numeric:
         ax.set_xticks(positions, [label(x) for x in xs])

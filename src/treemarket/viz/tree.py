@@ -80,8 +80,10 @@ def _node_record(
         value_lines[-1] += f" … +{hidden}"
     lines += value_lines
     if buys:
-        items = [b if n == 1 and model.counts[model.buyers.index(b)] == 1 else f"{b} ×{n:g}"
-                 for b, n in buys.items()]  # fmt: skip
+        items = [
+            b if n == 1 and model.counts[model.buyers.index(b)] == 1 else f"{b} ×{n:g}"
+            for b, n in buys.items()
+        ]
         buy_lines = _chunks(items, 2)
         buy_lines[0] = "buys: " + buy_lines[0]
         lines += buy_lines
@@ -313,27 +315,56 @@ def plot_tree(solution: TTPSolution, *, max_nodes: int = 60, ax: Axes | None = N
     for edge in edges:
         (x0, y0), (x1, y1) = pos[edge["parent"]], pos[edge["child"]]
         ax.plot([x0, x1], [y0, y1], color="#555555", lw=1.0, zorder=1)
-        ax.text((x0 + x1) / 2, (y0 + y1) / 2, edge["text"], ha="center", va="center",
-                fontsize=fontsize - 1, zorder=2, color="#333333",
-                bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"})  # fmt: skip
+        ax.text(
+            (x0 + x1) / 2,
+            (y0 + y1) / 2,
+            edge["text"],
+            ha="center",
+            va="center",
+            fontsize=fontsize - 1,
+            zorder=2,
+            color="#333333",
+            bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
+        )
     for rec in nodes:
         face, edge_c, lw = (
             (SALE_FACE, SALE_EDGE, 1.6) if rec["sale"] else (IDLE_FACE, IDLE_EDGE, 0.8)
         )
-        ax.text(rec["x"], rec["y"], rec["text"], ha="center", va="center", fontsize=fontsize,
-                zorder=3, linespacing=1.25,
-                bbox={"boxstyle": "round,pad=0.4", "fc": face, "ec": edge_c, "lw": lw})  # fmt: skip
+        ax.text(
+            rec["x"],
+            rec["y"],
+            rec["text"],
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            zorder=3,
+            linespacing=1.25,
+            bbox={"boxstyle": "round,pad=0.4", "fc": face, "ec": edge_c, "lw": lw},
+        )
     for rec in summaries:
         if "root" in rec:
             x0, y0 = pos[rec["root"]]
             ax.plot([x0, rec["x"]], [y0, rec["y"]], color=SUMMARY_EDGE, lw=1.0, ls="--", zorder=1)
         elif rec["time"] > 0:
-            ax.annotate("", xy=(rec["x"], 0), xytext=(rec["x"] - 1, 0), zorder=1,
-                        arrowprops={"arrowstyle": "-", "color": SUMMARY_EDGE})  # fmt: skip
-        ax.text(rec["x"], rec["y"], rec["text"], ha="center", va="center", fontsize=fontsize,
-                zorder=3, linespacing=1.25, style="italic",
-                bbox={"boxstyle": "round,pad=0.4", "fc": SUMMARY_FACE, "ec": SUMMARY_EDGE,
-                      "ls": "--"})  # fmt: skip
+            ax.annotate(
+                "",
+                xy=(rec["x"], 0),
+                xytext=(rec["x"] - 1, 0),
+                zorder=1,
+                arrowprops={"arrowstyle": "-", "color": SUMMARY_EDGE},
+            )
+        ax.text(
+            rec["x"],
+            rec["y"],
+            rec["text"],
+            ha="center",
+            va="center",
+            fontsize=fontsize,
+            zorder=3,
+            linespacing=1.25,
+            style="italic",
+            bbox={"boxstyle": "round,pad=0.4", "fc": SUMMARY_FACE, "ec": SUMMARY_EDGE, "ls": "--"},
+        )
     ax.set_xlim(-0.5, n_cols - 0.5)
     ax.set_ylim(n_rows - 0.5, -0.5)  # the first leaf on top
     ax.set_xticks(range(n_cols), col_names)
@@ -356,10 +387,22 @@ def plot_tree(solution: TTPSolution, *, max_nodes: int = 60, ax: Axes | None = N
     footer = legend if note is None else f"{note}\n{legend}"
     footer_size, footer_color = max(6.0, fontsize - 1), "#b03a2e" if note else "#333333"
     if owns:
-        fig.text(0.01, 0.005, footer, va="bottom", ha="left", wrap=True, fontsize=footer_size,
-                 color=footer_color)  # fmt: skip
-        fig.subplots_adjust(left=0.02, right=0.98, top=1 - 1.1 / fig.get_figheight(),
-                            bottom=0.75 / fig.get_figheight())  # fmt: skip
+        fig.text(
+            0.01,
+            0.005,
+            footer,
+            va="bottom",
+            ha="left",
+            wrap=True,
+            fontsize=footer_size,
+            color=footer_color,
+        )
+        fig.subplots_adjust(
+            left=0.02,
+            right=0.98,
+            top=1 - 1.1 / fig.get_figheight(),
+            bottom=0.75 / fig.get_figheight(),
+        )
     else:  # the caller's figure: its layout is the caller's, the footer goes under the axes
         ax.set_xlabel(footer, wrap=True, fontsize=footer_size, color=footer_color)
     fig.treemarket_data = {  # type: ignore[attr-defined]

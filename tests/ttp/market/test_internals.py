@@ -22,11 +22,16 @@ from treemarket.ttp.market.coordinator import initial_prices, run_markets
 @st.composite
 def models(draw):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    return random_model(rng, horizon=draw(st.integers(0, 4)), buyers=draw(st.integers(1, 9)),
-                        branching=(1, 3), supply=(0, 3),
-                        counts=(0, 4) if draw(st.booleans()) else None,
-                        windows=draw(st.booleans()),
-                        integer_values=draw(st.booleans()))  # fmt: skip
+    return random_model(
+        rng,
+        horizon=draw(st.integers(0, 4)),
+        buyers=draw(st.integers(1, 9)),
+        branching=(1, 3),
+        supply=(0, 3),
+        counts=(0, 4) if draw(st.booleans()) else None,
+        windows=draw(st.booleans()),
+        integer_values=draw(st.booleans()),
+    )
 
 
 def dense_markets(model, price, slack, option):
@@ -103,8 +108,15 @@ def test_demand_is_the_sum_of_first_purchases(model, seed):
 
 
 def test_float32_iterations_keep_a_float64_certificate():
-    model = random_model(np.random.default_rng(5), horizon=5, buyers=12, branching=2,
-                         supply=(1, 2), step=2.0, integer_values=False)  # fmt: skip
+    model = random_model(
+        np.random.default_rng(5),
+        horizon=5,
+        buyers=12,
+        branching=2,
+        supply=(1, 2),
+        step=2.0,
+        integer_values=False,
+    )
     exact = solve_exact(model, price_ranges=False)
     sol = solve_market(model, MarketOptions(float32=True, target_gap=1e-3))
     assert sol.stats["float32"]

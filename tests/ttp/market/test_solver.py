@@ -16,10 +16,17 @@ SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[Healt
 def models(draw, carry_over=False):
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     counts = (1, 4) if draw(st.booleans()) else None
-    return random_model(rng, horizon=draw(st.integers(0, 4)), buyers=draw(st.integers(1, 8)),
-                        branching=(1, 3), supply=(0, 3), counts=counts,
-                        integer_values=draw(st.booleans()), windows=draw(st.booleans()),
-                        carry_over=carry_over)  # fmt: skip
+    return random_model(
+        rng,
+        horizon=draw(st.integers(0, 4)),
+        buyers=draw(st.integers(1, 8)),
+        branching=(1, 3),
+        supply=(0, 3),
+        counts=counts,
+        integer_values=draw(st.booleans()),
+        windows=draw(st.booleans()),
+        carry_over=carry_over,
+    )
 
 
 @SETTINGS
@@ -47,8 +54,15 @@ def test_dual_value_is_an_upper_bound_at_any_prices():
 
 
 def test_medium_instance_reaches_the_target_gap():
-    model = random_model(np.random.default_rng(0), horizon=6, buyers=20, branching=2,
-                         supply=(1, 3), step=2.0, integer_values=False)  # fmt: skip
+    model = random_model(
+        np.random.default_rng(0),
+        horizon=6,
+        buyers=20,
+        branching=2,
+        supply=(1, 3),
+        step=2.0,
+        integer_values=False,
+    )
     market = solve(model, method="market", target_gap=5e-3)
     exact = solve(model, method="exact", price_ranges=False)
     assert market.gap <= 5e-3
@@ -69,10 +83,12 @@ def test_types_with_large_counts_converge():
     """Demand jumps by whole counts; the deflected price update still reaches 0.1% quickly (it
     needed over 2,000 iterations without the deflection)."""
     rng = np.random.default_rng(1)
-    base = random_model(rng, horizon=6, buyers=20, branching=2, supply=(50, 150), step=2.0,
-                        integer_values=False)  # fmt: skip
-    typed = type(base).from_arrays(base.tree, base.buyers, base.supply, base.scenario_values,
-                                   counts=np.full(20, 50))  # fmt: skip
+    base = random_model(
+        rng, horizon=6, buyers=20, branching=2, supply=(50, 150), step=2.0, integer_values=False
+    )
+    typed = type(base).from_arrays(
+        base.tree, base.buyers, base.supply, base.scenario_values, counts=np.full(20, 50)
+    )
     market = solve_market(typed, MarketOptions(target_gap=1e-3, max_iterations=1000))
     exact = solve_exact(typed, price_ranges=False)
     assert market.gap <= 1e-3

@@ -11,10 +11,12 @@ from treemarket.ttp import TTPModel
 def hand_example() -> TTPModel:
     """A waits at the root and imposes an externality there (worked out in the docstring)."""
     return TTPModel.from_scenarios(
-        ["A", "B", "C"], [1, 1],
+        ["A", "B", "C"],
+        [1, 1],
         {"up": (0.5, {"A": 10, "B": 8, "C": 3.5}), "down": (0.5, {"A": -6, "B": -2, "C": 3.5})},
-        [[["up", "down"]], [["up"], ["down"]]], name="hand",
-    )  # fmt: skip
+        [[["up", "down"]], [["up"], ["down"]]],
+        name="hand",
+    )
 
 
 def without(model: TTPModel, i: int) -> TTPModel:
@@ -29,8 +31,12 @@ def small_models(count: int, seed0: int = 0, **extra) -> list[TTPModel]:
     out = []
     for seed in range(seed0, seed0 + count):
         rng = np.random.default_rng(seed)
-        kw = {"horizon": int(rng.integers(0, 3)), "buyers": int(rng.integers(1, 4)),
-              "branching": (1, 3), "supply": (0, 2)}  # fmt: skip
+        kw = {
+            "horizon": int(rng.integers(0, 3)),
+            "buyers": int(rng.integers(1, 4)),
+            "branching": (1, 3),
+            "supply": (0, 2),
+        }
         kw.update(extra)
         out.append(random_model(rng, **kw))
     return out

@@ -66,11 +66,14 @@ def test_one_scenario_is_the_assignment_game(seed):
     n, horizon = int(rng.integers(1, 5)), int(rng.integers(0, 4))
     tree = ScenarioTree.from_partitions([[["s"]]] * (horizon + 1), {"s": 1.0})
     m = TTPModel.from_arrays(
-        tree, [f"b{k}" for k in range(n)], rng.integers(0, 3, size=horizon + 1),
-        rng.integers(-2, 12, size=(n, 1)), rng.integers(1, 3, size=n),
+        tree,
+        [f"b{k}" for k in range(n)],
+        rng.integers(0, 3, size=horizon + 1),
+        rng.integers(-2, 12, size=(n, 1)),
+        rng.integers(1, 3, size=n),
         window=np.sort(rng.integers(0, horizon + 1, size=(n, 2)), axis=1),
         early_benefit=rng.integers(-3, 4, size=(n, horizon + 1)),
-    )  # fmt: skip
+    )
     welfare, welfare_without = _assignment_game(m)
     sol = solve_exact(m, price_ranges=False)
     v, p = vcg(m, sol), dynamic_pivot(m, sol)

@@ -94,7 +94,7 @@ def solve_market(
             "iterations": result.iterations,
             "theta": result.theta,
             "float32": result.float32,
-        },  # fmt: skip
+        },
         notes=[
             "market solver: the bound is its best Lagrangian dual bound (an upper bound on the "
             "LP optimum); the prices are the ones that gave it, not a certified equilibrium"

@@ -194,8 +194,13 @@ class MarketBlock:
             wants &= score >= kth[:, None]
         k, b = np.nonzero(wants)
         self._proposed = (k, b, level.start)
-        return (k + level.start, b + self.offset, remaining[k, b].astype(np.float64),
-                score[k, b], v[k, b])  # fmt: skip
+        return (
+            k + level.start,
+            b + self.offset,
+            remaining[k, b].astype(np.float64),
+            score[k, b],
+            v[k, b],
+        )
 
     def _propose_none(self) -> Candidates:
         self._proposed = None

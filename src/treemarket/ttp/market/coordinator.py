@@ -113,11 +113,18 @@ def solve_blocks(
     bound = sum(parts, 0.0) + supply_value(prob, node_supply, best_price)
     welfare = steps.best_lower
     return MarketResult(
-        welfare=welfare, dual_bound=bound, gap=relative_gap(bound, welfare),
-        iterations=iterations, price=best_price, blocks=transport.n_blocks,
-        transport=transport.name, seconds=time.perf_counter() - start,
-        float32=bool(infos[0]["float32"]), theta=steps.theta, history=history,
-    )  # fmt: skip
+        welfare=welfare,
+        dual_bound=bound,
+        gap=relative_gap(bound, welfare),
+        iterations=iterations,
+        price=best_price,
+        blocks=transport.n_blocks,
+        transport=transport.name,
+        seconds=time.perf_counter() - start,
+        float32=bool(infos[0]["float32"]),
+        theta=steps.theta,
+        history=history,
+    )
 
 
 def prices_of(tree: ScenarioTree, multiplier: FloatArray, carry_over: bool) -> FloatArray:
@@ -140,9 +147,13 @@ def _children_mean(tree: ScenarioTree, x: FloatArray) -> FloatArray:
 
 
 def run_markets(
-    transport: Transport, price: FloatArray, slack: float, tree: ScenarioTree,
-    node_supply: NDArray[np.int64], carry_over: bool = False,
-) -> float:  # fmt: skip
+    transport: Transport,
+    price: FloatArray,
+    slack: float,
+    tree: ScenarioTree,
+    node_supply: NDArray[np.int64],
+    carry_over: bool = False,
+) -> float:
     """The sequential markets at ``price`` over the blocks, level by level: at most the
     permits available at each node (μ(t), plus what the parent left unsold with carry-over),
     largest surplus over the option value first (ties: value, then buyer order); the expected
@@ -156,8 +167,9 @@ def run_markets(
         if carry_over and t > 0:
             capacity += left[tree.parent[level] - tree.level(t - 1).start]
         proposals = transport.call_each("propose", [(t, s, capacity) for s in served])
-        node, _, demand, score, value = (np.concatenate([p[j] for p in proposals])
-                                         for j in range(5))  # fmt: skip
+        node, _, demand, score, value = (
+            np.concatenate([p[j] for p in proposals]) for j in range(5)
+        )
         units = clear(node - level.start, demand, capacity, score, value)
         left = capacity - np.bincount(node - level.start, units, minlength=capacity.shape[0])
         cuts = np.cumsum([p[0].shape[0] for p in proposals])[:-1]

@@ -58,16 +58,21 @@ class DualOracle:
 
         def block(cols: slice) -> tuple[float, NDArray[np.float64]]:
             root = backward_induction(
-                model, self.values[:, cols], price, buyers=cols, buy=self.buy[:, cols],
+                model,
+                self.values[:, cols],
+                price,
+                buyers=cols,
+                buy=self.buy[:, cols],
                 option=None if option is None else option[:, cols],
-            )  # fmt: skip
+            )
             payoff = self._root_weight @ root.astype(np.float64)  # E[W_i(0)] per buyer
             counts = model.counts[cols]
             return float(counts @ payoff), demand_per_node(model, self.buy[:, cols], counts)
 
         model = self.model
-        parts = list(map(block, self.blocks) if self._pool is None else
-                     self._pool.map(block, self.blocks))  # fmt: skip
+        parts = list(
+            map(block, self.blocks) if self._pool is None else self._pool.map(block, self.blocks)
+        )
         value = 0.0
         demand = np.zeros(model.tree.n_nodes)
         for part_value, part_demand in parts:  # in block order: the same sums every run

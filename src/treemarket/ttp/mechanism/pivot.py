@@ -250,9 +250,19 @@ def dynamic_pivot(
     node_payoff = values * y - node_payments
     path_payoffs = node_payoff[:, tree.ancestors].sum(axis=2)
     return PivotResult(
-        model=model, solution=solution, welfare=welfare, node_payments=node_payments,
-        unit_buy=unit_buy, unit_wait=unit_wait,
-        continuation=continuation, continuation_without=without, payments=payments,
-        payoffs=payoffs, path_payoffs=path_payoffs, revenue=float(payments.sum()),
-        solves=oracle.solves - solves_before, z_in=z_in, stock_in=stock_in,
-    )  # fmt: skip
+        model=model,
+        solution=solution,
+        welfare=welfare,
+        node_payments=node_payments,
+        unit_buy=unit_buy,
+        unit_wait=unit_wait,
+        continuation=continuation,
+        continuation_without=without,
+        payments=payments,
+        payoffs=payoffs,
+        path_payoffs=path_payoffs,
+        revenue=float(payments.sum()),
+        solves=oracle.solves - solves_before,
+        z_in=z_in,
+        stock_in=stock_in,
+    )

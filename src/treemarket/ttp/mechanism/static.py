@@ -128,11 +128,17 @@ def vcg(model: TTPModel, solution: TTPSolution | None = None) -> VCGResult:
     payments = snap(values - model.counts * unit_payoff, welfare)
     payoffs = values - payments
     return VCGResult(
-        model=model, solution=solution, welfare=welfare, values=values,
-        welfare_without=without, payments=payments, payoffs=payoffs,
-        per_unit_payments=payments / counts, per_unit_payoffs=unit_payoff,
+        model=model,
+        solution=solution,
+        welfare=welfare,
+        values=values,
+        welfare_without=without,
+        payments=payments,
+        payoffs=payoffs,
+        per_unit_payments=payments / counts,
+        per_unit_payoffs=unit_payoff,
         revenue=float(payments.sum()),
-    )  # fmt: skip
+    )
 
 
 def _without(model: TTPModel, buyer: int) -> TTPModel | None:
