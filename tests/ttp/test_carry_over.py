@@ -5,12 +5,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.ttp.strategies import maybe, random_models
 from treemarket.io.ttp_file import to_filtration_dict, ttp_from_dict
 from treemarket.testing import (
     assert_prices_support_the_optimum,
     assignment_violations,
     brute_force_welfare,
-    random_model,
 )
 from treemarket.ttp import solve_exact
 from treemarket.ttp.examples import weather
@@ -18,19 +18,13 @@ from treemarket.ttp.examples import weather
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@st.composite
-def models(draw, windows=False):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    windows = draw(st.booleans()) if windows else False
-    return random_model(
-        rng,
-        horizon=draw(st.integers(0, 3)),
-        buyers=draw(st.integers(1, 3)),
+def models(windows=False):
+    return random_models(
         branching=(1, 3),
         supply=(0, 2),
         carry_over=True,
-        windows=windows,
-        counts=(1, 2) if draw(st.booleans()) else None,
+        windows=st.booleans() if windows else False,
+        counts=maybe((1, 2)),
     )
 
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from treemarket.testing import random_model
+from tests.ttp.strategies import random_models
 from treemarket.ttp import solve_exact
 from treemarket.ttp.equilibrium import best_response, check_equilibrium
 from treemarket.ttp.examples import weather
@@ -36,12 +36,8 @@ def _stopping_payoffs(model, buyer, price):
     return best
 
 
-@st.composite
-def tiny(draw):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    return random_model(
-        rng, horizon=draw(st.integers(0, 2)), buyers=2, branching=(1, 2), supply=(0, 1)
-    )
+def tiny():
+    return random_models(horizon=2, buyers=st.just(2), branching=(1, 2), supply=(0, 1))
 
 
 @SETTINGS

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.ttp.strategies import random_models
 from treemarket.fact import Fact
 from treemarket.io.ttp_file import to_filtration_dict, to_tree_dict, ttp_from_dict
 from treemarket.testing import assignment_violations, brute_force_welfare, random_model
@@ -13,19 +14,13 @@ from treemarket.ttp import check_optimality, solve_exact
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@st.composite
-def small_models(draw, dirichlet=False, counts=False):
-    seed = draw(st.integers(0, 2**32 - 1))
-    rng = np.random.default_rng(seed)
-    return random_model(
-        rng,
-        horizon=draw(st.integers(0, 3)),
-        buyers=draw(st.integers(1, 3)),
+def small_models(dirichlet=False, counts=False):
+    return random_models(
         branching=(1, 3),
         supply=(0, 2),
         dirichlet=0.3 if dirichlet else None,
         counts=(1, 2) if counts else None,
-        integer_values=draw(st.booleans()),
+        integer_values=st.booleans(),
     )
 
 

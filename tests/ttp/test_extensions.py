@@ -5,13 +5,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.ttp.strategies import random_models
 from treemarket.errors import ModelError
 from treemarket.io.ttp_file import to_filtration_dict, ttp_from_dict
 from treemarket.testing import (
     assert_prices_support_the_optimum,
     assignment_violations,
     brute_force_welfare,
-    random_model,
 )
 from treemarket.ttp import solve_exact
 from treemarket.ttp.examples import weather
@@ -20,17 +20,12 @@ from treemarket.ttp.market import MarketOptions, solve_market
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@st.composite
-def models(draw):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    return random_model(
-        rng,
-        horizon=draw(st.integers(0, 3)),
-        buyers=draw(st.integers(1, 3)),
+def models():
+    return random_models(
         branching=(1, 3),
         supply=(0, 2),
         windows=True,
-        early_benefit=draw(st.sampled_from([0.0, 1.0, 3.0])),
+        early_benefit=st.sampled_from([0.0, 1.0, 3.0]),
     )
 
 

@@ -5,7 +5,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from treemarket.testing import brute_force_welfare, random_model
+from tests.ttp.strategies import random_models
+from treemarket.testing import brute_force_welfare
 from treemarket.ttp.examples import weather
 from treemarket.ttp.schedule import optimal_schedule, schedule
 
@@ -22,18 +23,14 @@ def _brute_force_schedule(model, capacity):
     return best
 
 
-@st.composite
-def models(draw, extensions):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    return random_model(
-        rng,
-        horizon=draw(st.integers(0, 2)),
-        buyers=draw(st.integers(1, 3)),
+def models(extensions):
+    return random_models(
+        horizon=2,
         branching=(1, 2),
         supply=1,
         windows=extensions,
         early_benefit=2.0 if extensions else 0.0,
-        carry_over=extensions and draw(st.booleans()),
+        carry_over=st.booleans() if extensions else False,
     )
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
+from tests.ttp.strategies import maybe, random_models
 from treemarket.testing import random_model
 from treemarket.ttp import solve_exact
 from treemarket.ttp.equilibrium import check_equilibrium
@@ -14,18 +14,8 @@ from treemarket.ttp.simulate import simulate
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@st.composite
-def small(draw):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    counts = (1, 3) if draw(st.booleans()) else None  # buyer types with counts
-    return random_model(
-        rng,
-        horizon=draw(st.integers(0, 3)),
-        buyers=draw(st.integers(1, 4)),
-        branching=(1, 3),
-        supply=(0, 3),
-        counts=counts,
-    )
+def small():
+    return random_models(branching=(1, 3), supply=(0, 3), buyers=4, counts=maybe((1, 3)))
 
 
 @SETTINGS

@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.ttp.strategies import maybe, random_models
 from treemarket.testing import assignment_violations, random_model
 from treemarket.ttp import solve_exact
 from treemarket.ttp.equilibrium import best_response, demand_per_node, first_purchases
@@ -19,18 +20,15 @@ from treemarket.ttp.market import (
 from treemarket.ttp.market.coordinator import initial_prices, run_markets
 
 
-@st.composite
-def models(draw):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    return random_model(
-        rng,
-        horizon=draw(st.integers(0, 4)),
-        buyers=draw(st.integers(1, 9)),
+def models():
+    return random_models(
+        horizon=4,
+        buyers=9,
         branching=(1, 3),
         supply=(0, 3),
-        counts=(0, 4) if draw(st.booleans()) else None,
-        windows=draw(st.booleans()),
-        integer_values=draw(st.booleans()),
+        counts=maybe((0, 4)),
+        windows=st.booleans(),
+        integer_values=st.booleans(),
     )
 
 

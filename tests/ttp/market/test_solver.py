@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.ttp.strategies import maybe, random_models
 from treemarket.testing import assignment_violations, random_model
 from treemarket.ttp import solve, solve_exact
 from treemarket.ttp.market import MarketOptions, dual_value, solve_market
@@ -12,19 +13,15 @@ from treemarket.ttp.market import MarketOptions, dual_value, solve_market
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
-@st.composite
-def models(draw, carry_over=False):
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    counts = (1, 4) if draw(st.booleans()) else None
-    return random_model(
-        rng,
-        horizon=draw(st.integers(0, 4)),
-        buyers=draw(st.integers(1, 8)),
+def models(carry_over=False):
+    return random_models(
+        horizon=4,
+        buyers=8,
         branching=(1, 3),
         supply=(0, 3),
-        counts=counts,
-        integer_values=draw(st.booleans()),
-        windows=draw(st.booleans()),
+        counts=maybe((1, 4)),
+        integer_values=st.booleans(),
+        windows=st.booleans(),
         carry_over=carry_over,
     )
 
