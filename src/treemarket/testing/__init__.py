@@ -4,6 +4,7 @@ They are independent of the solvers on purpose (no LP anywhere), so that tests c
 answers against them.
 """
 
+from treemarket.testing import zoo
 from treemarket.testing.bruteforce import assignment_violations, brute_force_welfare
 from treemarket.testing.checks import assert_prices_support_the_optimum
 from treemarket.testing.generate import random_model, random_tree
@@ -14,4 +15,5 @@ __all__ = [
     "brute_force_welfare",
     "random_model",
     "random_tree",
+    "zoo",
 ]
