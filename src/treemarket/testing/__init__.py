@@ -5,6 +5,7 @@ that tests can check solver answers against them; the misreport search drives th
 of :mod:`treemarket.ttp.mechanism` to look for a profitable lie.
 """
 
+from treemarket.testing import zoo
 from treemarket.testing.bruteforce import assignment_violations, brute_force_welfare
 from treemarket.testing.checks import assert_prices_support_the_optimum
 from treemarket.testing.generate import random_model, random_tree
@@ -25,4 +26,5 @@ __all__ = [
     "misreports",
     "random_model",
     "random_tree",
+    "zoo",
 ]

@@ -1,0 +1,315 @@
+"""Every family of the instance zoo (``treemarket.testing.zoo``) at one size, every solver.
+
+For each family at ``--pairs`` buyer-node pairs (10^5 by default; ``--pairs 1e6`` for the large
+run), each case in a fresh process (its own peak memory) with a wall-clock limit; seconds are
+the method's own (building its model and solving), without generating the instance and without
+importing modules:
+
+* ``exact``: treemarket's exact solver (LP first, MIP when the LP's vertex is fractional);
+  seconds, gap, whether the LP was fractional;
+* ``market``: the market solver to a certified gap of ``--gap`` (0.1%); seconds, iterations,
+  gap reached;
+* ``pyomo``: the model as a user writes it in Pyomo, MIP solved by HiGHS (appsi) at the exact
+  solver's relative MIP gap; the model of ``bench_scale._pyomo`` extended to buyer types
+  (integer variables up to the count), presence windows (bounds 0 outside) and carry-over
+  (a stock variable per node);
+* ``linprog``: ``scipy.optimize.linprog(method="highs")`` on treemarket's pruned LP relaxation;
+* ``glop``: OR-Tools GLOP on the same LP (``bench_scale._glop``).
+
+Usage: ``cd benchmarks && ../.venv/bin/python bench_zoo.py [--pairs 1e5] [--families a,b]
+[--methods exact,market] [--limit 120] [--json zoo.json]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).parent
+sys.path.insert(0, str(HERE))
+
+METHODS = ("exact", "market", "pyomo", "linprog", "glop")
+
+
+def _shape(model) -> dict:
+    tree = model.tree
+    return {
+        "buyers": int(model.n_buyers),
+        "units": int(model.counts.sum()),
+        "nodes": int(tree.n_nodes),
+        "depth": int(tree.horizon),
+        "pairs": int(model.n_buyers * tree.n_nodes),
+        "min_prob": float(tree.prob.min()),
+    }
+
+
+def _pyomo(model, limit: float, gap: float) -> dict:
+    """[P0] as a user writes it in Pyomo (one integer variable per buyer and node), HiGHS MIP."""
+    import pyomo.environ as pe
+
+    tree = model.tree
+    n_buyers, n_nodes = model.values.shape
+    start = time.perf_counter()
+    counts = model.counts.tolist()
+    can = model.can_buy.tolist()
+    anc = tree.ancestors.tolist()
+    m = pe.ConcreteModel()
+    m.I = pe.RangeSet(0, n_buyers - 1)
+    m.N = pe.RangeSet(0, n_nodes - 1)
+    m.L = pe.RangeSet(0, len(anc) - 1)
+    m.y = pe.Var(m.I, m.N, domain=pe.NonNegativeIntegers,
+                 bounds=lambda m, i, n: (0, counts[i] if can[i][n] else 0))  # fmt: skip
+    w = (tree.prob[None, :] * model.values).tolist()
+    m.obj = pe.Objective(expr=sum(w[i][n] * m.y[i, n] for i in m.I for n in m.N),
+                         sense=pe.maximize)  # fmt: skip
+    m.once = pe.Constraint(m.I, m.L, rule=lambda m, i, leaf: sum(m.y[i, n] for n in anc[leaf])
+                           <= counts[i])  # fmt: skip
+    mu = model.node_supply.tolist()
+    if model.carry_over:  # unsold permits carry over: a stock s(n) after the market at n
+        parent = tree.parent.tolist()
+        m.s = pe.Var(m.N, domain=pe.NonNegativeReals)
+        m.stock = pe.Constraint(m.N, rule=lambda m, n: sum(m.y[i, n] for i in m.I) + m.s[n]
+                                == mu[n] + (m.s[parent[n]] if parent[n] >= 0 else 0))  # fmt: skip
+    else:
+        m.supply = pe.Constraint(m.N, rule=lambda m, n: sum(m.y[i, n] for i in m.I) <= mu[n])
+    build_s = time.perf_counter() - start
+    solver = pe.SolverFactory("appsi_highs")
+    solver.config.time_limit = max(1.0, limit - build_s)
+    solver.config.mip_gap = gap
+    start = time.perf_counter()
+    result = solver.solve(m)
+    solve_s = time.perf_counter() - start
+    return {
+        "objective": float(pe.value(m.obj)),
+        "bound": float(result.problem.upper_bound),
+        "status": str(result.solver.termination_condition),
+        "build_s": build_s,
+        "solve_s": solve_s,
+    }
+
+
+def _linprog(model, limit: float) -> dict:
+    """treemarket's pruned LP relaxation [P1] on ``scipy.optimize.linprog(method="highs")``."""
+    import scipy.optimize as opt
+    import scipy.sparse as sp
+
+    from treemarket.ttp.formulation import build
+
+    start = time.perf_counter()
+    form = build(model, "path", integer=False)
+    lp = form.lp
+    A = sp.csr_array(lp.A)
+    eq = lp.row_lower == lp.row_upper
+    upper = ~eq & np.isfinite(lp.row_upper)
+    lower = ~eq & np.isfinite(lp.row_lower)
+    A_ub = sp.vstack([A[upper], -A[lower]]).tocsr()
+    b_ub = np.concatenate([lp.row_upper[upper], -lp.row_lower[lower]])
+    bounds = np.column_stack([lp.col_lower, lp.col_upper])
+    sign = -1.0 if lp.maximize else 1.0
+    build_s = time.perf_counter() - start
+    start = time.perf_counter()
+    res = opt.linprog(sign * lp.c, A_ub=A_ub, b_ub=b_ub,
+                      A_eq=A[eq] if eq.any() else None, b_eq=lp.row_upper[eq] if eq.any() else None,
+                      bounds=bounds, method="highs", options={"time_limit": limit})  # fmt: skip
+    solve_s = time.perf_counter() - start
+    row = {"status": res.message.split(":")[0] if res.status else "optimal", "build_s": build_s,
+           "solve_s": solve_s, "columns": int(lp.n_cols)}  # fmt: skip
+    if res.status == 0:
+        row["objective"] = float(sign * res.fun * form.scale)
+    return row
+
+
+def _import(method: str) -> None:
+    if method == "pyomo":
+        import pyomo.environ  # noqa: F401
+    elif method == "glop":
+        import ortools.linear_solver.python.model_builder  # noqa: F401
+    elif method == "linprog":
+        import scipy.optimize  # noqa: F401
+    import treemarket.ttp.formulation  # noqa: F401
+    import treemarket.ttp.market_solver  # noqa: F401
+
+
+def _case(family: str, pairs: int, seed: int, method: str, limit: float, gap: float, out) -> None:
+    from treemarket.testing import zoo
+
+    row: dict = {"family": family, "method": method, "target_pairs": pairs, "seed": seed,
+                 "limit": limit, "load": os.getloadavg()[0]}  # fmt: skip
+    start = time.perf_counter()
+    model = zoo.make(family, pairs=pairs, seed=seed)
+    _ = model.values
+    row.update(_shape(model))
+    row["generate_s"] = time.perf_counter() - start
+    _import(method)  # module imports are not the method's time
+    start = time.perf_counter()
+    try:
+        if method == "exact":
+            from treemarket.ttp import solve
+
+            sol = solve(model, "exact", price_ranges=False, time_limit=limit)
+            row.update(objective=sol.welfare, bound=sol.upper_bound, gap=sol.gap,
+                       lp_bound=sol.lp_bound, lp_fractional=sol.y_lp is not None,
+                       timings=sol.timings, columns=sol.stats.get("variables"),
+                       mip_status=sol.stats.get("status"), notes=sol.notes)  # fmt: skip
+        elif method == "market":
+            from treemarket.ttp import solve
+
+            sol = solve(model, "market", target_gap=gap, time_limit=limit)
+            row.update(objective=sol.welfare, bound=sol.upper_bound, gap=sol.gap,
+                       iterations=sol.stats["iterations"], target_gap=gap)  # fmt: skip
+        elif method == "pyomo":
+            from treemarket.solvers.base import SolveOptions
+
+            row.update(_pyomo(model, limit, SolveOptions().mip_rel_gap))
+        elif method == "linprog":
+            row.update(_linprog(model, limit))
+        elif method == "glop":
+            from bench_scale import _glop
+
+            value, _, solve_s = _glop(model, limit)
+            row["solve_s"] = solve_s
+            if np.isfinite(value):
+                row["objective"] = value
+            else:
+                row["status"] = "no optimum within the time limit"
+        else:
+            raise ValueError(f"unknown method {method!r}")
+    except Exception as exc:  # a solver that cannot cope is a result, recorded as such
+        row["error"] = f"{type(exc).__name__}: {exc}"[:300]
+    row["seconds"] = time.perf_counter() - start
+    row["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out.put(row)
+
+
+def run(family: str, pairs: int, seed: int, method: str, limit: float, gap: float) -> dict:
+    """One case in a fresh process. Every solver call gets ``limit`` seconds; ``exact`` makes
+    up to three in a row (LP, MIP, prices), so the process is killed only at 2 limit + 60 s."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_case, args=(family, pairs, seed, method, limit, gap, queue))
+    start = time.perf_counter()
+    proc.start()
+    wall = 2 * limit + 60.0
+    proc.join(wall)
+    row = {"family": family, "method": method, "target_pairs": pairs, "seed": seed}
+    if proc.is_alive():
+        proc.kill()
+        proc.join()
+        row["error"] = f"killed: no answer within {wall:.0f} s"
+        row["seconds"] = time.perf_counter() - start
+        return row
+    if proc.exitcode != 0:
+        row["error"] = f"exit code {proc.exitcode} (out of memory?)"
+        return row
+    return queue.get()
+
+
+def _fmt(x: float, digits: int = 3) -> str:
+    return f"{x:.{digits}g}"
+
+
+def summary(row: dict) -> str:
+    """One table cell: seconds, what the method reached, peak memory."""
+    if "error" in row:
+        if "does not handle carry_over" in row["error"]:
+            return "refused (carry_over)"
+        return f"error: {row['error'][:60]}"
+    seconds = _fmt(row["seconds"])
+    if row.get("limit") and row["seconds"] > row["limit"]:
+        seconds = f"**{seconds}**"  # over the limit
+    memory = f"{row['peak_mb']:.0f} MB"
+    method = row["method"]
+    if method == "exact":
+        frac = "fractional LP" if row.get("lp_fractional") else "integral LP"
+        if row.get("mip_status") not in (None, "optimal"):
+            frac += f" (MIP: {row['mip_status']})"
+        return f"{seconds} s, gap {row['gap']:.1e}, {frac}, {memory}"
+    if method == "market":
+        return f"{seconds} s, gap {row['gap']:.1e}, {row['iterations']} it, {memory}"
+    if "objective" not in row:
+        return f"{seconds} s, {row.get('status', 'no answer')}, {memory}"
+    cell = f"{seconds} s (solve {_fmt(row['solve_s'])})"
+    if method == "pyomo" and row.get("status") != "optimal":
+        bound, value = row["bound"], row["objective"]
+        cell += f", {row.get('status')}, gap {(bound - value) / max(abs(bound), 1e-12):.1e}"
+    return f"{cell}, {memory}"
+
+
+def check(rows: list[dict]) -> list[str]:
+    """Differences between methods on the same instance: integer optima to 1e-7 relative, LP
+    optima to 1e-6 (the LP solvers run at their default tolerances), market bounds."""
+    notes = []
+    by = {(r["family"], r["method"]): r for r in rows}
+    for family in dict.fromkeys(r["family"] for r in rows):
+        exact = by.get((family, "exact"), {})
+        if "objective" not in exact or exact.get("gap") != 0.0:
+            continue
+        scale = max(1.0, abs(exact["objective"]))
+        pyomo = by.get((family, "pyomo"), {})
+        if pyomo.get("status") == "optimal" and (
+            abs(pyomo["objective"] - exact["objective"]) > 1e-7 * scale
+        ):
+            notes.append(f"{family}: pyomo {pyomo['objective']!r} != exact {exact['objective']!r}")
+        for lp in ("linprog", "glop"):
+            r = by.get((family, lp), {})
+            if "objective" in r and abs(r["objective"] - exact["lp_bound"]) > 1e-6 * scale:
+                notes.append(f"{family}: {lp} LP {r['objective']!r} != exact's LP bound "
+                             f"{exact['lp_bound']!r}")  # fmt: skip
+        market = by.get((family, "market"), {})
+        if "objective" in market:
+            if market["objective"] > exact["objective"] + 1e-9 * scale:
+                notes.append(f"{family}: market welfare above the exact optimum")
+            if market["bound"] < exact["objective"] - 1e-9 * scale:
+                notes.append(f"{family}: market bound below the exact optimum")
+    return notes
+
+
+def main(argv: list[str] | None = None) -> None:
+    from treemarket.testing import zoo
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pairs", type=float, default=1e5, help="buyer-node pairs (1e5, 1e6)")
+    parser.add_argument("--families", default=",".join(zoo.FAMILIES))
+    parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--limit", type=float, default=120.0, help="seconds per case")
+    parser.add_argument("--gap", type=float, default=1e-3, help="the market solver's target gap")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", type=Path, help="write the rows here")
+    args = parser.parse_args(argv)
+    pairs = int(args.pairs)
+    methods = args.methods.split(",")
+    rows = []
+    for family in args.families.split(","):
+        for method in methods:
+            row = run(family, pairs, args.seed, method, args.limit, args.gap)
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+            if args.json:
+                args.json.write_text(json.dumps(rows, indent=1))
+    print()
+    print("| family | shape | " + " | ".join(methods) + " |")
+    print("|---" * (len(methods) + 2) + "|")
+    for family in dict.fromkeys(r["family"] for r in rows):
+        cells = {r["method"]: r for r in rows if r["family"] == family}
+        first = next((r for r in cells.values() if "nodes" in r), {})
+        shape = (f"{first.get('buyers')} x {first.get('nodes')} (T {first.get('depth')})"
+                 if first else "")  # fmt: skip
+        print(
+            f"| {family} | {shape} | "
+            + " | ".join(summary(cells[m]) if m in cells else "" for m in methods)
+            + " |"
+        )
+    for note in check(rows):
+        print("DISAGREEMENT:", note)
+
+
+if __name__ == "__main__":
+    main()
