@@ -65,19 +65,28 @@ def _pyomo(model, limit: float, gap: float) -> dict:
     m.I = pe.RangeSet(0, n_buyers - 1)
     m.N = pe.RangeSet(0, n_nodes - 1)
     m.L = pe.RangeSet(0, len(anc) - 1)
-    m.y = pe.Var(m.I, m.N, domain=pe.NonNegativeIntegers,
-                 bounds=lambda m, i, n: (0, counts[i] if can[i][n] else 0))  # fmt: skip
+    m.y = pe.Var(
+        m.I,
+        m.N,
+        domain=pe.NonNegativeIntegers,
+        bounds=lambda m, i, n: (0, counts[i] if can[i][n] else 0),
+    )
     w = (tree.prob[None, :] * model.values).tolist()
-    m.obj = pe.Objective(expr=sum(w[i][n] * m.y[i, n] for i in m.I for n in m.N),
-                         sense=pe.maximize)  # fmt: skip
-    m.once = pe.Constraint(m.I, m.L, rule=lambda m, i, leaf: sum(m.y[i, n] for n in anc[leaf])
-                           <= counts[i])  # fmt: skip
+    m.obj = pe.Objective(expr=sum(w[i][n] * m.y[i, n] for i in m.I for n in m.N), sense=pe.maximize)
+    m.once = pe.Constraint(
+        m.I, m.L, rule=lambda m, i, leaf: sum(m.y[i, n] for n in anc[leaf]) <= counts[i]
+    )
     mu = model.node_supply.tolist()
     if model.carry_over:  # unsold permits carry over: a stock s(n) after the market at n
         parent = tree.parent.tolist()
         m.s = pe.Var(m.N, domain=pe.NonNegativeReals)
-        m.stock = pe.Constraint(m.N, rule=lambda m, n: sum(m.y[i, n] for i in m.I) + m.s[n]
-                                == mu[n] + (m.s[parent[n]] if parent[n] >= 0 else 0))  # fmt: skip
+        m.stock = pe.Constraint(
+            m.N,
+            rule=lambda m, n: (
+                sum(m.y[i, n] for i in m.I) + m.s[n]
+                == mu[n] + (m.s[parent[n]] if parent[n] >= 0 else 0)
+            ),
+        )
     else:
         m.supply = pe.Constraint(m.N, rule=lambda m, n: sum(m.y[i, n] for i in m.I) <= mu[n])
     build_s = time.perf_counter() - start
@@ -116,12 +125,23 @@ def _linprog(model, limit: float) -> dict:
     sign = -1.0 if lp.maximize else 1.0
     build_s = time.perf_counter() - start
     start = time.perf_counter()
-    res = opt.linprog(sign * lp.c, A_ub=A_ub, b_ub=b_ub,
-                      A_eq=A[eq] if eq.any() else None, b_eq=lp.row_upper[eq] if eq.any() else None,
-                      bounds=bounds, method="highs", options={"time_limit": limit})  # fmt: skip
+    res = opt.linprog(
+        sign * lp.c,
+        A_ub=A_ub,
+        b_ub=b_ub,
+        A_eq=A[eq] if eq.any() else None,
+        b_eq=lp.row_upper[eq] if eq.any() else None,
+        bounds=bounds,
+        method="highs",
+        options={"time_limit": limit},
+    )
     solve_s = time.perf_counter() - start
-    row = {"status": res.message.split(":")[0] if res.status else "optimal", "build_s": build_s,
-           "solve_s": solve_s, "columns": int(lp.n_cols)}  # fmt: skip
+    row = {
+        "status": res.message.split(":")[0] if res.status else "optimal",
+        "build_s": build_s,
+        "solve_s": solve_s,
+        "columns": int(lp.n_cols),
+    }
     if res.status == 0:
         row["objective"] = float(sign * res.fun * form.scale)
     return row
@@ -134,15 +154,22 @@ def _import(method: str) -> None:
         import ortools.linear_solver.python.model_builder  # noqa: F401
     elif method == "linprog":
         import scipy.optimize  # noqa: F401
-    import treemarket.ttp.formulation  # noqa: F401
     import treemarket.ttp.market_solver  # noqa: F401
+
+    import treemarket.ttp.formulation  # noqa: F401
 
 
 def _case(family: str, pairs: int, seed: int, method: str, limit: float, gap: float, out) -> None:
     from treemarket.testing import zoo
 
-    row: dict = {"family": family, "method": method, "target_pairs": pairs, "seed": seed,
-                 "limit": limit, "load": os.getloadavg()[0]}  # fmt: skip
+    row: dict = {
+        "family": family,
+        "method": method,
+        "target_pairs": pairs,
+        "seed": seed,
+        "limit": limit,
+        "load": os.getloadavg()[0],
+    }
     start = time.perf_counter()
     model = zoo.make(family, pairs=pairs, seed=seed)
     _ = model.values
@@ -155,16 +182,28 @@ def _case(family: str, pairs: int, seed: int, method: str, limit: float, gap: fl
             from treemarket.ttp import solve
 
             sol = solve(model, "exact", price_ranges=False, time_limit=limit)
-            row.update(objective=sol.welfare, bound=sol.upper_bound, gap=sol.gap,
-                       lp_bound=sol.lp_bound, lp_fractional=sol.y_lp is not None,
-                       timings=sol.timings, columns=sol.stats.get("variables"),
-                       mip_status=sol.stats.get("status"), notes=sol.notes)  # fmt: skip
+            row.update(
+                objective=sol.welfare,
+                bound=sol.upper_bound,
+                gap=sol.gap,
+                lp_bound=sol.lp_bound,
+                lp_fractional=sol.y_lp is not None,
+                timings=sol.timings,
+                columns=sol.stats.get("variables"),
+                mip_status=sol.stats.get("status"),
+                notes=sol.notes,
+            )
         elif method == "market":
             from treemarket.ttp import solve
 
             sol = solve(model, "market", target_gap=gap, time_limit=limit)
-            row.update(objective=sol.welfare, bound=sol.upper_bound, gap=sol.gap,
-                       iterations=sol.stats["iterations"], target_gap=gap)  # fmt: skip
+            row.update(
+                objective=sol.welfare,
+                bound=sol.upper_bound,
+                gap=sol.gap,
+                iterations=sol.stats["iterations"],
+                target_gap=gap,
+            )
         elif method == "pyomo":
             from treemarket.solvers.base import SolveOptions
 
@@ -261,8 +300,10 @@ def check(rows: list[dict]) -> list[str]:
         for lp in ("linprog", "glop"):
             r = by.get((family, lp), {})
             if "objective" in r and abs(r["objective"] - exact["lp_bound"]) > 1e-6 * scale:
-                notes.append(f"{family}: {lp} LP {r['objective']!r} != exact's LP bound "
-                             f"{exact['lp_bound']!r}")  # fmt: skip
+                notes.append(
+                    f"{family}: {lp} LP {r['objective']!r} != exact's LP bound "
+                    f"{exact['lp_bound']!r}"
+                )
         market = by.get((family, "market"), {})
         if "objective" in market:
             if market["objective"] > exact["objective"] + 1e-9 * scale:
@@ -300,8 +341,11 @@ def main(argv: list[str] | None = None) -> None:
     for family in dict.fromkeys(r["family"] for r in rows):
         cells = {r["method"]: r for r in rows if r["family"] == family}
         first = next((r for r in cells.values() if "nodes" in r), {})
-        shape = (f"{first.get('buyers')} x {first.get('nodes')} (T {first.get('depth')})"
-                 if first else "")  # fmt: skip
+        shape = (
+            f"{first.get('buyers')} x {first.get('nodes')} (T {first.get('depth')})"
+            if first
+            else ""
+        )
         print(
             f"| {family} | {shape} | "
             + " | ".join(summary(cells[m]) if m in cells else "" for m in methods)

@@ -9,7 +9,6 @@ from treemarket.testing import assignment_violations, brute_force_welfare, zoo
 from treemarket.ttp import solve
 
 FAMILIES = sorted(zoo.FAMILIES)
-NO_MARKET = "the market solver does not handle carry_over (it raises ValueError)"
 
 
 def assert_valid(model):
@@ -83,8 +82,6 @@ def test_exact_matches_brute_force_and_market_is_feasible_and_bounded(family, pa
     exact = solve(model, "exact", price_ranges=False)
     assert exact.welfare == pytest.approx(optimum, rel=0, abs=1e-9 * scale)
     assert assignment_violations(model, exact.y) == []
-    if model.carry_over:
-        pytest.skip(NO_MARKET)
     market = solve(model, "market", max_iterations=300)
     assert assignment_violations(model, market.y) == []
     assert market.upper_bound >= optimum - 1e-9 * scale
@@ -98,8 +95,6 @@ def test_market_bounds_exact_on_medium_instances(family):
     model = zoo.make(family, pairs=2_000, seed=0)
     exact = solve(model, "exact", price_ranges=False)
     assert exact.gap == 0.0
-    if model.carry_over:
-        pytest.skip(NO_MARKET)
     market = solve(model, "market", max_iterations=300)
     scale = max(1.0, abs(exact.welfare))
     assert assignment_violations(model, market.y) == []
@@ -107,16 +102,12 @@ def test_market_bounds_exact_on_medium_instances(family):
     assert market.upper_bound >= exact.welfare - 1e-9 * scale
 
 
-def test_the_market_solver_refuses_carry_over():
-    with pytest.raises(ValueError, match="carry_over"):
-        solve(zoo.make("carry_over", pairs=30), "market")
-
-
 @pytest.mark.xfail(
-    raises=RuntimeError, strict=True,
+    raises=RuntimeError,
+    strict=True,
     reason="price ranges fail when node probabilities are tiny (here down to 4e-17): "
     "'price range LP failed at node 1: error'",
-)  # fmt: skip
+)
 def test_price_ranges_with_tiny_probabilities():
     model = zoo.make("skewed_probabilities", pairs=50, seed=2)
     assert model.tree.prob.min() < 1e-15

@@ -123,9 +123,12 @@ def _default_buyers(pairs: int) -> float:
 
 
 def _shape(
-    pairs: int, nodes_of: Callable[[int], int], depths: range, target_buyers: float,
+    pairs: int,
+    nodes_of: Callable[[int], int],
+    depths: range,
+    target_buyers: float,
     min_buyers: int = 1,
-) -> tuple[int, int]:  # fmt: skip
+) -> tuple[int, int]:
     """(depth, buyers) with buyers × nodes_of(depth) closest to ``pairs``, buyers near the
     target (size first: a factor 2 in buyers costs as much as 20% in size)."""
     best: tuple[float, int, int] | None = None
@@ -151,9 +154,16 @@ def _tree_shape(
 
 def _renamed(model: TTPModel, name: str) -> TTPModel:
     return TTPModel.from_arrays(
-        model.tree, model.buyers, model.supply, model.scenario_values, model.counts, name=name,
-        window=model.window, early_benefit=model.early_benefit, carry_over=model.carry_over,
-    )  # fmt: skip
+        model.tree,
+        model.buyers,
+        model.supply,
+        model.scenario_values,
+        model.counts,
+        name=name,
+        window=model.window,
+        early_benefit=model.early_benefit,
+        carry_over=model.carry_over,
+    )
 
 
 def _names(n: int) -> list[str]:
@@ -185,14 +195,24 @@ def _chains(first: np.ndarray, horizon: int) -> np.ndarray:
     "today's benchmark family: binary tree, values as random walks (step 2), μ(t) in 1..3",
 )
 def random_walk(
-    rng: np.random.Generator, pairs: int, *, step: float = 2.0,
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    step: float = 2.0,
     supply: int | tuple[int, int] = (1, 3),
-) -> TTPModel:  # fmt: skip
+) -> TTPModel:
     """:func:`~treemarket.testing.random_model` on a binary tree, real values (the instances
     of ``benchmarks/bench_scale.py``)."""
     depth, buyers = _tree_shape(pairs)
-    return random_model(rng, horizon=depth, buyers=buyers, branching=2, supply=supply, step=step,
-                        integer_values=False)  # fmt: skip
+    return random_model(
+        rng,
+        horizon=depth,
+        buyers=buyers,
+        branching=2,
+        supply=supply,
+        step=step,
+        integer_values=False,
+    )
 
 
 @register(
@@ -201,9 +221,12 @@ def random_walk(
     "μ(t) in 1..5",
 )
 def late_information(
-    rng: np.random.Generator, pairs: int, *, spread: float = 3.0,
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    spread: float = 3.0,
     supply: int | tuple[int, int] = (1, 5),
-) -> TTPModel:  # fmt: skip
+) -> TTPModel:
     """V_i(ω) = m_i + ε_i(ω), m_i ~ U(0, 8), ε ~ N(0, spread²) centred within every sibling
     pair of leaves, so that E[V_i | F(t)] = m_i exactly for t < T."""
     depth, buyers = _tree_shape(pairs)
@@ -223,9 +246,13 @@ def late_information(
     "T = 2 (tiny) to 6",
 )
 def early_resolution(
-    rng: np.random.Generator, pairs: int, *, horizon: int | None = None, spread: float = 3.0,
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    horizon: int | None = None,
+    spread: float = 3.0,
     supply: int | tuple[int, int] = (1, 3),
-) -> TTPModel:  # fmt: skip
+) -> TTPModel:
     """V_i = m_i + N(0, spread²) per branch of the root; the value is known from t = 1 on."""
     horizon = horizon if horizon is not None else int(np.clip(round(math.log10(pairs)), 2, 6))
     buyers = _default_buyers(pairs)
@@ -234,8 +261,9 @@ def early_resolution(
     states = _chains(np.arange(k), horizon)
     tree, order = ScenarioTree.from_paths(states)
     values = rng.uniform(-2.0, 8.0, size=(buyers, 1)) + rng.normal(0.0, spread, size=(buyers, k))
-    return TTPModel.from_arrays(tree, _names(buyers), _supply(rng, horizon, supply),
-                                values[:, order])  # fmt: skip
+    return TTPModel.from_arrays(
+        tree, _names(buyers), _supply(rng, horizon, supply), values[:, order]
+    )
 
 
 @register(
@@ -244,14 +272,26 @@ def early_resolution(
     "exact copies of others",
 )
 def ties(
-    rng: np.random.Generator, pairs: int, *, low: int = -1, high: int = 4, copies: float = 0.5,
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    low: int = -1,
+    high: int = 4,
+    copies: float = 0.5,
     supply: int | tuple[int, int] = (1, 3),
-) -> TTPModel:  # fmt: skip
+) -> TTPModel:
     """Many ties: between values, between nodes and (``copies``) between buyers."""
     depth, buyers = _tree_shape(pairs)
     distinct = max(1, round(buyers * (1.0 - copies)))
-    base = random_model(rng, horizon=depth, buyers=distinct, branching=2, supply=supply,
-                        step=0.8, integer_values=True)  # fmt: skip
+    base = random_model(
+        rng,
+        horizon=depth,
+        buyers=distinct,
+        branching=2,
+        supply=supply,
+        step=0.8,
+        integer_values=True,
+    )
     rows = np.concatenate([np.arange(distinct), rng.integers(0, distinct, buyers - distinct)])
     rows = rng.permutation(rows)
     values = np.clip(base.scenario_values[rows] - 2.0, low, high)
@@ -264,9 +304,14 @@ def ties(
     "minus a per-buyer cost",
 )
 def heavy_tailed(
-    rng: np.random.Generator, pairs: int, *, distribution: str = "lognormal",
-    sigma: float = 1.5, alpha: float = 1.5, supply: int | tuple[int, int] = (1, 3),
-) -> TTPModel:  # fmt: skip
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    distribution: str = "lognormal",
+    sigma: float = 1.5,
+    alpha: float = 1.5,
+    supply: int | tuple[int, int] = (1, 3),
+) -> TTPModel:
     """V_i(ω) = s_i (X_i(ω) − 1) where X is exp(σ Z) (``lognormal``) or (1 − Φ(Z))^(−1/α)
     (``pareto``, X ≥ 1), Z a standard normal random walk's leaf value; s_i ~ U(0.5, 2)."""
     if distribution not in ("lognormal", "pareto"):
@@ -287,26 +332,36 @@ def heavy_tailed(
     "ternary tree, Dirichlet(0.2) conditional probabilities (floored at 1e-9), random-walk values",
 )
 def skewed_probabilities(
-    rng: np.random.Generator, pairs: int, *, branching: int = 3, concentration: float = 0.2,
-    floor: float = 1e-9, supply: int | tuple[int, int] = (1, 3),
-) -> TTPModel:  # fmt: skip
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    branching: int = 3,
+    concentration: float = 0.2,
+    floor: float = 1e-9,
+    supply: int | tuple[int, int] = (1, 3),
+) -> TTPModel:
     """Many nodes with tiny probability: P(child | parent) ~ Dirichlet(concentration) (drawn as
     normalised gammas, all nodes at once), each at least ``floor`` before renormalising."""
     depth, buyers = _tree_shape(pairs, branching)
-    base = random_model(rng, horizon=depth, buyers=buyers, branching=branching, supply=supply,
-                        step=2.0, integer_values=False)  # fmt: skip
+    base = random_model(
+        rng,
+        horizon=depth,
+        buyers=buyers,
+        branching=branching,
+        supply=supply,
+        step=2.0,
+        integer_values=False,
+    )
     tree = base.tree
     gam = np.maximum(rng.gamma(concentration, size=tree.n_nodes), 1e-300)
     parent = np.maximum(tree.parent, 0)  # level 0 is the single root
-    cond = np.maximum(gam / np.bincount(parent, weights=gam, minlength=tree.n_nodes)[parent],
-                      floor)  # fmt: skip
+    cond = np.maximum(gam / np.bincount(parent, weights=gam, minlength=tree.n_nodes)[parent], floor)
     cond = cond / np.bincount(parent, weights=cond, minlength=tree.n_nodes)[parent]
     cond[tree.level(0)] = 1.0
     log_prob = tree.path_sum(np.log(cond))[tree.leaves]
     weights = np.exp(log_prob - log_prob.max())
     new_tree, order = ScenarioTree.from_paths(tree.ancestors, weights)
-    return TTPModel.from_arrays(new_tree, base.buyers, base.supply,
-                                base.scenario_values[:, order])  # fmt: skip
+    return TTPModel.from_arrays(new_tree, base.buyers, base.supply, base.scenario_values[:, order])
 
 
 @register(
@@ -314,9 +369,12 @@ def skewed_probabilities(
     "depth 3, branching >= 20 (depth 1-2 and fewer children below 17,000 pairs), random walks",
 )
 def wide_shallow(
-    rng: np.random.Generator, pairs: int, *, min_branching: int = 20,
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    min_branching: int = 20,
     supply: int | tuple[int, int] = (1, 3),
-) -> TTPModel:  # fmt: skip
+) -> TTPModel:
     """Wide trees: depth 3 and the branching that gives about the default number of buyers."""
     target = _default_buyers(pairs)
     for depth in (3, 2, 1):
@@ -328,8 +386,15 @@ def wide_shallow(
     else:  # tiny: one level, as many children as two buyers allow
         branching = max(2, round(pairs / 2) - 1)
     buyers = max(1, round(pairs / _nodes(branching, depth)))
-    return random_model(rng, horizon=depth, buyers=buyers, branching=branching, supply=supply,
-                        step=2.0, integer_values=False)  # fmt: skip
+    return random_model(
+        rng,
+        horizon=depth,
+        buyers=buyers,
+        branching=branching,
+        supply=supply,
+        step=2.0,
+        integer_values=False,
+    )
 
 
 @register(
@@ -338,12 +403,22 @@ def wide_shallow(
     "μ(t) in 0..1",
 )
 def deep_narrow(
-    rng: np.random.Generator, pairs: int, *, supply: int | tuple[int, int] = (0, 1),
-) -> TTPModel:  # fmt: skip
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    supply: int | tuple[int, int] = (0, 1),
+) -> TTPModel:
     """Long horizons: many trading times, few buyers, a permit at about every other time."""
     depth, buyers = _tree_shape(pairs, 2, max(2.0, pairs ** (1 / 8)))
-    return random_model(rng, horizon=depth, buyers=buyers, branching=2, supply=supply,
-                        step=2.0, integer_values=False)  # fmt: skip
+    return random_model(
+        rng,
+        horizon=depth,
+        buyers=buyers,
+        branching=2,
+        supply=supply,
+        step=2.0,
+        integer_values=False,
+    )
 
 
 @register(
@@ -351,11 +426,22 @@ def deep_narrow(
     "binary tree, μ(t) = 1 and 4x the usual buyers: far fewer permits per path than buyers",
 )
 def scarce_supply(
-    rng: np.random.Generator, pairs: int, *, supply: int = 1, buyers_factor: float = 4.0,
-) -> TTPModel:  # fmt: skip
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    supply: int = 1,
+    buyers_factor: float = 4.0,
+) -> TTPModel:
     depth, buyers = _tree_shape(pairs, 2, buyers_factor * _default_buyers(pairs))
-    return random_model(rng, horizon=depth, buyers=buyers, branching=2, supply=supply,
-                        step=2.0, integer_values=False)  # fmt: skip
+    return random_model(
+        rng,
+        horizon=depth,
+        buyers=buyers,
+        branching=2,
+        supply=supply,
+        step=2.0,
+        integer_values=False,
+    )
 
 
 @register(
@@ -363,12 +449,21 @@ def scarce_supply(
     "binary tree, μ(t) = 2 x buyers: the supply never binds, each buyer stops alone",
 )
 def abundant_supply(
-    rng: np.random.Generator, pairs: int, *, factor: float = 2.0,
-) -> TTPModel:  # fmt: skip
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    factor: float = 2.0,
+) -> TTPModel:
     depth, buyers = _tree_shape(pairs)
-    return random_model(rng, horizon=depth, buyers=buyers, branching=2,
-                        supply=max(1, round(factor * buyers)), step=2.0,
-                        integer_values=False)  # fmt: skip
+    return random_model(
+        rng,
+        horizon=depth,
+        buyers=buyers,
+        branching=2,
+        supply=max(1, round(factor * buyers)),
+        step=2.0,
+        integer_values=False,
+    )
 
 
 @register(
@@ -377,17 +472,29 @@ def abundant_supply(
     "1,000); Σ_t μ(t) about half the buyers",
 )
 def buyer_types(
-    rng: np.random.Generator, pairs: int, *, types: int | None = None, count: int | None = None,
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    types: int | None = None,
+    count: int | None = None,
     supply_ratio: float = 0.5,
-) -> TTPModel:  # fmt: skip
+) -> TTPModel:
     """Few types with large counts; pairs = types × nodes."""
     target = types if types is not None else float(np.clip(round(pairs**0.2), 2, 6))
     c = count if count is not None else (2 if pairs < 100 else min(1_000, round(pairs**0.5)))
     depth, n_types = _tree_shape(pairs, 2, target)
     if types is not None:
         n_types = types
-    base = random_model(rng, horizon=depth, buyers=n_types, branching=2, supply=1, step=2.0,
-                        counts=(c, 2 * c), integer_values=False)  # fmt: skip
+    base = random_model(
+        rng,
+        horizon=depth,
+        buyers=n_types,
+        branching=2,
+        supply=1,
+        step=2.0,
+        counts=(c, 2 * c),
+        integer_values=False,
+    )
     per_time = supply_ratio * int(base.counts.sum()) / (depth + 1)
     low, high = max(1, round(0.5 * per_time)), max(1, round(1.5 * per_time))
     return base.with_supply(rng.integers(low, high + 1, size=depth + 1))
@@ -398,13 +505,24 @@ def buyer_types(
     "binary tree, random walks, a presence window per buyer and early benefits b_i(t) ~ N(0, 1)",
 )
 def windows(
-    rng: np.random.Generator, pairs: int, *, early_benefit: float = 1.0,
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    early_benefit: float = 1.0,
     supply: int | tuple[int, int] = (1, 3),
-) -> TTPModel:  # fmt: skip
+) -> TTPModel:
     depth, buyers = _tree_shape(pairs)
-    return random_model(rng, horizon=depth, buyers=buyers, branching=2, supply=supply, step=2.0,
-                        windows=True, early_benefit=early_benefit,
-                        integer_values=False)  # fmt: skip
+    return random_model(
+        rng,
+        horizon=depth,
+        buyers=buyers,
+        branching=2,
+        supply=supply,
+        step=2.0,
+        windows=True,
+        early_benefit=early_benefit,
+        integer_values=False,
+    )
 
 
 @register(
@@ -412,11 +530,22 @@ def windows(
     "binary tree, random walks, μ(t) in 0..2, unsold permits carry over along each path",
 )
 def carry_over(
-    rng: np.random.Generator, pairs: int, *, supply: int | tuple[int, int] = (0, 2),
-) -> TTPModel:  # fmt: skip
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    supply: int | tuple[int, int] = (0, 2),
+) -> TTPModel:
     depth, buyers = _tree_shape(pairs)
-    return random_model(rng, horizon=depth, buyers=buyers, branching=2, supply=supply, step=2.0,
-                        carry_over=True, integer_values=False)  # fmt: skip
+    return random_model(
+        rng,
+        horizon=depth,
+        buyers=buyers,
+        branching=2,
+        supply=supply,
+        step=2.0,
+        carry_over=True,
+        integer_values=False,
+    )
 
 
 @register(
@@ -425,10 +554,15 @@ def carry_over(
     "(stay 0.8): many nodes with tiny probability",
 )
 def markov_paths(
-    rng: np.random.Generator, pairs: int, *, states: int = 3, stay: float = 0.8,
-    concentration: float = 1.0, horizon: int | None = None,
+    rng: np.random.Generator,
+    pairs: int,
+    *,
+    states: int = 3,
+    stay: float = 0.8,
+    concentration: float = 1.0,
+    horizon: int | None = None,
     supply: int | tuple[int, int] = (1, 3),
-) -> TTPModel:  # fmt: skip
+) -> TTPModel:
     """Paths drawn with every next state equally likely (so that new paths keep coming), kept
     once each until their distinct prefixes give the wanted number of nodes, and weighted by
     their probability under the chain P = stay·I + (1 − stay)·Dirichlet(concentration) rows:
@@ -468,8 +602,9 @@ def _first_occurrences(paths: np.ndarray) -> list[np.ndarray]:
     prefix = np.zeros(paths.shape[0], dtype=np.int64)
     firsts = []
     for t in range(paths.shape[1]):
-        _, first, inverse = np.unique(prefix * base + paths[:, t], return_index=True,
-                                      return_inverse=True)  # fmt: skip
+        _, first, inverse = np.unique(
+            prefix * base + paths[:, t], return_index=True, return_inverse=True
+        )
         prefix = inverse.reshape(-1).astype(np.int64)
         firsts.append(first)
     return firsts

@@ -281,9 +281,9 @@ class TTPModel:
         states: ArrayLike,
         exercise_values: ArrayLike,
         buyers: Sequence[str],
-        supply: Sequence[int],
+        supply: ArrayLike,
         weights: ArrayLike | None = None,
-        counts: Sequence[int] | None = None,
+        counts: ArrayLike | None = None,
         name: str = "",
     ) -> TTPModel:
         """A model from sampled paths: ``states`` (P, T + 1), ``exercise_values`` (P, I).
