@@ -10,7 +10,7 @@ warm starts ignore it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -121,25 +121,39 @@ class Solver(ABC):
 
 
 class SolverSession(ABC):
-    """Repeated solves of one program with changing objectives."""
+    """Repeated solves of one LP (its relaxation) that differ a little: a new objective, or
+    some columns' bounds changed (branch and bound); backends re-solve from the last basis."""
 
     @abstractmethod
     def solve_with_objective(self, c: NDArray[np.float64], maximize: bool) -> Solution: ...
 
+    @abstractmethod
+    def solve_from(self, start: Start | None = None) -> Solution:
+        """Solve the program as given (from ``start`` where the backend can use it)."""
+
+    @abstractmethod
+    def solve_with_bounds(
+        self, index: NDArray[np.int64], lower: NDArray[np.float64], upper: NDArray[np.float64]
+    ) -> Solution:
+        """Solve with columns ``index`` bounded by ``lower``/``upper`` (the others as given)."""
+
 
 class _ColdSession(SolverSession):
+    """Every solve from scratch (backends without warm starts)."""
+
     def __init__(self, solver: Solver, lp: LinearProgram, options: SolveOptions | None) -> None:
-        self.solver, self.lp, self.options = solver, lp, options
+        self.solver, self.lp, self.options = solver, lp.relaxation(), options
 
     def solve_with_objective(self, c: NDArray[np.float64], maximize: bool) -> Solution:
-        lp = LinearProgram(
-            c,
-            self.lp.A,
-            self.lp.row_lower,
-            self.lp.row_upper,
-            self.lp.col_lower,
-            self.lp.col_upper,
-            self.lp.integrality,
-            maximize,
-        )
+        return self.solver.solve(replace(self.lp, c=c, maximize=maximize), self.options)
+
+    def solve_from(self, start: Start | None = None) -> Solution:
+        return self.solver.solve(self.lp, self.options, start)
+
+    def solve_with_bounds(
+        self, index: NDArray[np.int64], lower: NDArray[np.float64], upper: NDArray[np.float64]
+    ) -> Solution:
+        col_lower, col_upper = self.lp.col_lower.copy(), self.lp.col_upper.copy()
+        col_lower[index], col_upper[index] = lower, upper
+        lp = replace(self.lp, col_lower=col_lower, col_upper=col_upper)
         return self.solver.solve(lp, self.options)

@@ -192,21 +192,58 @@ class HighsSolver(Solver):
 
 
 class _HighsSession(SolverSession):
-    """Keeps one HiGHS instance; a new objective is re-solved from the previous basis."""
+    """Keeps one HiGHS instance; every solve starts from the previous basis."""
 
     def __init__(self, lp: LinearProgram, options: SolveOptions) -> None:
-        self.h = _highs(lp.relaxation(), options)
+        self.lp = lp.relaxation()
+        self.h = _highs(self.lp, options)
         self.h.setOptionValue("solver", "simplex")
         self.n = lp.n_cols
         self.index = np.arange(self.n, dtype=np.int32)
+        self.changed = np.zeros(0, dtype=np.int64)  # columns whose bounds differ from the LP's
 
     def solve_with_objective(self, c: NDArray[np.float64], maximize: bool) -> Solution:
         self.h.changeColsCost(self.n, self.index, np.asarray(c, dtype=np.float64))
         sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
         self.h.changeObjectiveSense(sense)
+        return self._run(confirm_infeasible=True)
+
+    def solve_from(self, start: Start | None = None) -> Solution:
+        crossover = 0
+        if start is not None and start.row_duals is not None:
+            crossover = _crossover(self.h, self.lp, start)
+        result = self._run()
+        if crossover:
+            result.info["crossover_iterations"] = float(crossover)
+        return result
+
+    def solve_with_bounds(
+        self, index: NDArray[np.int64], lower: NDArray[np.float64], upper: NDArray[np.float64]
+    ) -> Solution:
+        restore = np.setdiff1d(self.changed, index)
+        if restore.size:
+            self.h.changeColsBounds(
+                restore.size,
+                restore.astype(np.int32),
+                self.lp.col_lower[restore],
+                self.lp.col_upper[restore],
+            )
+        if index.size:
+            self.h.changeColsBounds(
+                index.size,
+                np.asarray(index, dtype=np.int32),
+                np.asarray(lower, dtype=np.float64),
+                np.asarray(upper, dtype=np.float64),
+            )
+        self.changed = np.asarray(index, dtype=np.int64)
+        return self._run()
+
+    def _run(self, confirm_infeasible: bool = False) -> Solution:
+        if self.n == 0:
+            return Solution("optimal", np.zeros(0), 0.0, np.zeros(self.lp.n_rows), 0.0, 0.0)
         self.h.run()
         result = _result(self.h, False)
-        if result.status == "infeasible":
+        if result.status == "infeasible" and confirm_infeasible:
             # Presolve wrongly declared some degenerate systems infeasible (tiny conditional
             # probabilities, a single feasible point): confirm without it.
             self.h.setOptionValue("presolve", "off")

@@ -42,7 +42,8 @@ def solve(
     exact, market : ExactOptions, MarketOptions, optional
         The options of each method (only the chosen method's are used).
     progress : callable, optional
-        ``progress(iteration, bound, welfare, gap)`` of the market solver.
+        ``progress(step, bound, welfare, gap)``: the market solver's iterations, or the exact
+        solver's warm start and branch-and-bound nodes.
     **options
         Fields of the chosen method's options, e.g. ``price_ranges=False`` or
         ``target_gap=1e-4``; with ``auto``, fields of either (the chosen method's are used).
@@ -75,6 +76,6 @@ def solve(
             raise TypeError(f"unknown option {name!r} for method {method}; its options are {names}")
     if chosen == "exact":
         mine = {k: v for k, v in options.items() if k in exact_names}
-        return solve_exact(model, replace(exact_opts, **mine))
+        return solve_exact(model, replace(exact_opts, **mine), progress)
     mine = {k: v for k, v in options.items() if k in market_names}
     return solve_market(model, replace(market_opts, **mine), progress)

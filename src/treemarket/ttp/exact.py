@@ -23,17 +23,21 @@ from numpy.typing import NDArray
 from treemarket.errors import SolverError
 from treemarket.fact import Fact
 from treemarket.solvers import SolveOptions, Solver, Start, get_solver
+from treemarket.solvers.branch import Progress, branch_and_bound
 from treemarket.ttp.formulation import Formulation, build
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.optimality import check_optimality
 from treemarket.ttp.prices import SupportLP, revenue_weight
-from treemarket.ttp.result import TTPSolution
+from treemarket.ttp.reduction import merge_identical_buyers
+from treemarket.ttp.result import PROVEN_GAP, TTPSolution
 
 KKT_TOL = 1e-7  # largest violation of the optimality system accepted for reported prices
 INTEGRAL = 1e-6  # distance to the nearest integer below which an LP value counts as integral
 WARM_START_COLUMNS = 10_000  # automatic warm starts from this many LP columns up
 WARM_START_GAP = 3e-3  # the market solver's target gap for a warm start
 WARM_START_SECONDS = 30.0  # at most this long in the market solver (a quarter of a time limit)
+WARM_START_ITERATIONS = 500  # its duals are as good a start by then (benchmarks/README.md)
+BRANCH_PATIENCE = 20  # branch-and-bound nodes without a better bound before the MIP takes over
 
 
 def expected_welfare(model: TTPModel, y: NDArray[np.float64]) -> float:
@@ -55,13 +59,16 @@ class ExactOptions:
     solver : str or Solver
         The LP/MIP backend (:func:`treemarket.solvers.get_solver`).
     time_limit : float
-        Seconds for each solver call; on a time-out the best assignment found is returned
-        with its proven gap.
+        Seconds for the whole solve (LP, branch and bound, MIP; the prices come after); when
+        they run out the best assignment found is returned with its proven bound and gap.
     warm_start : bool or None
         Start the LP (and the MIP, if it runs) from the market solver's prices and assignment
         (:meth:`Formulation.start`). The optimum is the same; only the time differs. None: on
         when the LP has at least ``WARM_START_COLUMNS`` columns, the formulation is ``path``,
         the model has no carry_over and the backend uses starts.
+    merge_identical : bool
+        Solve buyers with identical value processes as one type (:mod:`treemarket.ttp.reduction`):
+        the same optimum, without the symmetry.
     """
 
     formulation: str = "path"
@@ -69,14 +76,17 @@ class ExactOptions:
     solver: str | Solver = "highs"
     time_limit: float = np.inf
     warm_start: bool | None = None
+    merge_identical: bool = True
 
 
 @dataclass
 class _Assignment:
+    """The assignment found, its LP (None: the LP did not finish) and its proven bound."""
+
     y: NDArray[np.float64]
-    y_lp: NDArray[np.float64]
-    lp_bound: float
-    fractional: bool
+    y_lp: NDArray[np.float64] | None
+    lp_bound: float | None
+    fractional: bool | None
     upper_bound: float | None  # None: proven optimal
     mip: dict[str, Any]
     stats: dict[str, Any]
@@ -104,49 +114,102 @@ def _optimal_assignment(
     options: SolveOptions,
     timings: dict[str, float],
     warm_start: bool | None = False,
+    progress: Progress | None = None,
 ) -> _Assignment:
-    """LP first; the MIP only when the LP's optimal vertex is fractional."""
+    """LP first; when its optimal vertex is fractional, branch and bound from the LP's basis,
+    then (if that stalls) the backend's MIP from the best point found. ``options.time_limit``
+    is the budget of the whole call: when it runs out the best assignment found is returned
+    with its proven bound (the market solver's, when even the LP did not finish)."""
+    deadline = time.perf_counter() + options.time_limit
     start = time.perf_counter()
     form = build(model, formulation, integer=False)
     timings["build"] = timings.get("build", 0.0) + time.perf_counter() - start
-    warm, feasible = None, False
+    warm, market = None, None
     if _use_warm_start(model, form, backend, warm_start):
         start = time.perf_counter()
         from treemarket.ttp.market import MarketOptions, solve_market
 
         limit = min(WARM_START_SECONDS, options.time_limit / 4)
-        market = solve_market(model, MarketOptions(target_gap=WARM_START_GAP, time_limit=limit))
+        warm_options = MarketOptions(
+            target_gap=WARM_START_GAP, time_limit=limit, max_iterations=WARM_START_ITERATIONS
+        )
+        market = solve_market(model, warm_options, progress)
         assert market.prices is not None
-        warm, feasible = form.start(market.y, market.prices.price)
+        warm, _ = form.start(market.y, market.prices.price)
         timings["market"] = timings.get("market", 0.0) + time.perf_counter() - start
     start = time.perf_counter()
-    lp_sol = backend.solve(form.lp, options, warm)
+    session = backend.session(form.lp, replace(options, time_limit=_left(deadline)))
+    lp_sol = session.solve_from(warm)
     timings["lp"] = timings.get("lp", 0.0) + time.perf_counter() - start
-    if lp_sol.status != "optimal" or lp_sol.x is None:
-        raise SolverError(f"the LP relaxation [P1] ended with status {lp_sol.status}")
-    y_lp = form.assignment(lp_sol.x)
-    lp_bound = expected_welfare(model, y_lp)
-    fractional = bool(np.any(np.abs(y_lp - np.round(y_lp)) > INTEGRAL))
-    stats = {
+    stats: dict[str, Any] = {
         "variables": form.lp.n_cols,
         "constraints": form.lp.n_rows,
         "nonzeros": form.lp.A.nnz,
         "warm_start": warm is not None,
         "lp_iterations": lp_sol.iterations,
     }
+    if lp_sol.status != "optimal" or lp_sol.x is None:
+        if market is not None and lp_sol.status == "time_limit":
+            # the LP did not finish: the market solver's answer is the best one with a proof
+            stats["lp_status"] = lp_sol.status
+            return _Assignment(market.y, None, None, None, market.upper_bound, {}, stats)
+        raise SolverError(f"the LP relaxation [P1] ended with status {lp_sol.status}")
+    y_lp = form.assignment(lp_sol.x)
+    lp_bound = expected_welfare(model, y_lp)
+    fractional = bool(np.any(np.abs(y_lp - np.round(y_lp)) > INTEGRAL))
     if not fractional:
         return _Assignment(np.round(y_lp), y_lp, lp_bound, False, None, {}, stats)
+
     start = time.perf_counter()
-    form.lp.integrality = np.ones(form.lp.n_cols, dtype=bool)
-    incumbent = Start(warm.x) if warm is not None and feasible else None
-    mip_sol = backend.solve(form.lp, options, incumbent)
+    lp = form.lp
+    lp.integrality = np.zeros(lp.n_cols, dtype=bool)
+    lp.integrality[: form.n_integer] = True
+    first = None if market is None else market.y[form.col_buyer, form.col_node]
+    found = branch_and_bound(
+        lp,
+        session,
+        lp_sol,
+        _completed(form, first),
+        rel_gap=PROVEN_GAP,
+        time_limit=_left(deadline),
+        patience=BRANCH_PATIENCE,
+        progress=None if progress is None else _scaled(progress, form.scale),
+    )
+    x, bound = found.x, found.bound
+    mip: dict[str, Any] = {"nodes": found.nodes, "branch": found.status}
+    if found.status != "optimal" and _left(deadline) > 0:
+        mip_sol = backend.solve(
+            lp, replace(options, time_limit=_left(deadline)), None if x is None else Start(x)
+        )
+        mip["status"] = mip_sol.status
+        mip["mip_nodes"] = mip_sol.info.get("nodes", 0.0)
+        if mip_sol.x is not None and (x is None or mip_sol.objective > float(lp.c @ x)):
+            x = mip_sol.x
+        if np.isfinite(mip_sol.bound):
+            bound = min(bound, mip_sol.bound)
     timings["mip"] = timings.get("mip", 0.0) + time.perf_counter() - start
-    if mip_sol.x is None:
-        raise SolverError(f"the integer problem [P0] ended with status {mip_sol.status}")
-    y = np.round(form.assignment(mip_sol.x))
-    mip = {"status": mip_sol.status, "nodes": mip_sol.info.get("nodes", 0.0)}
-    bound = None if mip_sol.status == "optimal" else min(lp_bound, mip_sol.bound * form.scale)
-    return _Assignment(y, y_lp, lp_bound, True, bound, mip, stats)
+    if x is None:
+        raise SolverError("no integer assignment was found within the time limit")
+    y = np.round(form.assignment(x))
+    return _Assignment(y, y_lp, lp_bound, True, min(lp_bound, bound * form.scale), mip, stats)
+
+
+def _left(deadline: float) -> float:
+    """Seconds until ``deadline`` (inf when there is none), at least 0."""
+    return max(0.0, deadline - time.perf_counter()) if np.isfinite(deadline) else np.inf
+
+
+def _completed(form: Formulation, x: NDArray[np.float64] | None) -> NDArray[np.float64] | None:
+    """A point of the program from its y columns (z and stock columns filled in); None when
+    the formulation has other columns (only the path form without carry-over has none)."""
+    if x is None or form.lp.n_cols != form.n_y:
+        return None
+    return np.asarray(x, dtype=np.float64)
+
+
+def _scaled(progress: Progress, scale: float) -> Progress:
+    """``progress`` fed with the program's scaled objective, reported in welfare units."""
+    return lambda nodes, bound, value, gap: progress(nodes, bound * scale, value * scale, gap)
 
 
 def polish(
@@ -179,7 +242,12 @@ def polish(
     return y
 
 
-def solve_exact(model: TTPModel, options: ExactOptions | None = None, **fields: Any) -> TTPSolution:
+def solve_exact(
+    model: TTPModel,
+    options: ExactOptions | None = None,
+    progress: Progress | None = None,
+    **fields: Any,
+) -> TTPSolution:
     """Solve [P0] exactly and [P1] for its bound; find the supporting prices.
 
     Parameters
@@ -188,6 +256,9 @@ def solve_exact(model: TTPModel, options: ExactOptions | None = None, **fields: 
     options : ExactOptions, optional
         Defaults, changed by ``fields`` (``solve_exact(m, price_ranges=False)``); an unknown
         field is a ``TypeError``.
+    progress : callable, optional
+        ``progress(step, bound, welfare, gap)``: the market solver's iterations of a warm
+        start, then the branch-and-bound nodes when the LP is fractional.
 
     Examples
     --------
@@ -197,20 +268,31 @@ def solve_exact(model: TTPModel, options: ExactOptions | None = None, **fields: 
     (12.0, 12.0, Fact.PROVEN, Fact.PROVEN)
     """
     opts = replace(options or ExactOptions(), **fields)
+    if opts.merge_identical:
+        merge = merge_identical_buyers(model)
+        if merge.merges:
+            unmerged = replace(opts, merge_identical=False)
+            return merge.restore(solve_exact(merge.model, unmerged, progress))
     formulation = opts.formulation
     backend = get_solver(opts.solver) if isinstance(opts.solver, str) else opts.solver
     timings: dict[str, float] = {}
     solve_options = SolveOptions(time_limit=opts.time_limit)
     found = _optimal_assignment(
-        model, formulation, backend, solve_options, timings, opts.warm_start
+        model, formulation, backend, solve_options, timings, opts.warm_start, progress
     )
+    if found.lp_bound is None or found.y_lp is None:
+        return _unfinished(model, found, timings)
     y, y_lp, lp_bound = found.y, found.y_lp, found.lp_bound
     welfare = expected_welfare(model, y)
-    tol = 1e-9 * max(1.0, abs(welfare))
+    tol = PROVEN_GAP * max(1.0, abs(welfare))
+    upper_bound = welfare if found.upper_bound is None else max(found.upper_bound, welfare)
+    optimal = upper_bound - welfare <= tol
 
     start = time.perf_counter()
     support = SupportLP(model, y, backend)
-    low_system = support.price_system(revenue_weight(model, y), maximize=False)
+    low_system = None
+    if lp_bound - welfare <= tol:  # below the LP optimum no prices can support y
+        low_system = support.price_system(revenue_weight(model, y), maximize=False)
     polished = False
     if low_system is None and lp_bound - welfare <= tol and tree_has_tiny_nodes(model):
         y = polish(model, y, formulation, backend)
@@ -219,8 +301,18 @@ def solve_exact(model: TTPModel, options: ExactOptions | None = None, **fields: 
         support = SupportLP(model, y, backend)
         low_system = support.price_system(revenue_weight(model, y), maximize=False)
     supported = low_system is not None
-    # supporting prices prove [P1] = [P0]; an LP optimum above the integer one refutes it
-    lp_integral = supported or lp_bound - welfare <= tol
+    # [P1] = [P0] is proven by supporting prices or by an integer point at the LP bound, and
+    # refuted by a proven bound on [P0] below the LP optimum; supporting prices of the integer
+    # optimum exist exactly when it holds
+    if supported or lp_bound - welfare <= tol:
+        lp_integral = Fact.PROVEN
+    elif upper_bound < lp_bound - tol:
+        lp_integral = Fact.REFUTED
+    else:
+        lp_integral = Fact.UNKNOWN
+    supported_fact = Fact.PROVEN
+    if not supported:
+        supported_fact = Fact.REFUTED if lp_integral.refuted else Fact.UNKNOWN
     priced = support
     notes: list[str] = []
     if not supported:
@@ -241,31 +333,30 @@ def solve_exact(model: TTPModel, options: ExactOptions | None = None, **fields: 
             "no prices could be certified: node probabilities down to "
             f"{model.tree.prob.min():.1e} are below the LP solver's resolution"
         )
-    if not supported and not lp_integral:
+    if lp_integral.refuted:
         notes.append(
             "the LP relaxation is fractional: no prices support the integer optimum as a "
             "market equilibrium; the price ranges are those of the LP optimum"
         )
+    elif not supported and not optimal:
+        notes.append(
+            "the integer problem was not solved to optimality within the time limit: the "
+            "prices are those of the LP optimum"
+        )
     timings["prices"] = time.perf_counter() - start
 
-    upper_bound = welfare if found.upper_bound is None else found.upper_bound
-    if supported or upper_bound - welfare <= tol:
+    if supported or optimal:
         upper_bound = welfare
     if supported:
         lp_bound = welfare  # certified: supporting prices prove the LP optimum equals welfare
     gap = 0.0 if upper_bound == welfare else (upper_bound - welfare) / abs(upper_bound)
-    # when no prices could be certified for an integral LP (solver resolution), the support
-    # of the integer optimum is not known rather than refuted
-    supported_fact = (
-        Fact.PROVEN if supported else (Fact.REFUTED if not lp_integral else Fact.UNKNOWN)
-    )
     return TTPSolution(
         model=model,
         y=y,
         welfare=welfare,
         upper_bound=upper_bound,
         gap=gap,
-        lp_integral=Fact.of(bool(lp_integral)),
+        lp_integral=lp_integral,
         supported=supported_fact,
         prices=low_system,
         lp_bound=max(lp_bound, welfare),
@@ -283,6 +374,30 @@ def solve_exact(model: TTPModel, options: ExactOptions | None = None, **fields: 
             "kkt_violation": float("nan") if report is None else report.worst,
         },
         notes=notes,
+    )
+
+
+def _unfinished(model: TTPModel, found: _Assignment, timings: dict[str, float]) -> TTPSolution:
+    """The answer when even the LP did not finish in time: the warm start's assignment and
+    bound (the market solver's), said as such; nothing about the LP or prices is known."""
+    welfare = expected_welfare(model, found.y)
+    bound = max(float(found.upper_bound or welfare), welfare)
+    return TTPSolution(
+        model=model,
+        y=found.y,
+        welfare=welfare,
+        upper_bound=bound,
+        gap=0.0 if bound == welfare else (bound - welfare) / abs(bound),
+        lp_integral=Fact.UNKNOWN,
+        supported=Fact.UNKNOWN,
+        prices=None,
+        method="exact",
+        timings=timings,
+        stats=found.stats,
+        notes=[
+            "the LP relaxation did not finish within the time limit: the assignment and the "
+            "bound are those of the market solver that started it (no prices are certified)"
+        ],
     )
 
 

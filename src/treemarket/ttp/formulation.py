@@ -39,6 +39,8 @@ class Formulation:
     n_y: int  # the first n_y columns are y_i(n); the rest (z form) are z_i(n)
     scale: float  # objective coefficients were divided by this
     supply_nodes: NDArray[np.int64] | None = None  # the node of each supply row (rows first)
+    n_integer: int = 0  # the first n_integer columns (y, and z in the z form) are integer;
+    # the stock columns of carry-over come last and are continuous
 
     def assignment(self, x: NDArray[np.float64]) -> NDArray[np.float64]:
         """y as a dense (I, N) matrix from a solution vector."""
@@ -155,6 +157,7 @@ def build(
         opp_rows, opp_lo, opp_up, n_z = _z_rows(model, mask, colindex)
         n_cols = n_y + n_z
         c = np.concatenate([weight / scale, np.zeros(n_z)])
+    n_integer = n_cols
     if model.carry_over:
         supply_rows, supply_lo, supply_up = _stock_rows(model, col_node, n_cols)
         supply_nodes = np.arange(model.tree.n_nodes)
@@ -186,7 +189,7 @@ def build(
         integrality=np.ones(n_cols, dtype=bool) if integer else None,
         maximize=True,
     )
-    return Formulation(model, lp, kind, col_buyer, col_node, n_y, scale, supply_nodes)
+    return Formulation(model, lp, kind, col_buyer, col_node, n_y, scale, supply_nodes, n_integer)
 
 
 def _supply_rows(
