@@ -5,7 +5,7 @@ import time
 import numpy as np
 import pytest
 
-from treemarket.testing import assignment_violations, brute_force_welfare, zoo
+from treemarket.testing import assignment_violations, brute_force_welfare, random_model, zoo
 from treemarket.ttp import solve
 
 FAMILIES = sorted(zoo.FAMILIES)
@@ -193,6 +193,21 @@ def test_buyer_types_are_few_with_large_counts():
     model = zoo.make("buyer_types", pairs=100_000, seed=0)
     assert 2 <= model.n_buyers <= 8 and model.counts.min() >= 300
     assert model.values.size == pytest.approx(100_000, rel=0.1)
+
+
+def test_random_walk_is_random_model_and_can_take_a_fixed_shape():
+    model = zoo.make("random_walk", seed=5, depth=4, buyers=6)
+    same = random_model(
+        np.random.default_rng(5),
+        horizon=4,
+        buyers=6,
+        branching=2,
+        supply=(1, 3),
+        step=2.0,
+        integer_values=False,
+    )
+    np.testing.assert_array_equal(model.values, same.values)
+    np.testing.assert_array_equal(model.supply, same.supply)
 
 
 def test_windows_and_carry_over_flags():

@@ -200,10 +200,15 @@ def random_walk(
     *,
     step: float = 2.0,
     supply: int | tuple[int, int] = (1, 3),
+    depth: int | None = None,
+    buyers: int | None = None,
 ) -> TTPModel:
-    """:func:`~treemarket.testing.random_model` on a binary tree, real values (the instances
-    of ``benchmarks/bench_scale.py``)."""
-    depth, buyers = _tree_shape(pairs)
+    """:func:`~treemarket.testing.random_model` on a binary tree, real values: the generator of
+    ``benchmarks/bench_scale.py``. Its shapes differ (49 buyers at 10^5 pairs, 50 there);
+    ``depth`` and ``buyers`` given together fix the shape (then ``pairs`` is ignored), and
+    ``make("random_walk", depth=10, buyers=50, seed=0)`` is its 1e5 instance."""
+    if depth is None or buyers is None:
+        depth, buyers = _tree_shape(pairs)
     return random_model(
         rng,
         horizon=depth,
@@ -399,7 +404,7 @@ def wide_shallow(
 
 @register(
     "deep_narrow",
-    "binary tree, few buyers (about pairs^(1/8)): depth 13-14 at 10^5, >= 16 from 10^6; "
+    "binary tree, few buyers (about pairs^(1/8)): depth 14 at 10^5, 17 at 10^6, 19 at 10^7; "
     "μ(t) in 0..1",
 )
 def deep_narrow(
@@ -468,8 +473,8 @@ def abundant_supply(
 
 @register(
     "buyer_types",
-    "binary tree, 2-6 types with counts in [c, 2c], c = sqrt(pairs) (2 below 100 pairs, at most "
-    "1,000); Σ_t μ(t) about half the buyers",
+    "binary tree, 2-9 types (about pairs^(1/5)) with counts in [c, 2c], c = sqrt(pairs) (2 "
+    "below 100 pairs, at most 1,000); Σ_t μ(t) about half the buyers",
 )
 def buyer_types(
     rng: np.random.Generator,
