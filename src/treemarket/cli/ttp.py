@@ -30,7 +30,9 @@ def solve_command(
     file: Path = FileArg,
     method: str = typer.Option("auto", help="exact | market | auto"),
     target_gap: float = typer.Option(1e-3, "--target-gap", help="market: stop at this gap."),
-    time_limit: float = typer.Option(600.0, "--time-limit", help="market: seconds."),
+    time_limit: float = typer.Option(
+        600.0, "--time-limit", help="Seconds for the solve (either method; then the best answer)."
+    ),
     formulation: str = typer.Option("path", help="path | z (the exact solver's formulation)"),
     ranges: bool | None = typer.Option(
         None,
@@ -49,7 +51,7 @@ def solve_command(
     model = load_ttp(file)
     if ranges is None:
         ranges = model.tree.n_nodes <= RANGE_NODES
-    exact = ExactOptions(formulation=formulation, price_ranges=ranges)
+    exact = ExactOptions(formulation=formulation, price_ranges=ranges, time_limit=time_limit)
     market = MarketOptions(target_gap=target_gap, time_limit=time_limit)
     solution = _solve_with_progress(model, method, exact, market, quiet=as_json)
     if as_json or output is not None:
@@ -328,6 +330,7 @@ def demo_command(
     out: Path = typer.Option(Path("out"), "--out", help="Folder for the pictures and results."),
 ) -> None:
     """Run the bundled examples end to end (what `make demo` shows)."""
+    from treemarket.cli.ttp_plot import write_pictures
     from treemarket.examples import example_path
     from treemarket.io.common import write_json
     from treemarket.ttp.simulate import simulate
@@ -336,19 +339,16 @@ def demo_command(
     for name in ("weather.yaml", "weather-tree.yaml", "fractional.yaml", "theme-park.yaml"):
         path = example_path(name)
         model = load_ttp(path)
-        solution = solve(model, price_ranges=name != "theme-park.yaml")
+        # the same solution (ranges as `ttp solve` shows them) for the tables, JSON, pictures
+        solution = solve(model, price_ranges=model.tree.n_nodes <= RANGE_NODES)
         print_solution(solution)
         write_json(out / f"{path.stem}.json", solution.to_json())
         if name in ("weather.yaml", "fractional.yaml", "theme-park.yaml"):
             result = simulate(model, solution)
             print_simulation(model, result)
             write_json(out / f"{path.stem}-simulation.json", result.to_json())
-        if name in ("weather.yaml", "theme-park.yaml"):
-            try:
-                from treemarket.cli.ttp_plot import plot_command
-            except ImportError:  # pragma: no cover - pictures not installed in this build
-                continue
-            plot_command(path, out=out, fmt="png")
+            if name != "fractional.yaml":
+                write_pictures(solution, result, out / path.stem)
     from treemarket.cli import intermediation as inter
 
     inter.demo(out)

@@ -10,8 +10,8 @@ import typer
 from treemarket.cli._common import console
 from treemarket.errors import ModelError
 from treemarket.io.ttp_file import load_ttp
-from treemarket.ttp import solve
-from treemarket.ttp.simulate import simulate
+from treemarket.ttp import TTPSolution, solve
+from treemarket.ttp.simulate import SimulationResult, simulate
 
 FORMATS = ("png", "svg")
 
@@ -31,22 +31,33 @@ def plot_command(
     Writes ``<stem>-tree.<fmt>``, ``<stem>-prices.<fmt>`` and ``<stem>-policies.<fmt>`` to
     ``--out``.
     """
-    from treemarket.viz.figure import save
-    from treemarket.viz.policies import plot_policies
-    from treemarket.viz.prices import plot_price_fan
-    from treemarket.viz.tree import plot_tree
-
     fmt = fmt.lower()
     if fmt not in FORMATS:
         raise ModelError(f"{fmt!r} is not one of png, svg", place="--format")
     model = load_ttp(file)
     solution = solve(model)
-    stem = Path(file).stem
+    write_pictures(solution, simulate(model, solution), out / Path(file).stem, fmt, max_nodes)
+
+
+def write_pictures(
+    solution: TTPSolution,
+    simulation: SimulationResult,
+    stem: Path,
+    fmt: str = "png",
+    max_nodes: int = 60,
+) -> None:
+    """The tree, the price fan and the policies of a solved model, as ``<stem>-<kind>.<fmt>``
+    (the same solution and simulation as the tables and the JSON)."""
+    from treemarket.viz.figure import save
+    from treemarket.viz.policies import plot_policies
+    from treemarket.viz.prices import plot_price_fan
+    from treemarket.viz.tree import plot_tree
+
     figures = {
         "tree": plot_tree(solution, max_nodes=max_nodes),
         "prices": plot_price_fan(solution),
-        "policies": plot_policies(simulate(model, solution)),
+        "policies": plot_policies(simulation),
     }
     for kind, figure in figures.items():
-        path = save(figure, out / f"{stem}-{kind}.{fmt}")
+        path = save(figure, stem.with_name(f"{stem.name}-{kind}.{fmt}"))
         console.print(f"wrote {path}", markup=False, soft_wrap=True)

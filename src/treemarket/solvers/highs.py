@@ -183,6 +183,10 @@ class HighsSolver(Solver):
                 crossover = _crossover(h, lp, start)
         h.run()
         result = _result(h, is_mip)
+        if crossover and result.status == "error":  # as in the session: from scratch
+            h.clearSolver()
+            h.run()
+            result, crossover = _result(h, is_mip), 0
         if crossover:
             result.info["crossover_iterations"] = float(crossover)
         return result
@@ -213,6 +217,12 @@ class _HighsSession(SolverSession):
         if start is not None and start.row_duals is not None:
             crossover = _crossover(self.h, self.lp, start)
         result = self._run()
+        if crossover and result.status == "error":
+            # a start with node probabilities near the tolerances can leave simplex stuck
+            # (seen on the skewed-probabilities family): the same LP from scratch
+            self.h.clearSolver()
+            result = self._run()
+            crossover = 0
         if crossover:
             result.info["crossover_iterations"] = float(crossover)
         return result

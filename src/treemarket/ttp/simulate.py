@@ -385,8 +385,10 @@ def _price_notes(solution: TTPSolution, report: EquilibriumReport | None) -> lis
     """What the ``market`` policy's prices are, said as the certificate allows."""
     if solution.supported.refuted:
         return [
-            "no prices support the integer optimum: the markets run at the LP relaxation's "
-            "prices, indifferent buyers rationed by highest current value"
+            "no prices support the integer optimum (the LP relaxation is fractional): the "
+            "markets run at the LP relaxation's prices, indifferent buyers rationed by highest "
+            "current value, and fall short of the optimum; to reach it a designer needs a "
+            "mechanism (treemarket ttp mechanism) or the LP's lotteries (ttp solve shows them)"
         ]
     if solution.prices_certified:
         return []
