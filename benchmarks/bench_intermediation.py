@@ -23,10 +23,10 @@ smaller sizes only).
 from __future__ import annotations
 
 import argparse
-import multiprocessing as mp
-import resource
 import time
 import tracemalloc
+
+from harness import isolated, peak_mb
 
 FAST_SIZES = [10**4, 10**5, 10**6]
 SOLVER_CASES = [
@@ -43,10 +43,6 @@ SOLVER_CASES = [
     ("heap-leximin (caterpillar)", 100_000),
     ("heap-leximin (caterpillar)", 1_000_000),
 ]
-
-
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _best_of(fn, repeat: int = 3) -> tuple[float, object]:
@@ -66,7 +62,7 @@ def _alloc_mb(fn) -> float:
     return peak / 2**20
 
 
-def _fast_case(shape: str, n: int, out: mp.Queue) -> None:
+def _fast_case(shape: str, n: int, out) -> None:
     import numpy as np
 
     from treemarket.intermediation import IntermediationTree, certificate, equal_utility
@@ -102,12 +98,12 @@ def _fast_case(shape: str, n: int, out: mp.Queue) -> None:
         "water-filling s": wf_s,
         "certificate ok": cert.ok,
         "alloc MB (water-filling)": _alloc_mb(lambda: waterfill(tree)),
-        "peak MB": _peak_mb(),
+        "peak MB": peak_mb(),
     }
     out.put(row)
 
 
-def _solver_case(kind: str, n: int, out: mp.Queue) -> None:
+def _solver_case(kind: str, n: int, out) -> None:
     import numpy as np
 
     from treemarket.intermediation import nash_cvxpy
@@ -135,19 +131,9 @@ def _solver_case(kind: str, n: int, out: mp.Queue) -> None:
             "height": tree.height,
             "s": seconds,
             "max deviation / max b": err,
-            "peak MB": _peak_mb(),
+            "peak MB": peak_mb(),
         }
     )
-
-
-def _run(target, *args) -> dict:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=target, args=(*args, queue))
-    proc.start()
-    row = queue.get()
-    proc.join()
-    return row
 
 
 def _table(rows: list[dict]) -> str:
@@ -172,11 +158,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="sizes up to 1e5 only")
     args = parser.parse_args(argv)
     sizes = [n for n in FAST_SIZES if n <= 10**5] if args.quick else FAST_SIZES
-    rows = [_run(_fast_case, shape, n) for shape in ("network", "recursive") for n in sizes]
+    rows = [isolated(_fast_case, shape, n) for shape in ("network", "recursive") for n in sizes]
     print("### Equal-utility prices and water-filling leximin\n")
     print(_table(rows))
     cases = [(k, n) for k, n in SOLVER_CASES if not args.quick or n <= 10**4]
-    rows = [_run(_solver_case, kind, n) for kind, n in cases]
+    rows = [isolated(_solver_case, kind, n) for kind, n in cases]
     print("\n### General solvers (the check) and the heap algorithm\n")
     print(_table(rows))
 

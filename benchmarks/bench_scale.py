@@ -17,7 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from baselines import glop_lp, pyomo_highs
 from harness import instance, isolated, peak_mb
 
 HERE = Path(__file__).parent
@@ -33,65 +33,6 @@ SIZES = {
 }
 
 
-def _pyomo(model, limit):
-    import pyomo.environ as pe
-
-    tree = model.tree
-    n_buyers, n_nodes = model.values.shape
-    anc = tree.ancestors
-    m = pe.ConcreteModel()
-    m.I = pe.RangeSet(0, n_buyers - 1)
-    m.N = pe.RangeSet(0, n_nodes - 1)
-    m.L = pe.RangeSet(0, anc.shape[0] - 1)
-    m.y = pe.Var(m.I, m.N, domain=pe.Binary)
-    w = (tree.prob[None, :] * model.values).tolist()
-    m.obj = pe.Objective(expr=sum(w[i][n] * m.y[i, n] for i in m.I for n in m.N), sense=pe.maximize)
-    paths = anc.tolist()
-    m.once = pe.Constraint(
-        m.I, m.L, rule=lambda m, i, leaf: sum(m.y[i, n] for n in paths[leaf]) <= 1
-    )
-    mu = model.node_supply.tolist()
-    m.supply = pe.Constraint(m.N, rule=lambda m, n: sum(m.y[i, n] for i in m.I) <= mu[n])
-    solver = pe.SolverFactory("appsi_highs")
-    solver.config.time_limit = limit
-    solver.config.mip_gap = 1e-9
-    start = time.perf_counter()
-    result = solver.solve(m)
-    solve_s = time.perf_counter() - start
-    return float(pe.value(m.obj)), float(result.problem.upper_bound), solve_s
-
-
-def _glop(model, limit):
-    from ortools.linear_solver.python import model_builder as mb
-
-    from treemarket.ttp.formulation import build
-
-    form = build(model, "path", integer=False)
-    lp = form.lp
-    A = lp.A.tocsr()
-    m = mb.Model()
-    helper = m.helper
-    for j in range(lp.n_cols):
-        helper.add_var()
-        helper.set_var_lower_bound(j, 0.0)
-        helper.set_var_upper_bound(j, float(lp.col_upper[j]))
-        helper.set_var_objective_coefficient(j, float(lp.c[j] * form.scale))
-    for r in range(lp.n_rows):
-        k = helper.add_linear_constraint()
-        helper.set_constraint_upper_bound(k, float(lp.row_upper[r]))
-        helper.set_constraint_lower_bound(k, -np.inf)
-        for idx in range(A.indptr[r], A.indptr[r + 1]):
-            helper.add_term_to_constraint(k, int(A.indices[idx]), float(A.data[idx]))
-    helper.set_maximize(True)
-    solver = mb.Solver("glop")
-    solver.set_time_limit_in_seconds(limit)
-    start = time.perf_counter()
-    status = solver.solve(m)
-    solve_s = time.perf_counter() - start
-    value = solver.objective_value if status == mb.SolveStatus.OPTIMAL else float("nan")
-    return value, value, solve_s
-
-
 def _case(kind: str, size: str, limit: float, gap: float, out) -> None:
     depth, buyers = SIZES[size]
     row = {"kind": kind, "size": size}
@@ -103,13 +44,13 @@ def _case(kind: str, size: str, limit: float, gap: float, out) -> None:
     start = time.perf_counter()
     try:
         if kind == "pyomo":
-            row["objective"], row["bound"], row["solve_s"] = _pyomo(model, limit)
+            row.update(pyomo_highs(model, limit))
         elif kind == "scipy":
             from baselines import naive_path_milp
 
             row["objective"], row["status"] = naive_path_milp(model, time_limit=limit)
         elif kind == "glop":
-            row["objective"], row["bound"], row["solve_s"] = _glop(model, limit)
+            row.update(glop_lp(model, limit))
         elif kind == "exact":
             from treemarket.ttp import solve_exact
 

@@ -10,11 +10,11 @@ importing modules:
 * ``market``: the market solver to a certified gap of ``--gap`` (0.1%); seconds, iterations,
   gap reached;
 * ``pyomo``: the model as a user writes it in Pyomo, MIP solved by HiGHS (appsi) at the exact
-  solver's relative MIP gap; the model of ``bench_scale._pyomo`` extended to buyer types
+  solver's relative MIP gap; ``baselines.pyomo_highs``, with buyer types
   (integer variables up to the count), presence windows (bounds 0 outside) and carry-over
   (a stock variable per node);
 * ``linprog``: ``scipy.optimize.linprog(method="highs")`` on treemarket's pruned LP relaxation;
-* ``glop``: OR-Tools GLOP on the same LP (``bench_scale._glop``).
+* ``glop``: OR-Tools GLOP on the same LP (``baselines.glop_lp``).
 
 Usage: ``cd benchmarks && ../.venv/bin/python bench_zoo.py [--pairs 1e5] [--families a,b]
 [--methods exact,market] [--limit 120] [--json zoo.json]``.
@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import multiprocessing as mp
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from baselines import glop_lp, pyomo_highs, scipy_highs_lp
+from harness import isolated, peak_mb
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
@@ -51,102 +50,6 @@ def _shape(model) -> dict:
     }
 
 
-def _pyomo(model, limit: float, gap: float) -> dict:
-    """[P0] as a user writes it in Pyomo (one integer variable per buyer and node), HiGHS MIP."""
-    import pyomo.environ as pe
-
-    tree = model.tree
-    n_buyers, n_nodes = model.values.shape
-    start = time.perf_counter()
-    counts = model.counts.tolist()
-    can = model.can_buy.tolist()
-    anc = tree.ancestors.tolist()
-    m = pe.ConcreteModel()
-    m.I = pe.RangeSet(0, n_buyers - 1)
-    m.N = pe.RangeSet(0, n_nodes - 1)
-    m.L = pe.RangeSet(0, len(anc) - 1)
-    m.y = pe.Var(
-        m.I,
-        m.N,
-        domain=pe.NonNegativeIntegers,
-        bounds=lambda m, i, n: (0, counts[i] if can[i][n] else 0),
-    )
-    w = (tree.prob[None, :] * model.values).tolist()
-    m.obj = pe.Objective(expr=sum(w[i][n] * m.y[i, n] for i in m.I for n in m.N), sense=pe.maximize)
-    m.once = pe.Constraint(
-        m.I, m.L, rule=lambda m, i, leaf: sum(m.y[i, n] for n in anc[leaf]) <= counts[i]
-    )
-    mu = model.node_supply.tolist()
-    if model.carry_over:  # unsold permits carry over: a stock s(n) after the market at n
-        parent = tree.parent.tolist()
-        m.s = pe.Var(m.N, domain=pe.NonNegativeReals)
-        m.stock = pe.Constraint(
-            m.N,
-            rule=lambda m, n: (
-                sum(m.y[i, n] for i in m.I) + m.s[n]
-                == mu[n] + (m.s[parent[n]] if parent[n] >= 0 else 0)
-            ),
-        )
-    else:
-        m.supply = pe.Constraint(m.N, rule=lambda m, n: sum(m.y[i, n] for i in m.I) <= mu[n])
-    build_s = time.perf_counter() - start
-    solver = pe.SolverFactory("appsi_highs")
-    solver.config.time_limit = max(1.0, limit - build_s)
-    solver.config.mip_gap = gap
-    start = time.perf_counter()
-    result = solver.solve(m)
-    solve_s = time.perf_counter() - start
-    return {
-        "objective": float(pe.value(m.obj)),
-        "bound": float(result.problem.upper_bound),
-        "status": str(result.solver.termination_condition),
-        "build_s": build_s,
-        "solve_s": solve_s,
-    }
-
-
-def _linprog(model, limit: float) -> dict:
-    """treemarket's pruned LP relaxation [P1] on ``scipy.optimize.linprog(method="highs")``."""
-    import scipy.optimize as opt
-    import scipy.sparse as sp
-
-    from treemarket.ttp.formulation import build
-
-    start = time.perf_counter()
-    form = build(model, "path", integer=False)
-    lp = form.lp
-    A = sp.csr_array(lp.A)
-    eq = lp.row_lower == lp.row_upper
-    upper = ~eq & np.isfinite(lp.row_upper)
-    lower = ~eq & np.isfinite(lp.row_lower)
-    A_ub = sp.vstack([A[upper], -A[lower]]).tocsr()
-    b_ub = np.concatenate([lp.row_upper[upper], -lp.row_lower[lower]])
-    bounds = np.column_stack([lp.col_lower, lp.col_upper])
-    sign = -1.0 if lp.maximize else 1.0
-    build_s = time.perf_counter() - start
-    start = time.perf_counter()
-    res = opt.linprog(
-        sign * lp.c,
-        A_ub=A_ub,
-        b_ub=b_ub,
-        A_eq=A[eq] if eq.any() else None,
-        b_eq=lp.row_upper[eq] if eq.any() else None,
-        bounds=bounds,
-        method="highs",
-        options={"time_limit": limit},
-    )
-    solve_s = time.perf_counter() - start
-    row = {
-        "status": res.message.split(":")[0] if res.status else "optimal",
-        "build_s": build_s,
-        "solve_s": solve_s,
-        "columns": int(lp.n_cols),
-    }
-    if res.status == 0:
-        row["objective"] = float(sign * res.fun * form.scale)
-    return row
-
-
 def _import(method: str) -> None:
     if method == "pyomo":
         import pyomo.environ  # noqa: F401
@@ -154,9 +57,8 @@ def _import(method: str) -> None:
         import ortools.linear_solver.python.model_builder  # noqa: F401
     elif method == "linprog":
         import scipy.optimize  # noqa: F401
-    import treemarket.ttp.market_solver  # noqa: F401
-
     import treemarket.ttp.formulation  # noqa: F401
+    import treemarket.ttp.market  # noqa: F401
 
 
 def _case(family: str, pairs: int, seed: int, method: str, limit: float, gap: float, out) -> None:
@@ -207,48 +109,26 @@ def _case(family: str, pairs: int, seed: int, method: str, limit: float, gap: fl
         elif method == "pyomo":
             from treemarket.solvers.base import SolveOptions
 
-            row.update(_pyomo(model, limit, SolveOptions().mip_rel_gap))
+            row.update(pyomo_highs(model, limit, SolveOptions().mip_rel_gap))
         elif method == "linprog":
-            row.update(_linprog(model, limit))
+            row.update(scipy_highs_lp(model, limit))
         elif method == "glop":
-            from bench_scale import _glop
-
-            value, _, solve_s = _glop(model, limit)
-            row["solve_s"] = solve_s
-            if np.isfinite(value):
-                row["objective"] = value
-            else:
-                row["status"] = "no optimum within the time limit"
+            row.update(glop_lp(model, limit))
         else:
             raise ValueError(f"unknown method {method!r}")
     except Exception as exc:  # a solver that cannot cope is a result, recorded as such
         row["error"] = f"{type(exc).__name__}: {exc}"[:300]
     row["seconds"] = time.perf_counter() - start
-    row["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    row["peak_mb"] = peak_mb()
     out.put(row)
 
 
 def run(family: str, pairs: int, seed: int, method: str, limit: float, gap: float) -> dict:
-    """One case in a fresh process. Every solver call gets ``limit`` seconds; ``exact`` makes
-    up to three in a row (LP, MIP, prices), so the process is killed only at 2 limit + 60 s."""
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_case, args=(family, pairs, seed, method, limit, gap, queue))
-    start = time.perf_counter()
-    proc.start()
-    wall = 2 * limit + 60.0
-    proc.join(wall)
+    """One case in a fresh process, killed at 2 limit + 60 s (``exact`` has ``limit`` for its
+    solve and then computes prices)."""
     row = {"family": family, "method": method, "target_pairs": pairs, "seed": seed}
-    if proc.is_alive():
-        proc.kill()
-        proc.join()
-        row["error"] = f"killed: no answer within {wall:.0f} s"
-        row["seconds"] = time.perf_counter() - start
-        return row
-    if proc.exitcode != 0:
-        row["error"] = f"exit code {proc.exitcode} (out of memory?)"
-        return row
-    return queue.get()
+    found = isolated(_case, family, pairs, seed, method, limit, gap, limit=2 * limit + 60.0)
+    return {**row, **found}
 
 
 def _fmt(x: float, digits: int = 3) -> str:

@@ -13,6 +13,7 @@ def main() -> int:
         "bench_ttp.py",
         "bench_scale.py",
         "bench_types.py",
+        "bench_zoo.py",
         "bench_intermediation.py",
         "bench_study.py",
     )
