@@ -25,7 +25,7 @@ from treemarket.fact import Fact
 from treemarket.solvers import SolveOptions, Solver, Start, get_solver
 from treemarket.solvers.branch import Progress, branch_and_bound
 from treemarket.ttp.formulation import Formulation, build
-from treemarket.ttp.model import TTPModel
+from treemarket.ttp.model import TTPModel, expected_welfare
 from treemarket.ttp.optimality import check_optimality
 from treemarket.ttp.prices import SupportLP, revenue_weight
 from treemarket.ttp.reduction import merge_identical_buyers
@@ -38,11 +38,6 @@ WARM_START_GAP = 3e-3  # the market solver's target gap for a warm start
 WARM_START_SECONDS = 30.0  # at most this long in the market solver (a quarter of a time limit)
 WARM_START_ITERATIONS = 500  # its duals are as good a start by then (benchmarks/README.md)
 BRANCH_PATIENCE = 20  # branch-and-bound nodes without a better bound before the MIP takes over
-
-
-def expected_welfare(model: TTPModel, y: NDArray[np.float64]) -> float:
-    """E[Σ_t Σ_i v_i(t) y_i(t)] = Σ_n P(n) Σ_i v_i(n) y_i(n)."""
-    return float(np.sum(model.tree.prob * np.einsum("in,in->n", model.values, y)))
 
 
 @dataclass(frozen=True)
@@ -131,7 +126,10 @@ def _optimal_assignment(
 
         limit = min(WARM_START_SECONDS, options.time_limit / 4)
         warm_options = MarketOptions(
-            target_gap=WARM_START_GAP, time_limit=limit, max_iterations=WARM_START_ITERATIONS
+            target_gap=WARM_START_GAP,
+            time_limit=limit,
+            max_iterations=WARM_START_ITERATIONS,
+            restrict=False,
         )
         market = solve_market(model, warm_options, progress)
         assert market.prices is not None

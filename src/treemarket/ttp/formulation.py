@@ -130,16 +130,23 @@ def subtree_mask(model: TTPModel, mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
 
 
 def build(
-    model: TTPModel, kind: str = "path", integer: bool = True, every_supply_row: bool = False
+    model: TTPModel,
+    kind: str = "path",
+    integer: bool = True,
+    every_supply_row: bool = False,
+    columns: NDArray[np.bool_] | None = None,
 ) -> Formulation:
     """Build [P0] (``integer=True``) or [P1] in formulation ``kind``.
 
     Supply rows that cannot bind are left out unless ``every_supply_row`` (the schedule needs
-    them all, with μ(t) a variable).
+    them all, with μ(t) a variable). ``columns`` ((I, N) mask) restricts the program to those
+    pairs (y_i(n) = 0 elsewhere): a restricted problem whose optimum is feasible for the whole.
     """
     if kind not in FORMULATIONS:
         raise ValueError(f"unknown formulation {kind!r}; choose from {FORMULATIONS}")
     mask = candidate_mask(model)
+    if columns is not None:
+        mask &= columns
     col_buyer, col_node = np.nonzero(mask)
     col_buyer = col_buyer.astype(np.int64)
     col_node = col_node.astype(np.int64)

@@ -294,3 +294,8 @@ class TTPModel:
         tree, order = ScenarioTree.from_paths(st, weights)
         values = np.asarray(exercise_values, dtype=np.float64)[order].T
         return cls.from_arrays(tree, buyers, supply, values, counts, name)
+
+
+def expected_welfare(model: TTPModel, y: NDArray[np.float64]) -> float:
+    """E[Σ_t Σ_i v_i(t) y_i(t)] = Σ_n P(n) Σ_i v_i(n) y_i(n)."""
+    return float(np.sum(model.tree.prob * np.einsum("in,in->n", model.values, y)))

@@ -13,6 +13,7 @@ the feasible assignment, the dual bound L(p) ≥ [P1] ≥ [P0] and their relativ
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -22,9 +23,10 @@ from treemarket.ttp.market.clearing import clear, myopic_price
 from treemarket.ttp.market.coordinator import MarketResult, Progress, solve_blocks
 from treemarket.ttp.market.options import MarketOptions
 from treemarket.ttp.market.oracle import DualOracle, dual_value, supply_value
-from treemarket.ttp.market.steps import PriceSteps
+from treemarket.ttp.market.restricted import restricted_assignment
+from treemarket.ttp.market.steps import PriceSteps, SmoothSteps, relative_gap
 from treemarket.ttp.market.transport import SerialTransport, Transport
-from treemarket.ttp.model import TTPModel
+from treemarket.ttp.model import TTPModel, expected_welfare
 from treemarket.ttp.prices import PriceSystem
 from treemarket.ttp.result import TTPSolution
 
@@ -37,6 +39,7 @@ __all__ = [
     "PriceSteps",
     "Purchases",
     "SerialTransport",
+    "SmoothSteps",
     "Transport",
     "clear",
     "dual_value",
@@ -76,12 +79,27 @@ def solve_market(
         option_value = block.stopping_value.T
     finally:
         transport.close()
+    welfare, timings = result.welfare, {"market": result.seconds}
+    stats: dict[str, Any] = {
+        "iterations": result.iterations,
+        "theta": result.theta,
+        "float32": result.float32,
+    }
+    left = opts.time_limit - result.seconds
+    if opts.restrict and result.gap > opts.target_gap and left > 0:
+        start = time.perf_counter()
+        width = opts.restrict_width * result.price_scale
+        found = restricted_assignment(model, result.price, y, width, left, opts.target_gap / 4)
+        timings["restricted"] = time.perf_counter() - start
+        if found is not None and expected_welfare(model, found) > welfare:
+            y, welfare = found, expected_welfare(model, found)
+        stats["restricted_welfare"] = None if found is None else expected_welfare(model, found)
     return TTPSolution(
         model=model,
         y=y,
-        welfare=result.welfare,
+        welfare=welfare,
         upper_bound=result.dual_bound,
-        gap=result.gap,
+        gap=relative_gap(result.dual_bound, welfare),
         lp_integral=Fact.UNKNOWN,
         supported=Fact.UNKNOWN,
         prices=PriceSystem(price=result.price, option_value=option_value),
@@ -89,12 +107,8 @@ def solve_market(
         target_gap=opts.target_gap,
         method="market",
         formulation="lagrangian",
-        timings={"market": result.seconds},
-        stats={
-            "iterations": result.iterations,
-            "theta": result.theta,
-            "float32": result.float32,
-        },
+        timings=timings,
+        stats=stats,
         notes=[
             "market solver: the bound is its best Lagrangian dual bound (an upper bound on the "
             "LP optimum); the prices are the ones that gave it, not a certified equilibrium"

@@ -95,6 +95,7 @@ class MarketBlock:
         self.best = Purchases.empty()
         self._run: list[tuple[IntArray, IntArray, FloatArray]] = []
         self.stopping_value: FloatArray | None = None
+        self._soft = False
 
     def prepare(self, float32: bool | None, threads: int | None) -> dict[str, Any]:
         """Set up the best responses; the block's sizes, value scale and the tree's data."""
@@ -147,10 +148,20 @@ class MarketBlock:
         assert self.oracle is not None, "prepare() first"
         return self.oracle.buyers_value(price, keep_option)
 
-    def open_markets(self, price: FloatArray, slack: float) -> None:
+    def smooth(
+        self, price: FloatArray, tau: float, keep_option: bool
+    ) -> tuple[float, float, FloatArray]:
+        """Soft best responses at ``price`` and temperature ``tau``: the block's parts of
+        L_τ(p) and of L(p), and its soft demand per node (the soft purchase probabilities are
+        kept for the markets; the option values too when asked)."""
+        assert self.oracle is not None, "prepare() first"
+        return self.oracle.smoothed_value(price, tau, keep_option)
+
+    def open_markets(self, price: FloatArray, slack: float, soft: bool = False) -> None:
         """Start a run of the sequential markets at ``price`` (those of the last evaluate with
-        ``keep_option``): buyers within ``slack`` of indifference also demand."""
-        self._price, self._slack = price, slack
+        ``keep_option``): buyers within ``slack`` of indifference also demand; with ``soft``
+        (after :meth:`smooth`) buyers demand by their soft purchase probabilities instead."""
+        self._price, self._slack, self._soft = price, slack, soft
         self._run = []
         self._left = np.zeros((0, self.model.n_buyers), dtype=np.int32)
         self._proposed: tuple[IntArray, IntArray, int] | None = None
@@ -163,12 +174,14 @@ class MarketBlock:
         At each node the buyers still in the market whose surplus over the option value of
         waiting, v − p − E[W(t+1)], is at least −slack demand their remaining units (at the
         leaves every positive value demands: there is nothing to wait for); they rank by that
-        surplus (the value at the leaves), then by value. Only the k best of the block per node
-        (k the level's largest capacity, and whoever ties with the k-th) are proposed: no later
-        one can be served.
+        surplus (the value at the leaves), then by value. In a soft run a buyer with r units
+        left and soft purchase probability q demands ⌈r q⌉ units (when positive) and ranks by
+        q: a type splits its units the way the smoothed best responses do. Only the k best of
+        the block per node (k the level's largest capacity, and whoever ties with the k-th)
+        are proposed: no later one can be served.
         """
         model, tree = self.model, self.model.tree
-        assert self.oracle is not None and self.oracle.option is not None
+        assert self.oracle is not None
         self._take(served)
         level = tree.level(t)
         if t == 0:
@@ -183,7 +196,14 @@ class MarketBlock:
             return self._propose_none()
         v = values[level]
         wants = (v > 0) & (remaining > 0) & model.active_at(t)[None, :] & (capacity > 0)[:, None]
-        if t < tree.horizon:
+        units = remaining
+        if t < tree.horizon and self._soft:
+            assert self.oracle.soft is not None
+            score = self.oracle.soft[level].copy()
+            units = np.minimum(np.ceil(remaining * score - 1e-6), remaining)
+            wants &= units > 0
+        elif t < tree.horizon:
+            assert self.oracle.option is not None
             score = v - self._price[level, None].astype(v.dtype) - self.oracle.option[level]
             wants &= score >= -self._slack
         else:
@@ -197,7 +217,7 @@ class MarketBlock:
         return (
             k + level.start,
             b + self.offset,
-            remaining[k, b].astype(np.float64),
+            units[k, b].astype(np.float64),
             score[k, b],
             v[k, b],
         )

@@ -22,7 +22,7 @@ from treemarket.scenario import ScenarioTree
 from treemarket.ttp.market.clearing import clear, myopic_price
 from treemarket.ttp.market.options import MarketOptions
 from treemarket.ttp.market.oracle import supply_value
-from treemarket.ttp.market.steps import PriceSteps, relative_gap
+from treemarket.ttp.market.steps import PriceSteps, SmoothSteps, relative_gap
 from treemarket.ttp.market.transport import Transport
 
 FloatArray = NDArray[np.float64]
@@ -44,6 +44,7 @@ class MarketResult:
     seconds: float
     float32: bool = False
     theta: float = 0.0
+    price_scale: float = 1.0  # the mean myopic price E[μ p] / E[μ]
     history: list[tuple[int, float, float]] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -80,22 +81,43 @@ def solve_blocks(
     supply = node_supply.astype(np.float64)
     prob = tree.prob
     first = initial_prices(transport, node_supply)
+    price_scale = _price_scale(prob, supply, first, scale)
     if carry_over:  # the stock constraints' multipliers: λ(n) = p(n) − E[p(children) | n] ≥ 0
         first = np.maximum(first - _children_mean(tree, first), 0.0)
-    steps = PriceSteps(opts, prob, infos[0]["open"], first)
+    smooth = opts.dual == "smooth"
+    if opts.dual not in ("smooth", "subgradient"):
+        raise ValueError(f"unknown dual method {opts.dual!r}: 'smooth' or 'subgradient'")
+    steps: PriceSteps | SmoothSteps = (
+        SmoothSteps(opts, prob, infos[0]["open"], first, price_scale)
+        if smooth
+        else PriceSteps(opts, prob, infos[0]["open"], first)
+    )
     iterations = 0
     history: list[tuple[int, float, float]] = []
     for iterations in range(1, opts.max_iterations + 1):
         price = prices_of(tree, steps.multiplier, carry_over)
         repair = iterations % opts.repair_every == 1 or opts.repair_every == 1
-        buyers, demand = 0.0, np.zeros(supply.shape)
-        for value, block_demand in transport.call("evaluate", price, repair):
-            buyers += value
-            demand += block_demand
+        buyers, smoothed, demand = 0.0, 0.0, np.zeros(supply.shape)
+        if isinstance(steps, SmoothSteps):
+            for soft_value, value, block_demand in transport.call(
+                "smooth", price, steps.tau, repair
+            ):
+                smoothed += soft_value
+                buyers += value
+                demand += block_demand
+        else:
+            for value, block_demand in transport.call("evaluate", price, repair):
+                buyers += value
+                demand += block_demand
         upper = buyers + supply_value(prob, node_supply, price)
         if repair:
-            for slack in (1e-3 * scale, 1e-2 * scale):
-                welfare = run_markets(transport, price, slack, tree, node_supply, carry_over)
+            runs = [(1e-3 * scale, False), (1e-2 * scale, False)]
+            if smooth and opts.soft_repair:
+                runs.append((0.0, True))
+            for slack, soft in runs:
+                welfare = run_markets(
+                    transport, price, slack, tree, node_supply, carry_over, soft=soft
+                )
                 if steps.offer(welfare):
                     transport.call("keep")
         steps.observe(upper)
@@ -105,7 +127,12 @@ def solve_blocks(
         if steps.gap <= opts.target_gap or time.perf_counter() - start > opts.time_limit:
             break
         excess = supply - demand
-        if not steps.step(upper, tree.path_sum(excess) if carry_over else excess):
+        direction = tree.path_sum(excess) if carry_over else excess
+        if isinstance(steps, SmoothSteps):
+            moved = steps.step(smoothed + supply_value(prob, node_supply, price), prob * direction)
+        else:
+            moved = steps.step(upper, direction)
+        if not moved:
             break
     # the certificate, in float64: L(p) at the best prices bounds [P1] (and so [P0]) above
     best_price = prices_of(tree, steps.best_multiplier, carry_over)
@@ -123,8 +150,18 @@ def solve_blocks(
         seconds=time.perf_counter() - start,
         float32=bool(infos[0]["float32"]),
         theta=steps.theta,
+        price_scale=price_scale,
         history=history,
     )
+
+
+def _price_scale(prob: FloatArray, supply: FloatArray, price: FloatArray, fallback: float) -> float:
+    """The mean myopic price E[μ p] / E[μ] (the unit of the temperature τ), or ``fallback``
+    when no supply is priced."""
+    weight = prob * supply
+    total = float(weight.sum())
+    mean = float(weight @ price) / total if total > 0 else 0.0
+    return mean if mean > 0 else fallback
 
 
 def prices_of(tree: ScenarioTree, multiplier: FloatArray, carry_over: bool) -> FloatArray:
@@ -153,12 +190,14 @@ def run_markets(
     tree: ScenarioTree,
     node_supply: NDArray[np.int64],
     carry_over: bool = False,
+    soft: bool = False,
 ) -> float:
     """The sequential markets at ``price`` over the blocks, level by level: at most the
     permits available at each node (μ(t), plus what the parent left unsold with carry-over),
-    largest surplus over the option value first (ties: value, then buyer order); the expected
-    welfare of the purchases."""
-    transport.call("open_markets", price, slack)
+    largest surplus over the option value first (ties: value, then buyer order; with ``soft``
+    the demands and ranks of :meth:`MarketBlock.propose`'s soft run); the expected welfare of
+    the purchases."""
+    transport.call("open_markets", price, slack, soft)
     served: list[FloatArray | None] = [None] * transport.n_blocks
     left = np.zeros(0)
     for t in range(tree.horizon + 1):

@@ -17,9 +17,10 @@ class MarketOptions:
         Seconds.
     max_iterations : int
     step : float
-        The Polyak factor θ in (0, 2).
+        The Polyak factor θ in (0, 2) (subgradient).
     patience : int
-        Iterations without a better bound before θ shrinks by 0.7.
+        Iterations without a better bound before θ shrinks by 0.7 (subgradient); accepted
+        steps between two checks of progress at one temperature (smooth).
     min_step : float
         The smallest θ.
     repair_every : int
@@ -30,6 +31,28 @@ class MarketOptions:
         Iterate on float32 values (None: for 10^6 values and more).
     threads : int or None
         Best responses in this many threads (None: the cores, from 10^6 values).
+    dual : {"smooth", "subgradient"}
+        How the prices move: projected L-BFGS on the smoothed dual L_τ with τ cooling
+        (:class:`~treemarket.ttp.market.steps.SmoothSteps`), or deflected Polyak steps on L
+        (:class:`~treemarket.ttp.market.steps.PriceSteps`).
+    temperature : float
+        The first τ of the smoothed dual, relative to the mean myopic price.
+    cooling : float
+        τ shrinks by this factor when the bound stalls (smooth).
+    min_temperature : float
+        The smallest τ, relative like ``temperature``.
+    stall : float
+        A check of progress fails when the bound fell by less than this fraction of the gap
+        since the last one; τ then cools (smooth).
+    memory : int
+        Pairs kept by L-BFGS (smooth).
+    soft_repair : bool
+        Also run the markets with demands from the soft purchase probabilities (smooth).
+    restrict : bool
+        When the loop ends short of the target, solve [P0] restricted to the pairs the best
+        prices leave open (:mod:`~treemarket.ttp.market.restricted`) within the time left.
+    restrict_width : float
+        The surplus tolerance w of that restriction, relative to the mean myopic price.
     """
 
     target_gap: float = 1e-3
@@ -42,3 +65,12 @@ class MarketOptions:
     deflection: float = 1.5
     float32: bool | None = None
     threads: int | None = None
+    dual: str = "smooth"
+    temperature: float = 1e-2
+    cooling: float = 3.0
+    min_temperature: float = 1e-7
+    stall: float = 0.05
+    memory: int = 20
+    soft_repair: bool = True
+    restrict: bool = True
+    restrict_width: float = 1e-3
