@@ -2,8 +2,12 @@
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
+from tests.ttp.strategies import maybe, random_models
 from treemarket.errors import SolverError
+from treemarket.fact import Fact
 from treemarket.solvers import Solution, Solver
 from treemarket.testing import random_model
 from treemarket.ttp import solve_exact
@@ -66,3 +70,43 @@ def test_a_failing_range_lp_is_a_solver_error():
     sol = solve_exact(model, price_ranges=False)
     with pytest.raises(SolverError, match="price range"):
         SupportLP(model, sol.y, _BrokenSolver()).ranges()
+
+
+def one_lp_per_node(support):
+    """Reference: min and max of every free p(n) by its own LP."""
+    n = support.n_nodes
+    low, high = np.zeros(n), np.zeros(n)
+    c = np.zeros(support.lp.n_cols)
+    for node in np.nonzero(support.lp.col_upper[:n] != 0.0)[0]:
+        c[node] = 1.0
+        low[node] = support._node_optimum(c, node, maximize=False)
+        high[node] = support._node_optimum(c, node, maximize=True)
+        c[node] = 0.0
+    return low, high
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    random_models(
+        horizon=3,
+        buyers=6,
+        branching=(1, 3),
+        supply=(0, 2),
+        counts=maybe((1, 3)),
+        integer_values=st.booleans(),
+        windows=st.booleans(),
+        carry_over=st.booleans(),
+    )
+)
+def test_ranges_equal_one_lp_per_node(model):
+    sol = solve_exact(model, price_ranges=False)
+    if sol.supported is not Fact.PROVEN:
+        return
+    support = SupportLP(model, sol.priced_y)
+    found = support.ranges()
+    low, high = one_lp_per_node(support)
+    scale = max(1.0, float(np.abs(model.values).max()))
+    assert np.array_equal(np.isinf(found.high), np.isinf(high))
+    finite = np.isfinite(high)
+    assert np.allclose(found.high[finite], high[finite], rtol=0, atol=1e-7 * scale)
+    assert np.allclose(found.low, low, rtol=0, atol=1e-7 * scale)

@@ -21,7 +21,7 @@ from treemarket.ttp.simulate import SimulationResult
 app = typer.Typer(help="Tradable time-specific permits: optimal assignment and prices.")
 
 SHORT_OF_TARGET = 3  # exit status: an answer, but a limit stopped the solver short of its target
-RANGE_NODES = 500  # price ranges cost two small LPs per node: automatic up to this many nodes
+RANGE_SECONDS = 10.0  # price ranges by default: given up (and said so) past this many seconds
 FileArg = typer.Argument(..., help="TTP model file (YAML or JSON).", show_default=False)
 
 
@@ -37,7 +37,7 @@ def solve_command(
     ranges: bool | None = typer.Option(
         None,
         "--ranges/--no-ranges",
-        help=f"Price range per node (default: up to {RANGE_NODES} nodes).",
+        help=f"Price range per node (default: within {RANGE_SECONDS:g} s, else not shown).",
     ),
     option_values: bool = typer.Option(False, "--option-values", help="Add ψ to the JSON."),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON object (docs/json.md)."),
@@ -49,9 +49,12 @@ def solve_command(
     if formulation not in FORMULATIONS:
         raise ModelError("must be path or z", place="--formulation")
     model = load_ttp(file)
-    if ranges is None:
-        ranges = model.tree.n_nodes <= RANGE_NODES
-    exact = ExactOptions(formulation=formulation, price_ranges=ranges, time_limit=time_limit)
+    exact = ExactOptions(
+        formulation=formulation,
+        price_ranges=ranges is not False,
+        range_time_limit=RANGE_SECONDS if ranges is None else float("inf"),
+        time_limit=time_limit,
+    )
     market = MarketOptions(target_gap=target_gap, time_limit=time_limit)
     solution = _solve_with_progress(model, method, exact, market, quiet=as_json)
     if as_json or output is not None:
@@ -340,7 +343,7 @@ def demo_command(
         path = example_path(name)
         model = load_ttp(path)
         # the same solution (ranges as `ttp solve` shows them) for the tables, JSON, pictures
-        solution = solve(model, price_ranges=model.tree.n_nodes <= RANGE_NODES)
+        solution = solve(model, range_time_limit=RANGE_SECONDS)
         print_solution(solution)
         write_json(out / f"{path.stem}.json", solution.to_json())
         if name in ("weather.yaml", "fractional.yaml", "theme-park.yaml"):

@@ -100,6 +100,8 @@ def _result(h: highspy.Highs, is_mip: bool) -> Solution:
     sol = h.getSolution()
     x = np.asarray(sol.col_value, dtype=np.float64) if sol.value_valid else None
     out = Solution(status=status, x=x, iterations=int(info.simplex_iteration_count))
+    if status == "error":
+        out.info["highs_status"] = h.modelStatusToString(h.getModelStatus())
     if x is not None:
         out.objective = float(info.objective_function_value)
     if is_mip:
@@ -261,4 +263,9 @@ class _HighsSession(SolverSession):
             self.h.run()
             result = _result(self.h, False)
             self.h.setOptionValue("presolve", "on")
+        if result.status == "error":
+            # simplex can stall from a basis after a change near the tolerances: from scratch
+            self.h.clearSolver()
+            self.h.run()
+            result = _result(self.h, False)
         return result

@@ -49,8 +49,13 @@ class ExactOptions:
     formulation : {"path", "z"}
         The formulation of [P0]/[P1] (:mod:`treemarket.ttp.formulation`).
     price_ranges : bool
-        Compute the range [min, max] of supporting prices at every node (two small LPs per
-        node, warm-started). Without it, one supporting price system is still returned.
+        Compute the range [min, max] of supporting prices at every node
+        (:meth:`~treemarket.ttp.prices.SupportLP.ranges`: a few LPs settle the nodes whose
+        price is 0 at one end, one LP per end for the others). Without it, one supporting
+        price system is still returned.
+    range_time_limit : float
+        Seconds for the ranges; past them the solution has none and a note says they are
+        not known.
     solver : str or Solver
         The LP/MIP backend (:func:`treemarket.solvers.get_solver`).
     time_limit : float
@@ -68,6 +73,7 @@ class ExactOptions:
 
     formulation: str = "path"
     price_ranges: bool = True
+    range_time_limit: float = float("inf")
     solver: str | Solver = "highs"
     time_limit: float = np.inf
     warm_start: bool | None = None
@@ -318,7 +324,11 @@ def solve_exact(
         low_system = priced.price_system(revenue_weight(model, y_lp), maximize=False)
     ranges, report = None, None
     if low_system is not None:
-        ranges = priced.ranges() if opts.price_ranges else None
+        if opts.price_ranges:
+            try:
+                ranges = priced.ranges(opts.range_time_limit)
+            except SolverError as error:  # the system is feasible, its ranges not known
+                notes.append(f"price ranges not known: {error}")
         report = check_optimality(model, priced.y, low_system.price, low_system.option_value)
         if report.worst > KKT_TOL:
             notes.append(

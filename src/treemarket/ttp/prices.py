@@ -16,6 +16,7 @@ the LP relaxation is fractional, no prices satisfy them for the integer optimum.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +31,7 @@ from treemarket.ttp.model import TTPModel
 
 POSITIVE = 1e-7  # an LP value above this counts as positive (sold, held, bought)
 TOLERANCES = (1e-9, 1e-7)  # feasibility tolerances tried for the supporting prices
+ZERO_PRICE = 1e-9  # the smallest tolerance of a zero price, relative to the largest value
 
 
 @dataclass
@@ -173,6 +175,15 @@ class SupportLP:
             self._session = self.solver.session(self.lp, options)
         return self._session.solve_with_objective(c, maximize)
 
+    def _solve_feasible(self, c: NDArray[np.float64], maximize: bool):
+        """:meth:`_solve`, again at the looser tolerance when the system (known to be
+        feasible) is found infeasible or the solver fails at the tighter one."""
+        sol = self._solve(c, maximize)
+        if sol.status in ("error", "infeasible") and self.tolerance < TOLERANCES[-1]:
+            self.tolerance, self._session = TOLERANCES[-1], None
+            sol = self._solve(c, maximize)
+        return sol
+
     def price_system(self, objective: NDArray[np.float64], maximize: bool) -> PriceSystem | None:
         """The supporting prices optimizing ``objective · p``; None when no prices support y.
 
@@ -200,29 +211,80 @@ class SupportLP:
         psi[self.psi_buyer, self.psi_node] = x[self.n_nodes :]
         return PriceSystem(price=x[: self.n_nodes] + 0.0, option_value=psi + 0.0)
 
-    def ranges(self) -> PriceRanges:
-        """min and max of every p(n) over the supporting prices, one LP each, warm-started."""
+    def ranges(self, time_limit: float = np.inf) -> PriceRanges:
+        """min and max of every p(n) over the supporting prices; a :class:`SolverError` when
+        they take more than ``time_limit`` seconds.
+
+        Since p ≥ 0, a supporting point with p(n) = 0 proves min p(n) = 0, and
+        max Σ_{n ∈ S} p(n) = 0 proves max p(n) = 0 for all of S. One LP (min Σ p) and a few
+        rounds of max Σ_S p (each dropping from S the nodes it finds positive) settle those
+        nodes at once; without carry-over a node where nobody buys and supply is not left
+        unsold has no upper price (ψ + p ≥ v are its only rows). The other nodes get one LP
+        per side, warm-started from the last.
+        """
+        deadline = time.perf_counter() + time_limit
         n = self.n_nodes
         low = np.zeros(n)
         high = np.zeros(n)
-        fixed = self.lp.col_upper[:n] == 0.0
+        free = np.nonzero(self.lp.col_upper[:n] != 0.0)[0]
+        x = self._sum_optimum(free, maximize=False)
+        zero = self._zero()
+        own_low = free if x is None else free[x[free] > zero]
+        group = free
+        if not self.model.carry_over:
+            unbought = self.y[:, free].sum(axis=0) <= POSITIVE
+            high[free[unbought]] = np.inf
+            group = free[~unbought]
+        own_high: list[NDArray[np.int64]] = []
+        while group.size:
+            x = self._sum_optimum(group, maximize=True)
+            zero = self._zero()
+            if x is None:  # unbounded somewhere in the group: one LP per node
+                own_high.append(group)
+                break
+            positive = x[group] > zero
+            if not positive.any():
+                break
+            own_high.append(group[positive])
+            group = group[~positive]
         c = np.zeros(self.lp.n_cols)
-        for node in np.nonzero(~fixed)[0].tolist():
-            c[node] = 1.0
-            for maximize in (False, True):
-                sol = self._solve(c, maximize)
-                if sol.status == "unbounded":
-                    value = np.inf
-                elif sol.status != "optimal" or sol.x is None:
-                    raise SolverError(f"the price range LP at node {node} ended {sol.status}")
-                else:
-                    value = max(0.0, float(sol.x[node]))
-                if maximize:
-                    high[node] = value
-                else:
-                    low[node] = value
-            c[node] = 0.0
+        for nodes, maximize, out in (
+            (own_low, False, low),
+            (np.concatenate(own_high) if own_high else free[:0], True, high),
+        ):
+            for node in nodes.tolist():
+                if time.perf_counter() > deadline:
+                    raise SolverError(f"not finished within {time_limit:g} s")
+                c[node] = 1.0
+                out[node] = self._node_optimum(c, node, maximize)
+                c[node] = 0.0
         return PriceRanges(low=_clean(low), high=_clean(high))
+
+    def _zero(self) -> float:
+        """A price this small is 0: the LP's feasibility tolerance (at least 1e-9) times the
+        largest value."""
+        largest = float(np.abs(self.model.values).max(initial=0.0))
+        return max(ZERO_PRICE, self.tolerance) * max(1.0, largest)
+
+    def _sum_optimum(self, nodes: NDArray[np.int64], maximize: bool) -> NDArray[np.float64] | None:
+        """A supporting point optimizing Σ_{n ∈ nodes} p(n); None when it is unbounded."""
+        c = np.zeros(self.lp.n_cols)
+        c[nodes] = 1.0
+        sol = self._solve_feasible(c, maximize)
+        if sol.status == "unbounded":
+            return None
+        if sol.status != "optimal" or sol.x is None:
+            raise SolverError(f"the price range LP over {nodes.size} nodes ended {sol.status}")
+        return sol.x
+
+    def _node_optimum(self, c: NDArray[np.float64], node: int, maximize: bool) -> float:
+        """min or max of p(node) (``c`` its unit vector); inf when unbounded."""
+        sol = self._solve_feasible(c, maximize)
+        if sol.status == "unbounded":
+            return np.inf
+        if sol.status != "optimal" or sol.x is None:
+            raise SolverError(f"the price range LP at node {node} ended {sol.status}")
+        return max(0.0, float(sol.x[node]))
 
 
 def _clean(x: NDArray[np.float64]) -> NDArray[np.float64]:
