@@ -168,8 +168,10 @@ class SupportLP:
         self.n_nodes = n_nodes
         self.tolerance = TOLERANCES[0]
         self._session: SolverSession | None = None
+        self.solves = 0  # LPs solved so far
 
     def _solve(self, c: NDArray[np.float64], maximize: bool):
+        self.solves += 1
         if self._session is None:
             options = SolveOptions(feasibility_tol=self.tolerance)
             self._session = self.solver.session(self.lp, options)
