@@ -5,8 +5,11 @@ import time
 import numpy as np
 import pytest
 
+from treemarket.examples import example_path
+from treemarket.io.ttp_file import load_ttp
 from treemarket.testing import assignment_violations, brute_force_welfare, random_model, zoo
 from treemarket.ttp import solve
+from treemarket.ttp.simulate import simulate
 
 FAMILIES = sorted(zoo.FAMILIES)
 
@@ -242,3 +245,38 @@ def test_ten_million_pairs_build_in_seconds(family):
     size = model.values.size
     assert time.perf_counter() - start < 30
     assert 0.75 <= size / 1e7 <= 1.33
+
+
+def check_claims(model):
+    """What `ttp solve` and `ttp simulate` claim, in the JSON, against independent facts: a
+    fractional LP (LP bound above the brute-force optimum) is never reported supported, an
+    integral one never refuted, and the market solver (which decides neither) claims neither.
+    Returns whether the LP was fractional."""
+    optimum = brute_force_welfare(model)
+    scale = max(1.0, abs(optimum))
+    exact = solve(model, "exact", price_ranges=False)
+    claims = exact.to_json()
+    fractional = exact.lp_bound > optimum + 1e-7 * scale
+    if fractional:
+        assert claims["lp_integral"] is False and claims["supported"] is False
+    else:
+        assert claims["lp_integral"] is True and claims["supported"] is not False
+    at_exact = simulate(model, exact, policies=("market",)).to_json()["equilibrium"]
+    assert at_exact["supported"] is (False if fractional else claims["supported"])
+    market = solve(model, "market", max_iterations=300)
+    claims = market.to_json()
+    assert claims["lp_integral"] is None and claims["supported"] is None
+    assert claims["reached"] is (market.gap <= market.target_gap)
+    at_market = simulate(model, market, policies=("market",)).to_json()["equilibrium"]
+    assert at_market["supported"] is not False  # never refuted without a proof
+    return fractional
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("family", FAMILIES)
+def test_claims_follow_the_certificates(family, seed):
+    check_claims(zoo.make(family, pairs=80, seed=seed))
+
+
+def test_claims_follow_the_certificates_on_a_fractional_lp():
+    assert check_claims(load_ttp(example_path("fractional.yaml")))
