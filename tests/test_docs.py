@@ -134,6 +134,70 @@ def test_console_script_runs_a_guide_command(models: Path) -> None:
     assert json.loads(done.stdout)["welfare"] == pytest.approx(12)
 
 
+# --- the guide's outputs: what the commands print -------------------------------------------
+
+SHORTENED = "(shortened"  # a text block that starts so quotes part of the output only
+
+
+def _shown_outputs(text: str) -> list[tuple[str, re.Match[str]]]:
+    """(command, text block) for every ``sh`` block of one ``treemarket`` command followed
+    directly by a ``text`` block that is not marked shortened."""
+    fences = list(FENCE.finditer(text))
+    pairs = []
+    for command, output in zip(fences, fences[1:], strict=False):
+        if command.group("lang") != "sh" or output.group("lang") != "text":
+            continue
+        lines = [line for line in command.group("body").splitlines() if line.strip()]
+        between = text[command.end() : output.start()]
+        if len(lines) != 1 or not lines[0].startswith("treemarket ") or between.strip():
+            continue
+        if not output.group("body").startswith(SHORTENED):
+            pairs.append((lines[0], output))
+    return pairs
+
+
+def _printed(command: str, folder: Path) -> str:
+    """What the installed console script prints on a 100-column terminal without colour."""
+    script = shutil.which("treemarket", path=str(Path(sys.executable).parent))
+    assert script is not None, "the treemarket console script is not installed"
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+    done = subprocess.run(
+        [script, *shlex.split(command, comments=True)[1:]],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = done.stdout.strip("\n").splitlines()
+    return "\n".join(line.rstrip() for line in lines) + "\n"
+
+
+SHOWN = _shown_outputs(GUIDE_TEXT)
+
+
+@pytest.mark.parametrize("command, block", SHOWN, ids=[c for c, _ in SHOWN])
+def test_guide_outputs_are_what_the_commands_print(
+    command: str, block: re.Match[str], models: Path
+) -> None:
+    """Regenerate with ``.venv/bin/python tests/test_docs.py --update``."""
+    assert _printed(command, models) == block.group("body")
+
+
+def _update_guide() -> None:
+    """Write the commands' outputs into the guide's text blocks."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp())
+    for name, text in {**bundled_examples(), **_defined_files(GUIDE_TEXT)}.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    parts, last = [], 0
+    for command, block in _shown_outputs(GUIDE_TEXT):
+        parts.append(GUIDE_TEXT[last : block.start("body")] + _printed(command, folder))
+        last = block.end("body")
+    GUIDE.write_text("".join(parts) + GUIDE_TEXT[last:], encoding="utf-8")
+
+
 # --- docs/json.md: the key tables against what the commands print ---------------------------
 
 
@@ -229,3 +293,7 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr[-4000:]
     assert (tmp_path / "site" / "api" / "ttp" / "index.html").exists()
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--update"]:
+    _update_guide()

@@ -77,7 +77,7 @@ def test_a_buyer_who_must_decide_early_changes_the_weather_optimum():
     # holding costs C more than her value now: she no longer buys, B or A takes t = 0 instead
     sol2 = solve_exact(ttp_from_dict(data))
     assert sol2.welfare == pytest.approx(brute_force_welfare(ttp_from_dict(data)))
-    assert not any(row["buyer"] == "C" for row in sol2.assignment())
+    assert not any(row["buyer"] == "C" for row in sol2.assignment_rows())
 
 
 @pytest.mark.parametrize(

@@ -23,7 +23,7 @@ def test_a_fractional_lp_prices_the_lp_optimum_and_refutes_support():
     sol = solve_exact(load_ttp(example_path("fractional.yaml")))
     assert sol.supported is Fact.REFUTED and sol.lp_integral is Fact.REFUTED
     assert sol.priced_y is sol.y_lp
-    sold = [row["sold"] for row in sol.price_table()]
+    sold = [row["sold"] for row in sol.price_rows()]
     assert np.allclose(sold, sol.y_lp.sum(axis=0))
     assert sol.to_json()["supported"] is False and sol.to_json()["lp_integral"] is False
 

@@ -29,13 +29,13 @@ def test_welfare_is_2_plus_3_5_plus_6_5(solution):
     assert solution.lp_bound == pytest.approx(12.0, abs=1e-12)
     assert solution.lp_integral.proven and solution.supported.proven and solution.gap == 0
     by_time = {}
-    for row in solution.assignment():
+    for row in solution.assignment_rows():
         by_time[row["time"]] = by_time.get(row["time"], 0.0) + row["probability"] * row["value"]
     assert by_time == pytest.approx({0: 2.0, 1: 3.5, 2: 6.5})
 
 
 def test_who_buys_when(solution):
-    rows = solution.assignment()
+    rows = solution.assignment_rows()
     at = {(r["time"], tuple(r["event"])): r["buyer"] for r in rows}
     assert at[(0, ("CF", "CR", "FC", "RC"))] == "C"
     assert at[(1, ("CF", "FC"))] in {"A", "B"}  # after "no rain", A or B
@@ -52,7 +52,7 @@ def test_prices_support_the_optimum(solution):
         solution.model, solution.y, solution.prices.price, solution.prices.option_value
     )
     assert report.holds(1e-9), report.to_dict()
-    table = {(r["time"], tuple(r["event"])): (r["min"], r["max"]) for r in solution.price_table()}
+    table = {(r["time"], tuple(r["event"])): (r["min"], r["max"]) for r in solution.price_rows()}
     # unsold after "rain possible": the only clearing price there is 0
     assert table[(1, ("CR", "RC"))] == (0.0, 0.0)
     # at t = 0 C must prefer buying at p to waiting: hand-computed range [0, 1]

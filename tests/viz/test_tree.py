@@ -44,7 +44,7 @@ def test_weather_tree_draws_the_slides_picture(weather_solution):
 
 def test_tree_price_ranges_match_the_price_table(weather_solution):
     data = plot_tree(weather_solution).treemarket_data
-    table = weather_solution.price_table()
+    table = weather_solution.price_rows()
     for rec in data["nodes"]:
         row = table[rec["node"]]
         assert (rec["min"], rec["max"]) == (row["min"], row["max"])
@@ -60,7 +60,7 @@ def test_an_unbounded_range_is_drawn_as_any(weather_solution):
     )
     rec = _node_at(plot_tree(sol).treemarket_data, 1, ["CR", "RC"])
     assert rec["max"] is None and "p ∈ [0, any]" in rec["text"]
-    assert sol.price_table()[2]["max"] is None
+    assert sol.price_rows()[2]["max"] is None
 
 
 def test_labels_are_shown():
@@ -122,7 +122,7 @@ def test_many_buyers_show_the_highest_values_and_the_buyers_who_buy(big_solution
     assert model.buyers[weakest] in root["values_shown"] and len(root["values_shown"]) == 6
     assert len(root["values"]) == 12 and "… +6" in root["text"]
     # without ranges the reported price is drawn, as in the price table
-    row = sol.price_table()[0]
+    row = sol.price_rows()[0]
     assert (root["min"], root["max"]) == (row["min"], row["max"]) == (0.0, row["max"])
     no_prices = plot_tree(dataclasses.replace(sol, prices=None)).treemarket_data["nodes"][0]
     assert no_prices["min"] is None and "p ∈" not in no_prices["text"]

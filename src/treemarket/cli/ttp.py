@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import typer
 from rich.table import Table
 
@@ -20,6 +22,8 @@ from treemarket.ttp.simulate import SimulationResult
 
 app = typer.Typer(help="Tradable time-specific permits: optimal assignment and prices.")
 
+ROWS = 15  # rows of a long table shown by default (--full: all)
+ALL_ROWS = 25  # a table up to this long is shown whole
 SHORT_OF_TARGET = 3  # exit status: an answer, but a limit stopped the solver short of its target
 RANGE_SECONDS = 10.0  # price ranges by default: given up (and said so) past this many seconds
 FileArg = typer.Argument(..., help="TTP model file (YAML or JSON).", show_default=False)
@@ -40,6 +44,9 @@ def solve_command(
         help=f"Price range per node (default: within {RANGE_SECONDS:g} s, else not shown).",
     ),
     option_values: bool = typer.Option(False, "--option-values", help="Add ψ to the JSON."),
+    full: bool = typer.Option(
+        False, "--full", help="Print every row, and list every event whole in the JSON."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON object (docs/json.md)."),
     output: Path | None = typer.Option(None, "--output", help="Write the JSON here atomically."),
 ) -> None:
@@ -58,11 +65,11 @@ def solve_command(
     market = MarketOptions(target_gap=target_gap, time_limit=time_limit)
     solution = _solve_with_progress(model, method, exact, market, quiet=as_json)
     if as_json or output is not None:
-        emit_json(solution.to_json(option_values=option_values), output)
+        emit_json(solution.to_json(option_values=option_values, full=full), output)
         if output is not None and not as_json:
             console.print(f"wrote {output}")
     else:
-        print_solution(solution)
+        print_solution(solution, full)
     if not solution.reached:
         raise typer.Exit(SHORT_OF_TARGET)
 
@@ -244,46 +251,63 @@ def _solve_with_progress(
         return solve(model, method, exact=exact, market=market, progress=report)
 
 
-def print_solution(solution: TTPSolution) -> None:
-    """The readable report: who buys when and where, prices, welfare, bound, integrality."""
+def print_solution(solution: TTPSolution, full: bool = False) -> None:
+    """The readable report: who buys when and where, prices, welfare, bound, integrality. Tables
+    longer than :data:`ALL_ROWS` show their :data:`ROWS` most probable rows (most expected
+    value for purchases) and say how many are left out, unless ``full``."""
     model = solution.model
     tree = model.tree
     title = f"TTP '{model.name}'" if model.name else "TTP"
     console.rule(title)
-    console.print(
-        f"{model.n_buyers} buyers (x{int(model.counts.sum())}), T = {tree.horizon}, "
-        f"{tree.n_nodes} nodes, {tree.n_scenarios} scenarios, supply μ = {model.supply.tolist()}"
+    units = int(model.counts.sum())
+    buyers = (
+        f"{model.n_buyers} buyers"
+        if units == model.n_buyers
+        else (f"{model.n_buyers} buyer types ({units} units)")
     )
-    table = Table(title="assignment (who buys when and where)")
-    for col in ("buyer", "time", "event", "probability", "value"):
-        table.add_column(
-            col, justify="right" if col in ("time", "probability", "value") else "left"
-        )
-    for row in solution.assignment():
-        buyer = row["buyer"] + (f" x{row['count']}" if "count" in row else "")
+    console.print(
+        f"{buyers}, T = {tree.horizon}, {tree.n_nodes} nodes, {tree.n_scenarios} scenarios, "
+        f"supply μ = {model.supply.tolist()}"
+    )
+    rows = solution.assignment_rows()
+    table = Table(title=_title("assignment (who buys when and where)", len(rows), full))
+    for col in ("buyer", "time", "node", "probability", "value"):
+        table.add_column(col, justify="left" if col in ("buyer", "node") else "right")
+    for row in _shown(rows, full, key=lambda r: r["probability"] * abs(r["value"])):
+        buyer = row["buyer"] + (f" ×{row['count']}" if "count" in row else "")
         table.add_row(
             buyer,
             str(row["time"]),
-            _event(row["event"]),
+            row["node"],
             number(row["probability"]),
             number(row["value"]),
         )
     console.print(table)
-    prices = Table(title="market-clearing prices per node (range that supports the optimum)")
-    for col in ("time", "event", "supply", "sold", "min", "max"):
-        prices.add_column(col, justify="left" if col == "event" else "right")
-    for row in solution.price_table():
-        event = _event(row["event"]) + (f"  ({row['label']})" if "label" in row else "")
+    _more(len(rows), full)
+    price_rows = solution.price_rows()
+    if len(price_rows) > ALL_ROWS and not full:
+        console.print(_price_summary(price_rows))
+    prices = Table(
+        title=_title(
+            "market-clearing prices per node (range that supports the optimum)",
+            len(price_rows),
+            full,
+        )
+    )
+    for col in ("time", "node", "supply", "sold", "min", "max"):
+        prices.add_column(col, justify="left" if col == "node" else "right")
+    for row in _shown(price_rows, full, key=lambda r: r["probability"]):
         high = "any" if row["max"] is None else number(row["max"])
         prices.add_row(
             str(row["time"]),
-            event,
+            row["node"],
             str(row["supply"]),
             number(row["sold"]),
             number(row["min"]),
             high,
         )
     console.print(prices)
+    _more(len(price_rows), full)
     console.print(f"expected welfare [P0]: [bold]{solution.welfare:.10g}[/bold]")
     if solution.lp_bound is not None:
         console.print(f"{'LP bound [P1]:':<22} {solution.lp_bound:.10g}")
@@ -301,18 +325,22 @@ def print_solution(solution: TTPSolution) -> None:
     for note in solution.notes:
         console.print(f"[bold yellow]note[/bold yellow]: {note}")
     if solution.y_lp is not None:
-        lotteries = Table(title="the LP optimum read as lotteries (chance of a permit)")
-        for col in ("buyer", "time", "event", "chance", "value"):
-            lotteries.add_column(col, justify="left" if col in ("buyer", "event") else "right")
-        for row in solution.lotteries():
+        rows = solution.lottery_rows()
+        lotteries = Table(
+            title=_title("the LP optimum read as lotteries (chance of a permit)", len(rows), full)
+        )
+        for col in ("buyer", "time", "node", "chance", "value"):
+            lotteries.add_column(col, justify="left" if col in ("buyer", "node") else "right")
+        for row in _shown(rows, full, key=lambda r: r["chance"] * abs(r["value"])):
             lotteries.add_row(
                 row["buyer"],
                 str(row["time"]),
-                _event(row["event"]),
+                row["node"],
                 number(row["chance"], 4),
                 number(row["value"]),
             )
         console.print(lotteries)
+        _more(len(rows), full)
     report = solution.optimality
     if report is not None:
         verdict = "holds" if report.holds() else "FAILS"
@@ -323,10 +351,53 @@ def print_solution(solution: TTPSolution) -> None:
         )
 
 
-def _event(names: list[str], limit: int = 6) -> str:
-    if len(names) <= limit:
-        return "{" + ", ".join(names) + "}"
-    return "{" + ", ".join(names[:limit]) + f", … ({len(names)})" + "}"
+def _title(title: str, n_rows: int, full: bool) -> str:
+    if full or n_rows <= ALL_ROWS:
+        return title
+    return f"{title}: the {ROWS} most probable of {n_rows}"
+
+
+def _shown(
+    rows: list[dict[str, Any]], full: bool, key: Callable[[dict[str, Any]], float]
+) -> list[dict[str, Any]]:
+    """All rows with ``full`` or when few; else the :data:`ROWS` with the largest ``key``, in
+    their table order."""
+    if full or len(rows) <= ALL_ROWS:
+        return rows
+    weight = np.array([key(row) for row in rows])
+    top = np.sort(np.argsort(-weight, kind="stable")[:ROWS])
+    return [rows[k] for k in top.tolist()]
+
+
+def _more(n_rows: int, full: bool) -> None:
+    if not full and n_rows > ALL_ROWS:
+        console.print(f"… {n_rows - ROWS} more rows (--full shows them all, --json has them)")
+
+
+def _price_summary(rows: list[dict[str, Any]]) -> Table:
+    """Per time: nodes, open markets, supply and units sold in expectation, and the spread of
+    the reported prices (weighted by probability for the mean)."""
+    table = Table(title="prices per time (over all nodes)")
+    for col in ("time", "nodes", "expected supply", "expected sold", "lowest", "mean", "highest"):
+        table.add_column(col, justify="right")
+    times = sorted({row["time"] for row in rows})
+    for t in times:
+        at = [row for row in rows if row["time"] == t]
+        prob = np.array([row["probability"] for row in at])
+        price = np.array([row.get("price", row["min"]) or 0.0 for row in at])
+        supply = np.array([row["supply"] for row in at], dtype=float)
+        sold = np.array([row["sold"] for row in at])
+        total = prob.sum()
+        table.add_row(
+            str(t),
+            str(len(at)),
+            number(prob @ supply, 4),
+            number(prob @ sold, 4),
+            number(price.min()),
+            number(prob @ price / total if total > 0 else 0.0),
+            number(price.max()),
+        )
+    return table
 
 
 def demo_command(

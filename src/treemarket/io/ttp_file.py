@@ -389,7 +389,7 @@ def _paths_form(
     states, values, weights = read_paths_csv(
         csv_path, buyers, horizon, spec.weight, spec.delimiter, source=str(csv_path)
     )
-    tree, order = ScenarioTree.from_paths(states, weights)
+    tree, order = ScenarioTree.from_paths(states, weights, label_states=True)
     return tree, values[order].T.copy()
 
 

@@ -118,6 +118,60 @@ class ScenarioTree:
             for a, b in zip(self.event_start.tolist(), self.event_stop.tolist(), strict=True)
         ]
 
+    def node_names(self) -> list[str]:
+        """A readable name for every node, in node order.
+
+        With node labels (tree files, sampled paths) the labels along the path from the root,
+        joined by " → " (nodes without a label show their event when it is short, else their
+        place among their siblings, "#k"); without labels (the filtration form) the event when
+        it has at most six scenarios, else the parent's name and "#k". A lone root without a
+        label is "root" and left out of its descendants' names.
+
+        Examples
+        --------
+        >>> tree = ScenarioTree.from_partitions(
+        ...     [[["a", "b"]], [["a"], ["b"]]], {"a": 0.5, "b": 0.5})
+        >>> tree.node_names()
+        ['{a, b}', 'a', 'b']
+        >>> paths, _ = ScenarioTree.from_paths(
+        ...     [["now", "up"], ["now", "down"]], label_states=True)
+        >>> paths.node_names()
+        ['now', 'now → down', 'now → up']
+        """
+        if "node_names" in self._cache:
+            return list(self._cache["node_names"])
+        labels = self.labels
+        starts, stops = self.event_start.tolist(), self.event_stop.tolist()
+        names_of = self.scenario_names
+        parents = self.parent.tolist()
+        first_child = np.zeros(self.n_nodes, dtype=np.int64)
+        has_parent = self.parent >= 0
+        first_child[has_parent] = self.child_start[self.parent[has_parent]]
+        sibling = (np.arange(self.n_nodes) - first_child + 1).tolist()
+        lone_root = self.level_offsets[1] == 1
+        out: list[str] = []
+        for node in range(self.n_nodes):
+            label = None if labels is None else labels[node]
+            size = stops[node] - starts[node]
+            if label is not None:
+                part = str(label)
+            elif size == 1:
+                part = str(names_of[starts[node]])
+            elif labels is None and size <= 6 or labels is not None and size <= 2:
+                part = "{" + ", ".join(sorted(names_of[starts[node] : stops[node]].tolist())) + "}"
+            elif parents[node] < 0:
+                part = "root" if lone_root else f"#{node + 1}"
+            else:
+                part = f"#{sibling[node]}"
+            parent = parents[node]
+            whole = labels is None and size <= 6
+            if parent < 0 or whole or lone_root and parent == 0 and out[0] == "root":
+                out.append(part)
+            else:
+                out.append(f"{out[parent]} → {part}")
+        self._cache["node_names"] = out
+        return list(out)
+
     # ------------------------------------------------------------ structure
     @property
     def child_start(self) -> IntArray:
@@ -288,6 +342,7 @@ class ScenarioTree:
         weights: ArrayLike | None = None,
         names: Sequence[str] | None = None,
         labels: dict[tuple[int, object], str] | None = None,
+        label_states: bool = False,
     ) -> tuple[ScenarioTree, IntArray]:
         """Build the tree from observed histories: paths that share a history share a node.
 
@@ -301,6 +356,9 @@ class ScenarioTree:
             Scenario names; default ``"p0", "p1", ...``.
         labels : dict, optional
             ``{(t, state): label}`` for the node of time t reached by observing ``state``.
+        label_states : bool
+            Label every node by its state (its name is then the state history, see
+            :meth:`node_names`); ``labels`` is then ignored.
 
         Returns
         -------
@@ -364,7 +422,12 @@ class ScenarioTree:
         cond[has_parent] = prob[has_parent] / prob[parent[has_parent]]
 
         node_labels = None
-        if labels:
+        if label_states:
+            node_labels = np.full(n_nodes, None, dtype=object)
+            for t in range(width):
+                firsts = changed[:, t]
+                node_labels[node_of[firsts, t]] = raw[order[firsts], t].astype(str)
+        elif labels:
             node_labels = np.full(n_nodes, None, dtype=object)
             for t in range(width):
                 firsts = changed[:, t]

@@ -5,18 +5,49 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
 from treemarket.fact import Fact
+from treemarket.scenario import ScenarioTree
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.optimality import OptimalityReport
 from treemarket.ttp.prices import PriceRanges, PriceSystem, extreme_prices
 
+if TYPE_CHECKING:
+    import pandas as pd
+
 Which = Literal["low", "high"]
 PROVEN_GAP = 1e-9  # a relative gap at most this is proven optimal
+EVENT_NAMES = 20  # events of more scenarios are listed up to this many (their size given)
+
+
+def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """A DataFrame of table rows, without the (long) event lists: ``node`` names the row."""
+    import pandas as pd
+
+    frame = pd.DataFrame(rows)
+    return frame.drop(columns=[c for c in ("event", "event_size", "label") if c in frame])
+
+
+def node_event(tree: ScenarioTree, node: int, full: bool = False) -> dict[str, Any]:
+    """The ``event`` of a table row: the sorted scenario names of ``node``, cut to the first
+    :data:`EVENT_NAMES` (then ``event_size`` gives the number) unless ``full``.
+
+    Examples
+    --------
+    >>> from treemarket.ttp.examples import weather
+    >>> node_event(weather().tree, 1)
+    {'event': ['CF', 'FC']}
+    """
+    start, stop = int(tree.event_start[node]), int(tree.event_stop[node])
+    if full or stop - start <= EVENT_NAMES:
+        return {"event": tree.event(node)}
+    names = tree.scenario_names[start:stop]
+    first = np.partition(names.astype(str), EVENT_NAMES - 1)[:EVENT_NAMES]
+    return {"event": sorted(first.tolist()), "event_size": stop - start}
 
 
 @dataclass
@@ -122,9 +153,11 @@ class TTPSolution:
             ],
         }
 
-    def assignment(self) -> list[dict[str, Any]]:
-        """One row per (buyer, node) with a permit: buyer, time, event, probability, value."""
+    def assignment_rows(self, full: bool = False) -> list[dict[str, Any]]:
+        """One row per (buyer, node) with a permit: buyer, time, node (its name), node_id,
+        event (see :func:`node_event`), probability, value."""
         tree = self.model.tree
+        names = tree.node_names()
         b, n = np.nonzero(self.y > 0.5)
         order = np.lexsort((b, n))
         rows = []
@@ -132,7 +165,9 @@ class TTPSolution:
             row: dict[str, Any] = {
                 "buyer": self.model.buyers[i],
                 "time": int(tree.time[node]),
-                "event": tree.event(node),
+                "node": names[node],
+                "node_id": node,
+                **node_event(tree, node, full),
                 "probability": float(tree.prob[node]),
                 "value": float(self.model.values[i, node]),
             }
@@ -141,12 +176,13 @@ class TTPSolution:
             rows.append(row)
         return rows
 
-    def lotteries(self) -> list[dict[str, Any]]:
+    def lottery_rows(self, full: bool = False) -> list[dict[str, Any]]:
         """The fractional LP optimum read as lotteries: where y_i(n) is a fraction, buyer i gets
         a permit at n with that probability (empty when the LP optimum is integral)."""
         if self.y_lp is None:
             return []
         tree = self.model.tree
+        names = tree.node_names()
         y = self.y_lp
         b, n = np.nonzero(y > 1e-9)
         rows = []
@@ -155,7 +191,9 @@ class TTPSolution:
                 {
                     "buyer": self.model.buyers[i],
                     "time": int(tree.time[node]),
-                    "event": tree.event(node),
+                    "node": names[node],
+                    "node_id": node,
+                    **node_event(tree, node, full),
                     "chance": float(y[i, node]),
                     "value": float(self.model.values[i, node]),
                 }
@@ -172,9 +210,11 @@ class TTPSolution:
         low = self.prices.price.astype(np.float64)
         return low, np.where(self.model.market_open, low, np.inf)
 
-    def price_table(self) -> list[dict[str, Any]]:
-        """Per node: time, event, the supporting price range, the reported price and sales."""
+    def price_rows(self, full: bool = False) -> list[dict[str, Any]]:
+        """Per node: time, node (its name), node_id, event, the supporting price range, the
+        reported price and sales."""
         tree = self.model.tree
+        names = tree.node_names()
         rows = []
         sold = self.priced_y.sum(axis=0)
         bounds = self.price_bounds()
@@ -185,7 +225,9 @@ class TTPSolution:
                 high = None if math.isinf(bounds[1][node]) else float(bounds[1][node])
             row: dict[str, Any] = {
                 "time": int(tree.time[node]),
-                "event": tree.event(node),
+                "node": names[node],
+                "node_id": node,
+                **node_event(tree, node, full),
                 "min": low,
                 "max": high,
             }
@@ -199,11 +241,12 @@ class TTPSolution:
             rows.append(row)
         return rows
 
-    def option_values(self) -> list[dict[str, Any]]:
+    def option_value_rows(self, full: bool = False) -> list[dict[str, Any]]:
         """ψ_i(n) and the option value of waiting E[ψ_i(t+1) | F(t)] per buyer and node."""
         if self.prices is None:
             return []
         tree = self.model.tree
+        names = tree.node_names()
         psi = self.prices.option_value
         expected = np.zeros_like(psi)
         inner = int(tree.level_offsets[-2])
@@ -215,19 +258,57 @@ class TTPSolution:
                     {
                         "buyer": buyer,
                         "time": int(tree.time[node]),
-                        "event": tree.event(node),
+                        "node": names[node],
+                        "node_id": node,
+                        **node_event(tree, node, full),
                         "psi": float(psi[i, node]),
                         "option_value": float(expected[i, node]),
                     }
                 )
         return rows
 
+    def assignment(self) -> pd.DataFrame:
+        """Who buys when and where, one row per (buyer, node) with a permit: buyer, time, node
+        (its name), node_id, probability, value (and count, for buyer types).
+
+        Examples
+        --------
+        >>> from treemarket.ttp import solve
+        >>> from treemarket.ttp.examples import weather
+        >>> solve(weather()).assignment()
+          buyer  time              node  node_id  probability  value
+        0     C     0  {CF, CR, FC, RC}        0         1.00    2.0
+        1     B     1          {CF, FC}        1         0.50    7.0
+        2     A     2                FC        3         0.25    8.0
+        3     A     2                CF        4         0.25    6.0
+        4     A     2                CR        5         0.25    6.0
+        5     B     2                RC        6         0.25    6.0
+        """
+        return _frame(self.assignment_rows())
+
+    def price_table(self) -> pd.DataFrame:
+        """Per node: time, node, node_id, the supporting price range (min, max; max is inf
+        where any price clears), the reported price, probability, supply and units sold."""
+        frame = _frame(self.price_rows())
+        if "max" in frame:
+            frame["max"] = frame["max"].astype(float).fillna(np.inf)
+        return frame
+
+    def lotteries(self) -> pd.DataFrame:
+        """The fractional LP optimum as chances of a permit (empty when the LP is integral)."""
+        return _frame(self.lottery_rows())
+
+    def option_values(self) -> pd.DataFrame:
+        """ψ_i(n) and the option value of waiting per buyer and node."""
+        return _frame(self.option_value_rows())
+
     def revenue(self) -> float | None:
         """Expected revenue of the reported prices on :attr:`priced_y`."""
         return None if self.prices is None else self.prices.revenue(self.model, self.priced_y)
 
-    def to_json(self, *, option_values: bool = False) -> dict[str, Any]:
-        """The object of ``treemarket ttp solve --json`` (keys in ``docs/json.md``)."""
+    def to_json(self, *, option_values: bool = False, full: bool = False) -> dict[str, Any]:
+        """The object of ``treemarket ttp solve --json`` (keys in ``docs/json.md``); ``full``
+        lists every event whole (see :func:`node_event`)."""
         out: dict[str, Any] = {
             "name": self.model.name,
             "welfare": self.welfare,
@@ -239,8 +320,8 @@ class TTPSolution:
             "lp_integral": self.lp_integral.to_json(),
             "supported": self.supported.to_json(),
             "method": self.method,
-            "assignment": self.assignment(),
-            "prices": self.price_table(),
+            "assignment": self.assignment_rows(full),
+            "prices": self.price_rows(full),
         }
         if self.dual_bound is not None:
             out["dual_bound"] = self.dual_bound
@@ -255,8 +336,8 @@ class TTPSolution:
         if notes:
             out["note"] = " ".join(notes)
         if self.y_lp is not None:
-            out["lp_lotteries"] = self.lotteries()
+            out["lp_lotteries"] = self.lottery_rows(full)
         if option_values:
-            out["option_values"] = self.option_values()
+            out["option_values"] = self.option_value_rows(full)
         out["stats"] = {**self.stats, "formulation": self.formulation, "timings": self.timings}
         return out
