@@ -410,17 +410,26 @@ def demo_command(
     from treemarket.ttp.simulate import simulate
 
     out.mkdir(parents=True, exist_ok=True)
-    for name in ("weather.yaml", "weather-tree.yaml", "fractional.yaml", "theme-park.yaml"):
+    names = (
+        "weather.yaml",
+        "weather-tree.yaml",
+        "fractional.yaml",
+        "theme-park.yaml",
+        "sampled-paths.yaml",
+    )
+    for name in names:
         path = example_path(name)
         model = load_ttp(path)
         # the same solution (ranges as `ttp solve` shows them) for the tables, JSON, pictures
         solution = solve(model, range_time_limit=RANGE_SECONDS)
         print_solution(solution)
         write_json(out / f"{path.stem}.json", solution.to_json())
-        if name in ("weather.yaml", "fractional.yaml", "theme-park.yaml"):
+        console.print(f"wrote {out / f'{path.stem}.json'}")
+        if name in ("weather.yaml", "fractional.yaml", "theme-park.yaml", "sampled-paths.yaml"):
             result = simulate(model, solution)
             print_simulation(model, result)
             write_json(out / f"{path.stem}-simulation.json", result.to_json())
+            console.print(f"wrote {out / f'{path.stem}-simulation.json'}")
             if name != "fractional.yaml":
                 write_pictures(solution, result, out / path.stem)
     from treemarket.cli import intermediation as inter
