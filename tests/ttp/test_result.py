@@ -6,7 +6,7 @@ import pytest
 from treemarket.examples import example_path
 from treemarket.fact import Fact
 from treemarket.io.ttp_file import load_ttp
-from treemarket.ttp import solve_exact, solve_market
+from treemarket.ttp import solve, solve_exact, solve_market
 from treemarket.ttp.examples import weather
 
 
@@ -43,3 +43,27 @@ def test_a_fact_is_not_a_bool():
     with pytest.raises(TypeError, match="not a bool"):
         bool(Fact.UNKNOWN)
     assert Fact.of(None).to_json() is None and str(Fact.REFUTED) == "refuted"
+
+
+def test_reprs_are_short_and_the_notebook_view_has_the_certificate_and_the_tree():
+    model = weather()
+    sol = solve(model)
+    assert len(repr(model)) < 120 and "7 nodes" in repr(model)
+    assert len(repr(sol)) < 120 and "welfare 12" in repr(sol)
+    page = sol._repr_html_()
+    assert "expected welfare [P0]" in page and "proven" in page
+    assert page.count("<svg") == 1 and "<table" in page
+    assert len(page) < 100_000
+
+
+def test_tables_are_dataframes_named_by_node():
+    sol = solve(load_ttp(example_path("weather-tree.yaml")))
+    purchases = sol.assignment()
+    assert list(purchases.columns[:4]) == ["buyer", "time", "node", "node_id"]
+    assert "no rain → FC" in set(purchases["node"])
+    table = sol.price_table()
+    assert len(table) == sol.model.tree.n_nodes
+    assert table["max"].dtype == float
+    # the JSON rows and the DataFrame agree
+    rows = sol.price_rows()
+    assert [r["node"] for r in rows] == table["node"].tolist()

@@ -256,19 +256,9 @@ def print_solution(solution: TTPSolution, full: bool = False) -> None:
     longer than :data:`ALL_ROWS` show their :data:`ROWS` most probable rows (most expected
     value for purchases) and say how many are left out, unless ``full``."""
     model = solution.model
-    tree = model.tree
     title = f"TTP '{model.name}'" if model.name else "TTP"
     console.rule(title)
-    units = int(model.counts.sum())
-    buyers = (
-        f"{model.n_buyers} buyers"
-        if units == model.n_buyers
-        else (f"{model.n_buyers} buyer types ({units} units)")
-    )
-    console.print(
-        f"{buyers}, T = {tree.horizon}, {tree.n_nodes} nodes, {tree.n_scenarios} scenarios, "
-        f"supply μ = {model.supply.tolist()}"
-    )
+    console.print(model.summary())
     rows = solution.assignment_rows()
     table = Table(title=_title("assignment (who buys when and where)", len(rows), full))
     for col in ("buyer", "time", "node", "probability", "value"):

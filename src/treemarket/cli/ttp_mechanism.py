@@ -73,11 +73,7 @@ def print_mechanism(result: VCGResult | PivotResult, comparison: MechanismCompar
     name = f" of '{model.name}'" if model.name else ""
     title = "static VCG" if result.kind == "vcg" else "dynamic pivot (Bergemann–Välimäki)"
     console.rule(f"{title}{name}")
-    console.print(
-        f"{model.n_buyers} buyers (x{int(model.counts.sum())}), T = {model.horizon}, "
-        f"{model.tree.n_nodes} nodes, supply μ = {model.supply.tolist()}",
-        markup=False,
-    )
+    console.print(model.summary(), markup=False)
     table = Table(title="expected payment and payoff per buyer (type: all its units)")
     for col in ("buyer", "count", "value", "payment", "payoff", "per unit paid", "per unit payoff"):
         table.add_column(col, justify="left" if col == "buyer" else "right")

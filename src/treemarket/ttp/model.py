@@ -78,6 +78,31 @@ class TTPModel:
         ):
             raise ValueError("early_benefit must be an (I, T + 1) array")
 
+    def summary(self) -> str:
+        """One line: buyers (or types and units), T, nodes, scenarios and the supply μ(t).
+
+        Examples
+        --------
+        >>> from treemarket.ttp.examples import weather
+        >>> weather()
+        TTPModel('weather': 3 buyers, T = 2, 7 nodes, 4 scenarios, supply μ = [1, 1, 1])
+        """
+        units = int(self.counts.sum())
+        buyers = (
+            f"{self.n_buyers} buyers"
+            if units == self.n_buyers
+            else f"{self.n_buyers} buyer types ({units} units)"
+        )
+        tree = self.tree
+        return (
+            f"{buyers}, T = {tree.horizon}, {tree.n_nodes} nodes, {tree.n_scenarios} scenarios, "
+            f"supply μ = {self.supply.tolist()}"
+        )
+
+    def __repr__(self) -> str:
+        name = f"{self.name!r}: " if self.name else ""
+        return f"TTPModel({name}{self.summary()})"
+
     @property
     def n_buyers(self) -> int:
         return len(self.buyers)

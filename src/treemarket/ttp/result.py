@@ -3,6 +3,8 @@ prices; it prints, tabulates and converts to the JSON of ``treemarket ttp solve 
 
 from __future__ import annotations
 
+import html
+import io
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -10,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from treemarket.display import number
 from treemarket.fact import Fact
 from treemarket.scenario import ScenarioTree
 from treemarket.ttp.model import TTPModel
@@ -301,6 +304,55 @@ class TTPSolution:
     def option_values(self) -> pd.DataFrame:
         """ψ_i(n) and the option value of waiting per buyer and node."""
         return _frame(self.option_value_rows())
+
+    def __repr__(self) -> str:
+        """The certificate in one line (the arrays stay out: see :meth:`assignment`).
+
+        Examples
+        --------
+        >>> from treemarket.ttp import solve
+        >>> from treemarket.ttp.examples import weather
+        >>> solve(weather())
+        TTPSolution(exact: welfare 12, bound 12, gap 0; LP integral proven; supported proven)
+        """
+        return (
+            f"TTPSolution({self.method}: welfare {number(self.welfare, 10)}, bound "
+            f"{number(self.upper_bound, 10)}, gap {self.gap:.3g}; LP integral {self.lp_integral}; "
+            f"supported {self.supported})"
+        )
+
+    def _repr_html_(self) -> str:
+        """A notebook's view: the certificate, the most probable purchases and the tree."""
+        from treemarket.viz.tree import plot_tree
+
+        rows = [
+            ("model", self.model.summary()),
+            ("method", self.method),
+            ("expected welfare [P0]", number(self.welfare, 10)),
+            ("LP bound [P1]", number(self.lp_bound, 10)),
+            ("upper bound, gap", f"{number(self.upper_bound, 10)}, {self.gap:.3g}"),
+            ("target gap reached", "yes" if self.reached else "no"),
+            ("LP relaxation integral", str(self.lp_integral)),
+            ("prices support the optimum", str(self.supported)),
+        ]
+        table = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        purchases = self.assignment()
+        if len(purchases) > 15:
+            purchases = purchases.nlargest(15, "probability").sort_index()
+        import matplotlib
+
+        picture = io.StringIO()
+        with matplotlib.rc_context({"svg.fonttype": "none"}):  # text as text, not glyphs
+            plot_tree(self).savefig(picture, format="svg", bbox_inches="tight")
+        svg = picture.getvalue()
+        return (
+            f"<div><table>{table}</table>"
+            f"<p>purchases ({len(purchases)} most probable shown)</p>"
+            f"{purchases.to_html(index=False)}{svg[svg.find('<svg') :]}</div>"
+        )
 
     def revenue(self) -> float | None:
         """Expected revenue of the reported prices on :attr:`priced_y`."""
