@@ -69,7 +69,7 @@ def test_labels_are_shown():
     sol = solve(load_ttp(example_path("weather-tree.yaml")))
     data = plot_tree(sol).treemarket_data
     rec = _node_at(data, 1, ["FC", "CF"])
-    assert rec["label"] == "no rain" and rec["text"].startswith("t=1  no rain {CF, FC}")
+    assert rec["label"] == "no rain" and rec["text"].startswith("t=1  no rain\n")
 
 
 def test_a_500_node_tree_is_collapsed_and_says_so(big_solution):
@@ -112,15 +112,15 @@ def test_when_even_the_roots_do_not_fit_one_box_per_time(big_solution):
     assert [s["expected_sales"] for s in data["summaries"]] == pytest.approx([0] * 8 + [1])
 
 
-def test_many_buyers_show_the_highest_values_and_the_buyers_who_buy(big_solution):
+def test_many_buyers_show_who_buys_not_every_value(big_solution):
     model = random_model(np.random.default_rng(1), horizon=1, buyers=12, branching=2)
     y = np.zeros((12, 3))
     weakest = int(np.argmin(model.values[:, 0]))
     y[weakest, 0] = 1.0
     sol = fake_solution(model, y, np.zeros(3), None, None)
     root = plot_tree(sol).treemarket_data["nodes"][0]
-    assert model.buyers[weakest] in root["values_shown"] and len(root["values_shown"]) == 6
-    assert len(root["values"]) == 12 and "… +6" in root["text"]
+    assert root["values_shown"] == [] and "v:" not in root["text"]
+    assert len(root["values"]) == 12 and f"buys: {model.buyers[weakest]}" in root["text"]
     # without ranges the reported price is drawn, as in the price table
     row = sol.price_rows()[0]
     assert (root["min"], root["max"]) == (row["min"], row["max"]) == (0.0, row["max"])
@@ -136,3 +136,18 @@ def test_draws_into_a_given_axes_and_returns_its_figure(weather_solution, big_so
     assert fig.get_size_inches().tolist() == [9.0, 5.0] and fig.axes == [left, right]
     assert len(left.texts) == 7 + 6 and not fig.texts  # boxes and edge labels; no footer
     assert "collapsed" in right.get_xlabel()  # the note stays with its picture
+
+
+def test_boxes_are_coloured_by_the_buyer_who_buys_with_a_legend():
+    from treemarket.ttp import solve
+
+    sol = solve(load_ttp(example_path("theme-park.yaml")))
+    fig = plot_tree(sol)
+    data = fig.treemarket_data
+    mains = {r["main_buyer"] for r in data["nodes"] if r["sale"]}
+    assert mains and None not in mains
+    legend = fig.axes[0].get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert set(mains) <= set(labels) and labels[-1] == "no sale"
+    # a box's text has no wall of values when there are many buyer types
+    assert all("v:" not in r["text"] for r in data["nodes"])

@@ -235,4 +235,4 @@ def demo(out: Path) -> None:
         print_report(result, source=name)
         picture = out / f"{path.stem}.png"
         write_picture(result, picture, "png")
-        console.print(f"picture: {picture}")
+        console.print(f"wrote {picture}")

@@ -66,8 +66,9 @@ def draw_tree(result: Analysis, ax: Axes | None = None, title: str | None = None
 
     Node text: name, product set ``set(j)``, limit price (``s`` at the seller, ``b`` at customers)
     and the utility ``u``; edge text: the price ``p_j`` paid by the child ``j``. Customers are
-    squares, the seller a diamond, intermediaries circles; a negative utility is drawn in red and
-    an edge priced 0 (where ``p ≥ 0`` binds) dashed red.
+    squares, the seller a diamond, intermediaries circles; an agent with a negative utility
+    (squeezed) is ringed and written in red, and an edge priced 0 (where ``p ≥ 0`` binds) is
+    dashed red; the legend says both when they occur.
 
     Parameters
     ----------
@@ -180,9 +181,25 @@ def draw_tree(result: Analysis, ax: Axes | None = None, title: str | None = None
             zorder=4,
             bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none", "alpha": 0.85},
         )
+    if negative:  # the squeezed agents: a red ring, and the legend says what red means
+        idx = [list(names).index(name) for name in negative]
+        ax.scatter(
+            pos[idx, 0],
+            pos[idx, 1],
+            s=260,
+            facecolors="none",
+            edgecolors="tab:red",
+            linewidths=1.5,
+            zorder=3,
+            label="squeezed: utility u < 0 (red text)",
+        )
+    if binding:
+        ax.plot(
+            [], [], color="tab:red", linestyle="--", linewidth=1.0, label="price 0 (p ≥ 0 binds)"
+        )
     ax.set_ylim(-tree.height - 0.9, 0.4)
     ax.set_xlim(-0.8, max(tree.customers - 1, 1) + 0.8)
-    ax.legend(loc="upper right", fontsize=7, frameon=False)
+    ax.legend(loc="lower center", ncol=2, fontsize=7, frameon=False)
     if own:
         fig.tight_layout()
     positions = {names[i]: (float(pos[i, 0]), float(pos[i, 1])) for i in range(tree.n)}

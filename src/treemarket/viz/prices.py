@@ -18,11 +18,12 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from treemarket.ttp.result import TTPSolution
+    from treemarket.ttp.result import TTPSolution, Which
 
 FloatArray = NDArray[np.float64]
 
 QUANTILES = (0.10, 0.25, 0.50, 0.75, 0.90)
+RANGE_WIDTH = 0.5  # the ranges of one time share at most this much of the x axis
 
 
 def weighted_quantiles(
@@ -54,20 +55,31 @@ def weighted_quantiles(
     return v[order][np.minimum(idx, v.shape[0] - 1)]
 
 
-def plot_price_fan(solution: TTPSolution, *, max_paths: int = 40, ax: Axes | None = None) -> Figure:
+def plot_price_fan(
+    solution: TTPSolution,
+    *,
+    which: Which = "low",
+    max_paths: int = 40,
+    ax: Axes | None = None,
+) -> Figure:
     """Price paths over time: the distribution of p(t, ω) across scenarios, as a fan.
 
     For every time t the nodes of that time, weighted by their probabilities, give the
-    distribution of the reported price ``solution.prices.price``; drawn are the 10–90% and
-    25–75% bands of lower weighted quantiles (see :func:`weighted_quantiles`), the median and the
-    mean, and each scenario's price path as a thin line when there are at most ``max_paths``
-    leaves. When the solution carries per-node price ranges, each node's supporting range
-    ``[min, max]`` is drawn as a vertical segment just right of its time (an upward arrow where
-    any higher price also supports the optimum).
+    distribution of the price of the supporting system ``which`` (``"low"``: the lowest expected
+    revenue, the reported one; ``"high"``: the highest), named in the title; drawn are the
+    10–90% and 25–75% bands of lower weighted quantiles (see :func:`weighted_quantiles`), the
+    median and the mean, and each scenario's price path as a thin line when there are at most
+    ``max_paths`` leaves. When the solution carries per-node price ranges, each node's
+    supporting range ``[min, max]`` is drawn as a vertical segment right of its time, the nodes
+    of one time side by side (an upward arrow where any higher price also supports the optimum).
+    The legend lists only what can be seen (no band of zero width, no mean on top of the
+    median).
 
     Parameters
     ----------
     solution : TTPSolution
+    which : {"low", "high"}
+        The supporting price system drawn (the LP's when the LP is fractional).
     max_paths : int, default 40
         Draw each scenario's price path when there are at most this many scenarios.
     ax : matplotlib Axes, optional
@@ -79,8 +91,8 @@ def plot_price_fan(solution: TTPSolution, *, max_paths: int = 40, ax: Axes | Non
         With ``fig.treemarket_data``: ``kind`` ("price_fan"), ``times``, ``quantiles``
         (``{"10": [...], "25": ..., "50": ..., "75": ..., "90": ...}`` per time), ``median``,
         ``mean``, ``paths`` (one price list per leaf, or None when not drawn), ``ranges`` (per
-        time ``{"low": [...], "high": [...]}`` with None for no upper bound, or None), and
-        ``supported``.
+        time ``{"low": [...], "high": [...]}`` with None for no upper bound, or None),
+        ``which``, ``legend`` (the labels shown) and ``supported``.
 
     Examples
     --------
@@ -90,10 +102,11 @@ def plot_price_fan(solution: TTPSolution, *, max_paths: int = 40, ax: Axes | Non
     >>> data["times"], data["ranges"][1]["high"]
     ([0, 1, 2], [4.0, 0.0])
     """
-    if solution.prices is None:
+    system = solution.price_system(which)
+    if system is None:
         raise ValueError("the solution carries no prices to draw")
     tree = solution.model.tree
-    price = np.asarray(solution.prices.price, dtype=np.float64)
+    price = np.asarray(system.price, dtype=np.float64)
     times = list(range(tree.horizon + 1))
     quant = np.empty((len(QUANTILES), len(times)))
     mean = np.empty(len(times))
@@ -106,17 +119,29 @@ def plot_price_fan(solution: TTPSolution, *, max_paths: int = 40, ax: Axes | Non
     owns = ax is None
     fig, ax = new_axes(ax, (min(11.0, max(7.0, 0.9 * len(times) + 5)), 4.6))
     xs = np.asarray(times, dtype=np.float64)
-    ax.fill_between(xs, quant[0], quant[4], color="#4a7fb5", alpha=0.18, lw=0, label="10–90%")
-    ax.fill_between(xs, quant[1], quant[3], color="#4a7fb5", alpha=0.35, lw=0, label="25–75%")
+    tiny = 1e-9 * max(1.0, float(np.abs(price).max(initial=0.0)))
+
+    def shown(label: str, visible: bool) -> str | None:
+        return label if visible else None  # an invisible mark stays out of the legend
+
+    wide, inner = quant[4] - quant[0] > tiny, quant[3] - quant[1] > tiny
+    ax.fill_between(
+        xs, quant[0], quant[4], color="#4a7fb5", alpha=0.18, lw=0, label=shown("10–90%", wide.any())
+    )
+    ax.fill_between(
+        xs, quant[1], quant[3], color="#4a7fb5", alpha=0.4, lw=0, label=shown("25–75%", inner.any())
+    )
     paths = None
     if tree.n_leaves <= max_paths:
         path_prices = price[tree.ancestors]
         paths = path_prices.tolist()
         for row in path_prices:
             ax.plot(xs, row, color="#555555", lw=0.6, alpha=0.55, zorder=2)
-        ax.plot([], [], color="#555555", lw=0.6, alpha=0.55, label="scenario paths")
+        apart = bool(np.any(np.abs(path_prices - quant[2][None, :]) > tiny))
+        ax.plot([], [], color="#555555", lw=0.6, alpha=0.55, label=shown("scenario paths", apart))
     ax.plot(xs, quant[2], color="#1f3f66", lw=2.2, marker="o", zorder=4, label="median")
-    ax.plot(xs, mean, color="#1f3f66", lw=1.2, ls=":", zorder=4, label="mean")
+    if np.any(np.abs(mean - quant[2]) > tiny):  # a mean on top of the median is not drawn
+        ax.plot(xs, mean, color="#e08a1e", lw=1.4, ls="--", zorder=5, label="mean")
 
     finite = [price]
     ranges = None
@@ -136,9 +161,16 @@ def plot_price_fan(solution: TTPSolution, *, max_paths: int = 40, ax: Axes | Non
             level = tree.level(t)
             lo, hi = low[level], high[level]
             ranges.append({"low": lo.tolist(), "high": [finite_or_none(h) for h in hi]})
-            x = t + 0.1
-            segments += [[(x, a), (x, min(b, top))] for a, b in zip(lo, hi, strict=True)]
-            open_x += [x] * int(np.count_nonzero(np.isinf(hi)))
+            # the nodes of time t side by side in [t + 0.08, t + 0.08 + width]
+            width = min(RANGE_WIDTH, 0.07 * lo.shape[0])
+            x = t + 0.08 + width * (np.arange(lo.shape[0]) + 0.5) / lo.shape[0]
+            segments += [
+                [(float(xk), a), (float(xk), min(b, top))]
+                for xk, a, b in zip(x, lo, hi, strict=True)
+            ]
+            open_x += x[np.isinf(hi)].tolist()
+            ends = np.concatenate([lo, np.minimum(hi, top)])  # caps: a point range stays visible
+            ax.plot(np.tile(x, 2), ends, ls="none", marker="_", ms=7, color="#b03a2e", zorder=3)
         alpha = float(min(0.8, max(0.08, 4.0 / max(1, tree.n_nodes // len(times)))))
         ax.add_collection(
             LineCollection(
@@ -159,17 +191,18 @@ def plot_price_fan(solution: TTPSolution, *, max_paths: int = 40, ax: Axes | Non
                 alpha=max(alpha, 0.6),
                 label="range without upper bound",
             )
-    ax.set_xlim(-0.3, times[-1] + 0.4)
+    ax.set_xlim(-0.3, times[-1] + 0.2 + RANGE_WIDTH)
     ax.set_ylim(min(0.0, float(np.min(price))) - 0.04 * top, top * 1.04)
     ax.set_xticks(times)
     ax.set_xlabel("trading time t")
     ax.set_ylabel("price p(t, ω)")
     name = solution.model.name or "TTP"
-    title = f"{name}: market prices across scenarios"
+    system_name = "lowest" if which == "low" else "highest"
+    title = f"{name}: market prices across scenarios ({system_name}-revenue supporting prices)"
     if solution.supported.refuted:
-        title += " (LP prices: no prices support the integer optimum)"
+        title = f"{name}: the LP's {system_name}-revenue prices (none support the integer optimum)"
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    legend = ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     if owns:  # the caller's figure keeps the caller's layout
         fig.tight_layout()
     fig.treemarket_data = {  # type: ignore[attr-defined]
@@ -180,6 +213,8 @@ def plot_price_fan(solution: TTPSolution, *, max_paths: int = 40, ax: Axes | Non
         "mean": mean.tolist(),
         "paths": paths,
         "ranges": ranges,
+        "which": which,
+        "legend": [text.get_text() for text in legend.get_texts()],
         "supported": solution.supported.to_json(),
     }
     return fig

@@ -28,7 +28,20 @@ FloatArray = NDArray[np.float64]
 SALE_FACE, SALE_EDGE = "#d6efd6", "#2e7d32"
 IDLE_FACE, IDLE_EDGE = "#f6f6f6", "#9e9e9e"
 SUMMARY_FACE, SUMMARY_EDGE = "#e8eef8", "#4a6fa5"
-MAX_VALUES_SHOWN = 6  # buyers' values listed per node; more buyers -> the highest ones
+MAX_VALUES_SHOWN = 3  # buyers' values are listed per node up to this many buyers
+MAX_COLOURED = 10  # boxes coloured by buyer up to this many buyers (else: green for a sale)
+BUYER_COLOURS = (  # light faces and their edges, one pair per buyer (tab10, lightened)
+    ("#c6dbef", "#1f77b4"),
+    ("#fdd0a2", "#e6550d"),
+    ("#c7e9c0", "#2ca02c"),
+    ("#fcbba1", "#d62728"),
+    ("#dadaeb", "#756bb1"),
+    ("#e7cbb5", "#8c564b"),
+    ("#fbc7e6", "#e377c2"),
+    ("#d9d9d9", "#636363"),
+    ("#f0f0b0", "#bcbd22"),
+    ("#c2ecf1", "#17becf"),
+)
 MAX_NAMES = 4  # scenario names listed per event
 
 
@@ -62,23 +75,13 @@ def _node_record(
     buys = {model.buyers[i]: float(round(bought[i])) for i in np.flatnonzero(bought > 0.5).tolist()}
     label = _label(tree, node)
     event = _event_text(tree, node)
-    header = f"t={int(tree.time[node])}  " + (f"{label} {event}" if label else event)
-    if model.n_buyers <= MAX_VALUES_SHOWN:
-        shown = list(range(model.n_buyers))
-    else:
-        buyers_here = [model.buyers.index(b) for b in buys]
-        rest = [i for i in np.argsort(-values, kind="stable").tolist() if i not in buyers_here]
-        shown = (buyers_here + rest)[: max(MAX_VALUES_SHOWN, len(buyers_here))]
-        shown.sort(key=lambda i: -values[i])
-    value_items = [f"{model.buyers[i]} {number(values[i], 4)}" for i in shown]
+    header = f"t={int(tree.time[node])}  " + (label if label else event)
+    # values only for a few buyers: with more, the boxes would be walls of numbers (the tables
+    # and the JSON have every value)
+    shown = list(range(model.n_buyers)) if model.n_buyers <= MAX_VALUES_SHOWN else []
     lines = [header]
-    value_lines = _chunks(value_items, 3)
-    if value_lines:
-        value_lines[0] = "v: " + value_lines[0]
-    hidden = model.n_buyers - len(shown)
-    if hidden:
-        value_lines[-1] += f" … +{hidden}"
-    lines += value_lines
+    if shown:
+        lines.append("v: " + " · ".join(f"{model.buyers[i]} {number(values[i], 4)}" for i in shown))
     if buys:
         items = [
             b if n == 1 and model.counts[model.buyers.index(b)] == 1 else f"{b} ×{n:g}"
@@ -93,8 +96,10 @@ def _node_record(
     if bounds is not None:
         low, high = float(bounds[0][node]), float(bounds[1][node])
         lines.append(f"p ∈ [{number(low, 4)}, {number(high, 4)}]")
+    main = max(buys, key=lambda b: (buys[b], -model.buyers.index(b))) if buys else None
     return {
         "node": node,
+        "main_buyer": main,
         "time": int(tree.time[node]),
         "event": tree.event(node),
         "label": label,
@@ -304,7 +309,7 @@ def plot_tree(solution: TTPSolution, *, max_nodes: int = 60, ax: Axes | None = N
     texts = [r["text"] for r in nodes] + [r["text"] for r in summaries]
     n_lines = max(t.count("\n") + 1 for t in texts)
     n_chars = max(len(line) for t in texts for line in t.split("\n"))
-    fontsize = 9.0 if n_rows <= 8 else 8.0 if n_rows <= 16 else 7.0 if n_rows <= 32 else 6.0
+    fontsize = 10.0 if n_rows <= 8 else 9.0 if n_rows <= 16 else 8.0 if n_rows <= 32 else 7.0
     box_w = n_chars * fontsize * 0.52 / 72 + 0.25
     col_w = max(box_w / 0.68, 1.8)
     row_h = n_lines * fontsize * 1.35 / 72 + 0.25
@@ -326,10 +331,16 @@ def plot_tree(solution: TTPSolution, *, max_nodes: int = 60, ax: Axes | None = N
             color="#333333",
             bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none"},
         )
+    colour_of = {b: BUYER_COLOURS[k % len(BUYER_COLOURS)] for k, b in enumerate(model.buyers)}
+    by_buyer = model.n_buyers <= MAX_COLOURED
     for rec in nodes:
-        face, edge_c, lw = (
-            (SALE_FACE, SALE_EDGE, 1.6) if rec["sale"] else (IDLE_FACE, IDLE_EDGE, 0.8)
-        )
+        if not rec["sale"]:
+            face, edge_c, lw = IDLE_FACE, IDLE_EDGE, 0.8
+        elif by_buyer:
+            face, edge_c = colour_of[rec["main_buyer"]]
+            lw = 1.6
+        else:
+            face, edge_c, lw = SALE_FACE, SALE_EDGE, 1.6
         ax.text(
             rec["x"],
             rec["y"],
@@ -379,11 +390,29 @@ def plot_tree(solution: TTPSolution, *, max_nodes: int = 60, ax: Axes | None = N
         bound = number(solution.lp_bound, 4)
         title += f"\nno prices support the integer optimum: LP prices (LP bound {bound})"
     ax.set_title(title, fontsize=fontsize + 2, pad=18)
+    sale = "box colour: the buyer who buys most there" if by_buyer else "green box: a sale"
     legend = (
-        "v: each buyer's value v_i(t, ω) · green box: a permit is sold there (buys: who) · "
+        ("v: each buyer's value v_i(t, ω) · " if model.n_buyers <= MAX_VALUES_SHOWN else "")
+        + f"{sale} (buys: who, ×units) · grey box: no sale · "
         "p ∈ [min, max]: supporting price range (any: no upper bound) · "
         "edge labels: conditional probabilities"
     )
+    if by_buyer and nodes:
+        from matplotlib.patches import Patch
+
+        buyers_drawn = [b for b in model.buyers if any(r["main_buyer"] == b for r in nodes)]
+        handles = [
+            Patch(facecolor=colour_of[b][0], edgecolor=colour_of[b][1], label=b)
+            for b in buyers_drawn
+        ] + [Patch(facecolor=IDLE_FACE, edgecolor=IDLE_EDGE, label="no sale")]
+        ax.legend(
+            handles=handles,
+            title="who buys",
+            fontsize=fontsize - 1,
+            title_fontsize=fontsize - 1,
+            loc="upper left",
+            frameon=False,
+        )
     footer = legend if note is None else f"{note}\n{legend}"
     footer_size, footer_color = max(6.0, fontsize - 1), "#b03a2e" if note else "#333333"
     if owns:
