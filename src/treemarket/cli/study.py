@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from treemarket.cli._common import console, run_guarded
-from treemarket.display import number
+from treemarket.display import number, percent
 from treemarket.errors import ModelError
 
 if TYPE_CHECKING:
@@ -187,8 +187,13 @@ def report_command(
 def _print_family(
     study: Study, summary: pd.DataFrame, family: str, members: list[tuple[str, str]]
 ) -> None:
-    """One table per metric family: a row per point, a column per member (mean ± CI half)."""
-    table = Table(title=f"{study.name}: {family}, mean ± 95% CI over seeds")
+    """One table per metric family: a row per point, a column per member (mean ± CI half);
+    shares as percentages."""
+    from treemarket.study.report import is_share, metric_title
+
+    share = is_share(family)
+    show = percent if share else (lambda x, digits=4: number(x, digits))
+    table = Table(title=f"{study.name}: {metric_title(family)}, mean ± 95% CI over seeds")
     for param in study.swept:
         table.add_column(param, justify="right")
     table.add_column("n", justify="right")
@@ -207,9 +212,8 @@ def _print_family(
                 half = (row.ci_high - row.ci_low) / 2
                 if half == half and half <= 1e-12 * max(1.0, abs(row.mean)):
                     half = 0.0  # rounding noise of identical values
-                cells.append(
-                    number(row.mean, 4) + ("" if half != half else f" ± {number(half, 2)}")
-                )
+                spread = "" if half != half else f" ± {show(half, 1 if share else 2)}"
+                cells.append(show(row.mean, 1 if share else 4) + spread)
             table.add_row(*cells)
     console.print(table)
 

@@ -161,6 +161,53 @@ def write_tables(study: Study, out: Path, fmt: str = "csv") -> list[Path]:
     return written
 
 
+# -------------------------------------------------------------------------------- names
+METRIC_WORDS = {
+    "welfare": "expected welfare",
+    "welfare_se": "standard error of the welfare",
+    "efficiency": "efficiency",
+    "revenue": "expected revenue",
+    "revenue_low": "lowest supporting revenue",
+    "revenue_high": "highest supporting revenue",
+    "unsold": "expected unsold permits",
+    "lp_bound": "LP bound [P1]",
+    "upper_bound": "proven upper bound",
+    "dual_bound": "dual bound",
+    "gap": "certified gap",
+    "optimum": "optimum [P0]",
+    "early_supply": "permits sold before T",
+    "all_at_exercise": "welfare with all supply at T",
+    "surplus": "surplus",
+}
+SOURCE_WORDS = {"simulate": "simulated markets", "solve": "solver", "model": "model"}
+
+
+def metric_title(family: str) -> str:
+    """A metric family as people read it: ``simulate.welfare`` is "expected welfare
+    (simulated markets)"; unknown names keep their words.
+
+    >>> metric_title("simulate.efficiency"), metric_title("solve.gap"), metric_title("x.y_z")
+    ('efficiency (simulated markets)', 'certified gap (solver)', 'y z (x)')
+    """
+    source, _, leaf = family.rpartition(".")
+    words = METRIC_WORDS.get(leaf, leaf.replace("_", " "))
+    if not source:
+        return words
+    return f"{words} ({SOURCE_WORDS.get(source.split('.')[0], source.replace('.', ' '))})"
+
+
+def metric_axis(family: str) -> str:
+    """The metric's words alone, for an axis (the title names the source)."""
+    leaf = family.rpartition(".")[2]
+    words = METRIC_WORDS.get(leaf, leaf.replace("_", " "))
+    return "efficiency (share of the optimum)" if leaf == "efficiency" else words
+
+
+def is_share(family: str) -> bool:
+    """Is the metric a share (shown as a percentage)?"""
+    return family.rpartition(".")[2] == "efficiency"
+
+
 # -------------------------------------------------------------------------------- pictures
 def families(metrics: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
     """Metrics drawn together: ``simulate.<policy>.<m>`` share the picture ``simulate.<m>``
@@ -205,9 +252,14 @@ def write_pictures(
     if not len(done):
         return written
     for family, param, members in picture_plan(study):
-        title = f"{study.name}: {family} (mean, {int(LEVEL * 100)}% CI over seeds)"
+        words = metric_title(family)
+        title = f"{study.name}: {words}, mean and {int(LEVEL * 100)}% CI over seeds"
         fig = plot_study(
-            study_panels(study, done, param, members), xlabel=param, ylabel=family, title=title
+            study_panels(study, done, param, members),
+            xlabel=param,
+            ylabel=metric_axis(family),
+            title=title,
+            percent=is_share(family),
         )
         path = out / f"{study.name}-{_slug(family)}-vs-{_slug(param)}.{image}"
         written.append(save(fig, path, dpi=110, tight=False))

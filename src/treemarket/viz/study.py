@@ -21,6 +21,9 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 PANEL_SIZE = (4.2, 3.4)  # inches per panel
+COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#17becf")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X")
+DASHES = ("-", "--", "-.", ":")
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,7 @@ def plot_study(
     xlabel: str,
     ylabel: str,
     title: str = "",
+    percent: bool = False,
     ax: Axes | Sequence[Axes] | np.ndarray | None = None,
 ) -> Figure:
     """A metric family against a swept parameter: one panel per :class:`Panel`, side by side
@@ -85,6 +89,8 @@ def plot_study(
         The swept parameter and the metric family.
     title : str
         The figure's title (drawn only on a figure made here).
+    percent : bool
+        The metric is a share: the y axis in percent.
     ax : matplotlib Axes or sequence of Axes, optional
         Draw into these axes, one per panel (an Axes alone for one panel); the figure of the
         first is returned and its layout left to the caller.
@@ -122,6 +128,11 @@ def plot_study(
         target.set_xlabel(xlabel)
         target.grid(alpha=0.3)
     axes[0].set_ylabel(ylabel)
+    if percent:
+        from matplotlib.ticker import PercentFormatter
+
+        for target in axes:
+            target.yaxis.set_major_formatter(PercentFormatter(1.0))
     if max(len(p.lines) for p in panels) > 1:
         axes[-1].legend(fontsize=8)
     if owns:
@@ -156,11 +167,19 @@ def _draw_panel(ax: Axes, panel: Panel) -> None:
     if xs != list(panel.x):
         raise ValueError("give a panel's x in drawing order (see axis_values)")
     positions = np.asarray(xs, dtype=float) if numeric else np.arange(len(xs), dtype=float)
-    for line in panel.lines:
+    for k, line in enumerate(panel.lines):
         mean = np.asarray(line.mean, dtype=float)
         low = np.asarray(line.low, dtype=float)
         high = np.asarray(line.high, dtype=float)
-        drawn = ax.plot(positions, mean, marker="o", markersize=3, label=line.label)[0]
+        drawn = ax.plot(  # colour, marker and dash differ: series stay apart in grey too
+            positions,
+            mean,
+            marker=MARKERS[k % len(MARKERS)],
+            linestyle=DASHES[k % len(DASHES)],
+            markersize=4,
+            color=COLOURS[k % len(COLOURS)],
+            label=line.label,
+        )[0]
         ok = np.isfinite(low) & np.isfinite(high)
         if ok.any():
             ax.fill_between(
@@ -168,7 +187,7 @@ def _draw_panel(ax: Axes, panel: Panel) -> None:
                 np.where(ok, low, mean),
                 np.where(ok, high, mean),
                 color=drawn.get_color(),
-                alpha=0.2,
+                alpha=0.12,
                 linewidth=0,
             )
     if not numeric:
