@@ -333,3 +333,15 @@ def test_plot_command_rejects_a_bad_format(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "png, svg" in err and len(err.strip().splitlines()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["--help"], ["ttp", "solve", "--help"], ["ttp", "plot", "--help"], ["study", "run", "--help"]],
+)
+def test_help_is_clean(command):
+    """Regression: --help showed <bool> for flags, {file} for the argument, reST markup."""
+    result = CliRunner().invoke(app, command, env={"COLUMNS": "100"})
+    assert result.exit_code == 0
+    for noise in ("<bool>", "{file}", "{FILE}", "``", ":func:"):
+        assert noise not in result.output

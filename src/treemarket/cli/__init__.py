@@ -14,6 +14,7 @@ from treemarket.cli.ttp import app as ttp_app
 from treemarket.cli.ttp import demo_command
 
 app = typer.Typer(
+    rich_markup_mode="markdown",
     name="treemarket",
     help="Market design on trees: tradable time-specific permits and intermediation trees.",
     no_args_is_help=True,

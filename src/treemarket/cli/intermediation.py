@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 app = typer.Typer(
+    rich_markup_mode="markdown",
     help="Intermediation trees: profitability and welfare-optimal prices.",
     no_args_is_help=True,
 )

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from treemarket.study.schema import Study
 
 app = typer.Typer(
+    rich_markup_mode="markdown",
     name="study",
     help="Studies at scale: sweeps and Monte Carlo over generated instances, on Dask.",
     no_args_is_help=True,

@@ -20,7 +20,10 @@ from treemarket.ttp.formulation import FORMULATIONS
 from treemarket.ttp.result import Which
 from treemarket.ttp.simulate import SimulationResult
 
-app = typer.Typer(help="Tradable time-specific permits: optimal assignment and prices.")
+app = typer.Typer(
+    help="Tradable time-specific permits: optimal assignment and prices.",
+    rich_markup_mode="markdown",
+)
 
 ROWS = 15  # rows of a long table shown by default (--full: all)
 ALL_ROWS = 25  # a table up to this long is shown whole
