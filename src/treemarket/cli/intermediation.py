@@ -191,7 +191,7 @@ def print_report(result: Analysis, source: str | None = None) -> None:
         if len(spread) > 10:
             console.print(f"    … and {len(spread) - 10} more (see --json)")
 
-    table = Table(show_edge=False, pad_edge=False)
+    table = Table(title="prices and utilities per node (the tree in preorder)")
     table.add_column("node")
     table.add_column("products")
     table.add_column("limit")
