@@ -3,6 +3,7 @@ the JSON keys of docs/json.md, atomic output, the readable reports, bad input.""
 
 import json
 
+import numpy as np
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -345,3 +346,32 @@ def test_help_is_clean(command):
     assert result.exit_code == 0
     for noise in ("<bool>", "{file}", "{FILE}", "``", ":func:"):
         assert noise not in result.output
+
+
+def test_ten_thousand_sampled_paths_read_on_one_screen(tmp_path):
+    """Regression: 10,000 sampled paths (121 nodes) printed 974 lines, events as made-up path
+    ids; the report now fits a screen, names nodes by their state history, and --full has all."""
+    rng = np.random.default_rng(1)
+    step = np.array([[0.6, 0.3, 0.1], [0.25, 0.5, 0.25], [0.1, 0.3, 0.6]])
+    states = ["low", "mid", "high"]
+    rows = ["t0,t1,t2,t3,t4,a,b,c,d"]
+    for _ in range(10_000):
+        path = [1]
+        for _ in range(4):
+            path.append(int(rng.choice(3, p=step[path[-1]])))
+        values = 5 + 2 * (np.mean(path[1:]) - 1) + rng.normal(0, 1.5, 4)
+        rows.append(",".join([states[k] for k in path] + [f"{v:.2f}" for v in values]))
+    (tmp_path / "days.csv").write_text("\n".join(rows) + "\n")
+    model = tmp_path / "days.yaml"
+    model.write_text("model: ttp\nbuyers: [a, b, c, d]\nsupply: [0, 1, 1, 1, 1]\npaths: days.csv\n")
+    short = CliRunner().invoke(app, ["ttp", "solve", str(model)], env={"COLUMNS": "100"})
+    assert short.exit_code == 0, short.output
+    lines = short.output.splitlines()
+    assert len(lines) <= 60
+    assert "mid → " in short.output and "p1" not in short.output
+    assert "more rows (--full shows them all" in short.output
+    full = CliRunner().invoke(app, ["ttp", "solve", str(model), "--full"], env={"COLUMNS": "100"})
+    assert len(full.output.splitlines()) > 121  # every node's price row
+    data = json.loads(CliRunner().invoke(app, ["ttp", "solve", str(model), "--json"]).output)
+    assert all(len(row["event"]) <= 20 for row in data["prices"])
+    assert data["prices"][0]["event_size"] == 10_000

@@ -25,8 +25,8 @@ app = typer.Typer(
     rich_markup_mode="markdown",
 )
 
-ROWS = 15  # rows of a long table shown by default (--full: all)
-ALL_ROWS = 25  # a table up to this long is shown whole
+ROWS = 10  # rows of a long table shown by default (--full: all)
+ALL_ROWS = 20  # a table up to this long is shown whole
 SHORT_OF_TARGET = 3  # exit status: an answer, but a limit stopped the solver short of its target
 RANGE_SECONDS = 10.0  # price ranges by default: given up (and said so) past this many seconds
 FileArg = typer.Argument(..., help="TTP model file (YAML or JSON).", show_default=False)
