@@ -71,3 +71,13 @@ def test_sampled_simulation_converges_to_the_exact_value():
         e, s = exact.policies[name], sampled.policies[name]
         assert s.welfare_se > 0
         assert abs(s.welfare - e.welfare) <= 4 * s.welfare_se, name  # 4 s.e.: fixed seed
+
+
+def test_simulation_tables_are_dataframes():
+    model = weather()
+    sim = simulate(model, solve_exact(model), draws=4)
+    table = sim.table()
+    assert list(table["policy"]) == list(sim.policies)
+    assert table.set_index("policy").loc["myopic", "welfare"] == sim.policies["myopic"].welfare
+    payoffs = sim.payoffs()
+    assert list(payoffs.index) == list(model.buyers) and list(payoffs.columns) == list(sim.policies)

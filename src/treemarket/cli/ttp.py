@@ -160,13 +160,22 @@ def print_simulation(model: TTPModel, result: SimulationResult) -> None:
             number(out.unsold),
         )
     console.print(table)
-    payoffs = Table(title="expected payoff per buyer (per type: all its units)")
+    buyers = list(model.buyers)
+    if len(buyers) > ALL_ROWS:  # the buyers with the largest payoff in the markets
+        market = next(iter(result.policies.values())).payoffs
+        buyers = sorted(buyers, key=lambda b: -market[b])[:ROWS]
+    payoffs = Table(
+        title="expected payoff per buyer (per type: all its units)"
+        + ("" if len(buyers) == model.n_buyers else f": the {ROWS} largest of {model.n_buyers}")
+    )
     payoffs.add_column("buyer")
     for name in result.policies:
         payoffs.add_column(name, justify="right")
-    for buyer in model.buyers:
+    for buyer in buyers:
         payoffs.add_row(buyer, *(number(o.payoffs[buyer]) for o in result.policies.values()))
     console.print(payoffs)
+    if len(buyers) < model.n_buyers:
+        console.print(f"… {model.n_buyers - len(buyers)} more buyers (--json has them all)")
     console.print(f"optimum [P0]: {result.optimum:.10g}")
     console.print(
         f"the optimum is an equilibrium at the markets' prices ({result.prices}): "

@@ -26,7 +26,7 @@ the random policies average ``draws`` random orders per scenario, with their sta
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +36,9 @@ from treemarket.ttp.equilibrium import EquilibriumReport, best_response, check_e
 from treemarket.ttp.market.clearing import clear
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.result import TTPSolution, Which
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 POLICIES = ("market", "myopic", "fcfs", "lottery")
 
@@ -84,6 +87,43 @@ class SimulationResult:
     notes: list[str] = field(default_factory=list)
     trades: list[dict[str, Any]] = field(default_factory=list)
     price_systems: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def table(self) -> pd.DataFrame:
+        """One row per policy: welfare, its standard error, efficiency, revenue, unsold.
+
+        Examples
+        --------
+        >>> from treemarket.ttp import solve
+        >>> from treemarket.ttp.examples import weather
+        >>> m = weather()
+        >>> simulate(m, solve(m), draws=8).table()[["policy", "welfare", "efficiency"]]
+            policy  welfare  efficiency
+        0   market    12.00    1.000000
+        1   myopic    11.00    0.916667
+        2     fcfs    10.75    0.895833
+        3  lottery    10.25    0.854167
+        """
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "policy": p.name,
+                    "welfare": p.welfare,
+                    "welfare_se": p.welfare_se,
+                    "efficiency": p.efficiency,
+                    "revenue": p.revenue,
+                    "unsold": p.unsold,
+                }
+                for p in self.policies.values()
+            ]
+        )
+
+    def payoffs(self) -> pd.DataFrame:
+        """Expected payoff per buyer (rows) and policy (columns)."""
+        import pandas as pd
+
+        return pd.DataFrame({p.name: p.payoffs for p in self.policies.values()})
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
