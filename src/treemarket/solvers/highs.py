@@ -35,7 +35,17 @@ _STATUS = {
 }
 
 
+#: What a session tries after a solve that ended in an error: (option, value); "" is the same
+#: solve from scratch.
+FALLBACKS = (("", None), ("simplex_strategy", 4), ("solver", "ipm"))
+
 _banner_shown = False
+
+
+def _option_value(h: highspy.Highs, name: str) -> Any:
+    """An option's value (some highspy versions return it with a status)."""
+    value = h.getOptionValue(name)
+    return value[1] if isinstance(value, tuple) else value
 
 
 def _new_highs() -> highspy.Highs:
@@ -263,9 +273,17 @@ class _HighsSession(SolverSession):
             self.h.run()
             result = _result(self.h, False)
             self.h.setOptionValue("presolve", "on")
-        if result.status == "error":
-            # simplex can stall from a basis after a change near the tolerances: from scratch
+        for option, value in FALLBACKS:
+            if result.status != "error":
+                break
+            # simplex can end in an unknown state near the tolerances (node probabilities of
+            # 1e-30): from scratch, then with primal simplex, then with the interior point
             self.h.clearSolver()
+            previous = _option_value(self.h, option) if option else None
+            if option:
+                self.h.setOptionValue(option, value)
             self.h.run()
             result = _result(self.h, False)
+            if option:
+                self.h.setOptionValue(option, previous)
         return result
