@@ -60,7 +60,8 @@ class Solution:
 
     ``status`` is one of ``optimal``, ``infeasible``, ``unbounded``, ``time_limit``, ``error``.
     For a MIP, ``bound`` is the solver's proven bound on the optimum (``objective`` itself when
-    proven optimal within the relative gap ``gap``).
+    proven optimal within the relative gap ``gap``). ``detail`` is the backend's own word for
+    an ``error`` (e.g. HiGHS's model status), empty otherwise.
     """
 
     status: str
@@ -71,6 +72,7 @@ class Solution:
     gap: float = float("nan")
     iterations: int = 0
     info: dict[str, float] = field(default_factory=dict)
+    detail: str = ""
 
     @property
     def ok(self) -> bool:

@@ -37,7 +37,11 @@ _STATUS = {
 
 #: What a session tries after a solve that ended in an error: (option, value); "" is the same
 #: solve from scratch.
-FALLBACKS = (("", None), ("simplex_strategy", 4), ("solver", "ipm"))
+FALLBACKS: tuple[tuple[str, int | str], ...] = (
+    ("", 0),
+    ("simplex_strategy", 4),
+    ("solver", "ipm"),
+)
 
 _banner_shown = False
 
@@ -111,7 +115,7 @@ def _result(h: highspy.Highs, is_mip: bool) -> Solution:
     x = np.asarray(sol.col_value, dtype=np.float64) if sol.value_valid else None
     out = Solution(status=status, x=x, iterations=int(info.simplex_iteration_count))
     if status == "error":
-        out.info["highs_status"] = h.modelStatusToString(h.getModelStatus())
+        out.detail = h.modelStatusToString(h.getModelStatus())
     if x is not None:
         out.objective = float(info.objective_function_value)
     if is_mip:
@@ -279,11 +283,12 @@ class _HighsSession(SolverSession):
             # simplex can end in an unknown state near the tolerances (node probabilities of
             # 1e-30): from scratch, then with primal simplex, then with the interior point
             self.h.clearSolver()
-            previous = _option_value(self.h, option) if option else None
-            if option:
+            if not option:
+                self.h.run()
+            else:
+                previous = _option_value(self.h, option)
                 self.h.setOptionValue(option, value)
-            self.h.run()
-            result = _result(self.h, False)
-            if option:
+                self.h.run()
                 self.h.setOptionValue(option, previous)
+            result = _result(self.h, False)
         return result

@@ -157,11 +157,8 @@ def _optimal_assignment(
             # the LP did not finish: the market solver's answer is the best one with a proof
             stats["lp_status"] = lp_sol.status
             return _Assignment(market.y, None, None, None, market.upper_bound, {}, stats)
-        detail = lp_sol.info.get("highs_status")
-        raise SolverError(
-            f"the LP relaxation [P1] ended with status {lp_sol.status}"
-            + (f" ({detail})" if detail else "")
-        )
+        detail = f" ({lp_sol.detail})" if lp_sol.detail else ""
+        raise SolverError(f"the LP relaxation [P1] ended with status {lp_sol.status}{detail}")
     y_lp = form.assignment(lp_sol.x)
     lp_bound = expected_welfare(model, y_lp)
     fractional = bool(np.any(np.abs(y_lp - np.round(y_lp)) > INTEGRAL))
