@@ -5,25 +5,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.ttp.strategies import maybe, random_models
+from tests.ttp.market.test_solver import models
 from treemarket.testing import assignment_violations, zoo
 from treemarket.ttp import solve_exact
 from treemarket.ttp.market import DualOracle, MarketOptions, solve_market
 from treemarket.ttp.market.oracle import supply_value
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def models():
-    return random_models(
-        horizon=4,
-        buyers=8,
-        branching=(1, 3),
-        supply=(0, 3),
-        counts=maybe((1, 4)),
-        integer_values=st.booleans(),
-        windows=st.booleans(),
-    )
 
 
 def smoothed(model, price, tau):

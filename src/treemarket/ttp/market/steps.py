@@ -22,8 +22,35 @@ def relative_gap(upper: float, lower: float) -> float:
     return max(0.0, (upper - lower) / max(abs(upper), 1e-12))
 
 
+class BestBounds:
+    """The best dual bound seen (and its multipliers) and the best feasible welfare."""
+
+    multiplier: NDArray[np.float64]
+    best_multiplier: NDArray[np.float64]
+    best_upper: float
+    best_lower: float
+
+    @property
+    def gap(self) -> float:
+        return relative_gap(self.best_upper, self.best_lower)
+
+    def offer(self, lower: float) -> bool:
+        """A feasible welfare; True when it is the best so far."""
+        if lower > self.best_lower:
+            self.best_lower = lower
+            return True
+        return False
+
+    def improves(self, upper: float) -> bool:
+        """Record the dual value L at :attr:`multiplier`; True when it is the best bound."""
+        if upper < self.best_upper - 1e-12 * max(1.0, abs(upper)):
+            self.best_upper, self.best_multiplier = upper, self.multiplier.copy()
+            return True
+        return False
+
+
 @dataclass
-class PriceSteps:
+class PriceSteps(BestBounds):
     """The multipliers λ of the supply constraints, the best dual bound (and its multipliers)
     and the best feasible welfare.
 
@@ -53,21 +80,10 @@ class PriceSteps:
         self.best_multiplier = self.multiplier.copy()
         self.previous: NDArray[np.float64] | None = None
 
-    @property
-    def gap(self) -> float:
-        return relative_gap(self.best_upper, self.best_lower)
-
-    def offer(self, lower: float) -> bool:
-        """A feasible welfare; True when it is the best so far."""
-        if lower > self.best_lower:
-            self.best_lower = lower
-            return True
-        return False
-
     def observe(self, upper: float) -> None:
         """The dual value L at the current multipliers."""
-        if upper < self.best_upper - 1e-12 * max(1.0, abs(upper)):
-            self.best_upper, self.best_multiplier, self.stall = upper, self.multiplier.copy(), 0
+        if self.improves(upper):
+            self.stall = 0
             return
         self.stall += 1
         if self.stall >= self.options.patience:
@@ -96,7 +112,7 @@ class PriceSteps:
         return True
 
 
-class SmoothSteps:
+class SmoothSteps(BestBounds):
     """Minimise the smoothed dual L_τ over the multipliers λ ≥ 0 by projected L-BFGS, cooling
     τ whenever the (hard) dual bound stops improving; the best bound, its multipliers and the
     best feasible welfare are kept as in :class:`PriceSteps`.
@@ -141,25 +157,13 @@ class SmoothSteps:
         self._check_upper = np.inf
 
     @property
-    def gap(self) -> float:
-        return relative_gap(self.best_upper, self.best_lower)
-
-    @property
     def theta(self) -> float:
         """The temperature relative to the price scale (reported like PriceSteps' θ)."""
         return self.tau / self.scale if self.scale > 0 else 0.0
 
-    def offer(self, lower: float) -> bool:
-        """A feasible welfare; True when it is the best so far."""
-        if lower > self.best_lower:
-            self.best_lower = lower
-            return True
-        return False
-
     def observe(self, upper: float) -> None:
         """The (hard) dual value L at :attr:`multiplier`."""
-        if upper < self.best_upper - 1e-12 * max(1.0, abs(upper)):
-            self.best_upper, self.best_multiplier = upper, self.multiplier.copy()
+        self.improves(upper)
 
     def step(self, value: float, gradient: NDArray[np.float64]) -> bool:
         """Take L_τ and its gradient (in λ) at :attr:`multiplier`; set the next point. False
