@@ -375,3 +375,19 @@ def test_ten_thousand_sampled_paths_read_on_one_screen(tmp_path):
     data = json.loads(CliRunner().invoke(app, ["ttp", "solve", str(model), "--json"]).output)
     assert all(len(row["event"]) <= 20 for row in data["prices"])
     assert data["prices"][0]["event_size"] == 10_000
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["ttp", "solve", "weather.yaml"],
+        ["ttp", "simulate", "weather.yaml", "--draws", "2"],
+        ["ttp", "schedule", "weather.yaml", "--capacity", "3"],
+    ],
+)
+def test_every_file_written_is_announced(command, tmp_path):
+    out = tmp_path / "result.json"
+    args = [*command[:2], str(example_path(command[2])), *command[3:], "--output", str(out)]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert out.exists() and f"wrote {out}" in result.output

@@ -118,8 +118,12 @@ def simulate_command(
         )
     if trades is not None:
         write_trades(trades, result.trades)
+        if not as_json:
+            console.print(f"wrote {trades}", markup=False, soft_wrap=True)
     if as_json or output is not None:
         emit_json(result.to_json(), output)
+        if output is not None and not as_json:
+            console.print(f"wrote {output}", markup=False, soft_wrap=True)
         return
     print_simulation(model, result)
 
@@ -208,6 +212,8 @@ def schedule_command(
         raise ModelError(str(exc), place="--min/--max") from None
     if as_json or output is not None:
         emit_json(result.to_json(), output)
+        if output is not None and not as_json:
+            console.print(f"wrote {output}", markup=False, soft_wrap=True)
         return
     console.rule(f"supply schedule for '{model.name}' (M = {capacity})")
     console.print(f"optimal schedule μ = {result.supply}, expected welfare {result.welfare:.10g}")
