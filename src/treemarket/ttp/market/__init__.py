@@ -89,10 +89,13 @@ def solve_market(
     if opts.restrict and result.gap > opts.target_gap and left > 0:
         start = time.perf_counter()
         width = opts.restrict_width * result.price_scale
-        found = restricted_assignment(model, result.price, y, width, left, opts.target_gap / 4)
+        found, pairs = restricted_assignment(
+            model, result.price, y, width, left, opts.target_gap / 4
+        )
         timings["restricted"] = time.perf_counter() - start
         if found is not None and expected_welfare(model, found) > welfare:
             y, welfare = found, expected_welfare(model, found)
+        stats["restricted_pairs"] = pairs
         stats["restricted_welfare"] = None if found is None else expected_welfare(model, found)
     return TTPSolution(
         model=model,

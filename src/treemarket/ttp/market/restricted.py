@@ -48,28 +48,30 @@ def restricted_assignment(
     width: float,
     time_limit: float,
     rel_gap: float,
-) -> FloatArray | None:
+) -> tuple[FloatArray | None, int]:
     """The best assignment of [P0] over :func:`open_pairs` and the pairs ``y`` buys: the LP
-    over them, rounded down when it is integral to within 1e-6, else their MIP (to
-    ``rel_gap``, from ``y``); None when the solver finds nothing within ``time_limit``."""
+    over them when it is integral (to within 1e-6), else their MIP (to ``rel_gap``, from
+    ``y``); None when the solver finds nothing within ``time_limit``. Also the number of
+    pairs."""
     deadline = time.perf_counter() + time_limit
     columns = open_pairs(model, price, width) | (y > 0)
     backend = get_solver("highs")
     form = build(model, "path", integer=False, columns=columns)
+    pairs = form.n_y
     lp_sol = backend.solve(form.lp, SolveOptions(time_limit=time_limit))
     if lp_sol.status != "optimal" or lp_sol.x is None:
-        return None
+        return None, pairs
     found = form.assignment(lp_sol.x)
     if np.all(np.abs(found - np.round(found)) <= INTEGRAL):
-        return np.round(found)
+        return np.round(found), pairs
     left = deadline - time.perf_counter()
     if left <= 0:
-        return None
+        return None, pairs
     form = build(model, "path", integer=True, columns=columns)
     start = None
     if form.lp.n_cols == form.n_y:  # the path form without carry-over: y is a whole point
         start = Start(y[form.col_buyer, form.col_node].astype(np.float64))
     mip = backend.solve(form.lp, SolveOptions(time_limit=left, mip_rel_gap=rel_gap), start)
     if mip.x is None:
-        return None
-    return np.round(form.assignment(mip.x))
+        return None, pairs
+    return np.round(form.assignment(mip.x)), pairs
