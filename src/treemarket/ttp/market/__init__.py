@@ -90,7 +90,7 @@ def solve_market(
         start = time.perf_counter()
         width = opts.restrict_width * result.price_scale
         found, pairs = restricted_assignment(
-            model, result.price, y, width, left, opts.target_gap / 4
+            model, result.price, y, width, left, opts.target_gap / 4, opts.restrict_pairs
         )
         timings["restricted"] = time.perf_counter() - start
         if found is not None and expected_welfare(model, found) > welfare:

@@ -53,6 +53,9 @@ class MarketOptions:
         prices leave open (:mod:`~treemarket.ttp.market.restricted`) within the time left.
     restrict_width : float
         The surplus tolerance w of that restriction, relative to the mean myopic price.
+    restrict_pairs : int
+        Not tried when the restriction keeps more pairs than this (its LP can take much longer
+        than the loop: on the zoo's ties at 10^6 pairs about 5 minutes after a 20 s loop).
     """
 
     target_gap: float = 1e-3
@@ -74,3 +77,4 @@ class MarketOptions:
     soft_repair: bool = True
     restrict: bool = True
     restrict_width: float = 1e-3
+    restrict_pairs: int = 1_000_000

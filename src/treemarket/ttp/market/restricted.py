@@ -48,13 +48,16 @@ def restricted_assignment(
     width: float,
     time_limit: float,
     rel_gap: float,
+    max_pairs: int | None = None,
 ) -> tuple[FloatArray | None, int]:
     """The best assignment of [P0] over :func:`open_pairs` and the pairs ``y`` buys: the LP
     over them when it is integral (to within 1e-6), else their MIP (to ``rel_gap``, from
-    ``y``); None when the solver finds nothing within ``time_limit``. Also the number of
-    pairs."""
+    ``y``); None when the solver finds nothing within ``time_limit``, or when there are more
+    than ``max_pairs`` pairs (not tried). Also the number of pairs."""
     deadline = time.perf_counter() + time_limit
     columns = open_pairs(model, price, width) | (y > 0)
+    if max_pairs is not None and int(np.count_nonzero(columns)) > max_pairs:
+        return None, int(np.count_nonzero(columns))
     backend = get_solver("highs")
     form = build(model, "path", integer=False, columns=columns)
     pairs = form.n_y
