@@ -134,7 +134,7 @@ def draw_tree(result: Analysis, ax: Axes | None = None, title: str | None = None
                 mx,
                 my,
                 text,
-                fontsize=7,
+                fontsize=8.5,
                 ha="center",
                 va="center",
                 color="tab:blue",
@@ -174,7 +174,7 @@ def draw_tree(result: Analysis, ax: Axes | None = None, title: str | None = None
             pos[i, 0],
             pos[i, 1] - 0.12,
             label if full else names[i],
-            fontsize=7,
+            fontsize=8.5,
             ha="center",
             va="top",
             color="tab:red" if u < 0 else "black",
@@ -199,7 +199,7 @@ def draw_tree(result: Analysis, ax: Axes | None = None, title: str | None = None
         )
     ax.set_ylim(-tree.height - 0.9, 0.4)
     ax.set_xlim(-0.8, max(tree.customers - 1, 1) + 0.8)
-    ax.legend(loc="lower center", ncol=2, fontsize=7, frameon=False)
+    ax.legend(loc="lower center", ncol=2, fontsize=8.5, frameon=False)
     if own:
         fig.tight_layout()
     positions = {names[i]: (float(pos[i, 0]), float(pos[i, 1])) for i in range(tree.n)}
