@@ -92,3 +92,17 @@ def test_a_million_nodes_builds():
     v = tree.conditional_expectation(rng.normal(size=(2, tree.n_scenarios)))
     assert v.shape == (2, tree.n_nodes)
     assert np.isfinite(v).all()
+
+
+def test_node_names_for_large_events_and_several_roots():
+    """Events over six scenarios are named by their place among their siblings; with labels
+    the path of labels names a node, and a node without a label shows a short event."""
+    names = [f"s{k}" for k in range(8)]
+    tree = ScenarioTree.from_partitions(
+        [[names], [names[:7], names[7:]], [[n] for n in names]], dict.fromkeys(names, 1 / 8)
+    )
+    got = tree.node_names()
+    assert got[0] == "root" and got[1] == "#1" and got[2] == "s7"
+    assert all(len(n) < 30 for n in got)
+    paths, _ = ScenarioTree.from_paths([["a", "x"], ["b", "x"], ["b", "y"]], label_states=True)
+    assert paths.node_names() == ["a", "b", "a → x", "b → x", "b → y"]

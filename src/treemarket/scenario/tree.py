@@ -149,6 +149,7 @@ class ScenarioTree:
         first_child[has_parent] = self.child_start[self.parent[has_parent]]
         sibling = (np.arange(self.n_nodes) - first_child + 1).tolist()
         lone_root = self.level_offsets[1] == 1
+        short = 6 if labels is None else 2  # events listed in a name up to this size
         out: list[str] = []
         for node in range(self.n_nodes):
             label = None if labels is None else labels[node]
@@ -157,15 +158,16 @@ class ScenarioTree:
                 part = str(label)
             elif size == 1:
                 part = str(names_of[starts[node]])
-            elif labels is None and size <= 6 or labels is not None and size <= 2:
+            elif size <= short:
                 part = "{" + ", ".join(sorted(names_of[starts[node] : stops[node]].tolist())) + "}"
             elif parents[node] < 0:
                 part = "root" if lone_root else f"#{node + 1}"
             else:
                 part = f"#{sibling[node]}"
             parent = parents[node]
-            whole = labels is None and size <= 6
-            if parent < 0 or whole or lone_root and parent == 0 and out[0] == "root":
+            names_itself = labels is None and size <= short  # a short event needs no path
+            below_plain_root = parent == 0 and out[0] == "root"
+            if parent < 0 or names_itself or below_plain_root:
                 out.append(part)
             else:
                 out.append(f"{out[parent]} → {part}")
