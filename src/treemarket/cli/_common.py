@@ -41,6 +41,12 @@ def run_guarded(app: typer.Typer, args: list[str] | None = None) -> int:
     return 0
 
 
+def wrote(path: Path | str) -> None:
+    """Say that a file was written: ``wrote PATH`` on one line, the path never wrapped or read
+    as markup."""
+    console.print(f"wrote {path}", markup=False, soft_wrap=True)
+
+
 def emit_json(obj: Any, output: Path | None) -> None:
     """Print ``obj`` as JSON on stdout, or write it atomically to ``output``."""
     if output is not None:

@@ -31,7 +31,7 @@ def examples_command(
             write_text(out / name, text)
     console.print(table)
     if out is not None:
-        console.print(f"wrote {len(files)} files to {out}")
+        console.print(f"wrote {len(files)} files to {out}", markup=False, soft_wrap=True)
 
 
 def _top_level(text: str, key: str) -> str | None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from treemarket.cli._common import console, emit_json
+from treemarket.cli._common import console, emit_json, wrote
 from treemarket.display import number
 from treemarket.intermediation import (
     Analysis,
@@ -91,7 +91,7 @@ def solve_command(
     if as_json or output is not None:
         emit_json(result.to_json(), output)
         if output is not None and not as_json:
-            console.print(f"wrote {output}")
+            wrote(output)
         return
     print_report(result, source=str(file))
 
@@ -108,7 +108,7 @@ def plot_command(
     result = _analyze(file, rule.value)
     path = out / f"{file.stem}.{format.value}"
     write_picture(result, path, format.value)
-    console.print(f"wrote {path}")
+    wrote(path)
 
 
 def write_picture(result: Analysis, path: Path, fmt: str = "png") -> Figure:
@@ -236,4 +236,4 @@ def demo(out: Path) -> None:
         print_report(result, source=name)
         picture = out / f"{path.stem}.png"
         write_picture(result, picture, "png")
-        console.print(f"wrote {picture}")
+        wrote(picture)

@@ -21,7 +21,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from treemarket.cli._common import console, run_guarded
+from treemarket.cli._common import console, run_guarded, wrote
 from treemarket.display import number, percent
 from treemarket.errors import ModelError
 
@@ -182,7 +182,7 @@ def report_command(
     for family, members in families(study.metrics).items():
         _print_family(study, summary, family, members)
     for path in write_report(study, out, format, pictures=pictures):
-        console.print(f"wrote {path}")
+        wrote(path)
 
 
 def _print_family(

@@ -10,7 +10,7 @@ import numpy as np
 import typer
 from rich.table import Table
 
-from treemarket.cli._common import console, emit_json
+from treemarket.cli._common import console, emit_json, wrote
 from treemarket.display import number
 from treemarket.errors import ModelError
 from treemarket.io.ttp_file import load_ttp
@@ -70,7 +70,7 @@ def solve_command(
     if as_json or output is not None:
         emit_json(solution.to_json(option_values=option_values, full=full), output)
         if output is not None and not as_json:
-            console.print(f"wrote {output}")
+            wrote(output)
     else:
         print_solution(solution, full)
     if not solution.reached:
@@ -119,11 +119,11 @@ def simulate_command(
     if trades is not None:
         write_trades(trades, result.trades)
         if not as_json:
-            console.print(f"wrote {trades}", markup=False, soft_wrap=True)
+            wrote(trades)
     if as_json or output is not None:
         emit_json(result.to_json(), output)
         if output is not None and not as_json:
-            console.print(f"wrote {output}", markup=False, soft_wrap=True)
+            wrote(output)
         return
     print_simulation(model, result)
 
@@ -213,7 +213,7 @@ def schedule_command(
     if as_json or output is not None:
         emit_json(result.to_json(), output)
         if output is not None and not as_json:
-            console.print(f"wrote {output}", markup=False, soft_wrap=True)
+            wrote(output)
         return
     console.rule(f"supply schedule for '{model.name}' (M = {capacity})")
     console.print(f"optimal schedule μ = {result.supply}, expected welfare {result.welfare:.10g}")
@@ -432,12 +432,12 @@ def demo_command(
         solution = solve(model, range_time_limit=RANGE_SECONDS)
         print_solution(solution)
         write_json(out / f"{path.stem}.json", solution.to_json())
-        console.print(f"wrote {out / f'{path.stem}.json'}")
+        wrote(out / f"{path.stem}.json")
         if name in ("weather.yaml", "fractional.yaml", "theme-park.yaml", "sampled-paths.yaml"):
             result = simulate(model, solution)
             print_simulation(model, result)
             write_json(out / f"{path.stem}-simulation.json", result.to_json())
-            console.print(f"wrote {out / f'{path.stem}-simulation.json'}")
+            wrote(out / f"{path.stem}-simulation.json")
             if name != "fractional.yaml":
                 write_pictures(solution, result, out / path.stem)
     from treemarket.cli import intermediation as inter

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from treemarket.cli._common import console, emit_json
+from treemarket.cli._common import console, emit_json, wrote
 from treemarket.display import number
 from treemarket.io.ttp_file import load_ttp
 from treemarket.ttp.exact import solve_exact
@@ -62,7 +62,7 @@ def mechanism_command(
         data["comparison"] = comparison.to_json()
         emit_json(data, output)
         if output is not None and not as_json:
-            console.print(f"wrote {output}", markup=False, soft_wrap=True)
+            wrote(output)
         return
     print_mechanism(result, comparison)
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from treemarket.cli._common import console
+from treemarket.cli._common import wrote
 from treemarket.errors import ModelError
 from treemarket.io.ttp_file import load_ttp
 from treemarket.ttp import TTPSolution, solve
@@ -60,4 +60,4 @@ def write_pictures(
     }
     for kind, figure in figures.items():
         path = save(figure, stem.with_name(f"{stem.name}-{kind}.{fmt}"))
-        console.print(f"wrote {path}", markup=False, soft_wrap=True)
+        wrote(path)
