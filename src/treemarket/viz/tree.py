@@ -186,6 +186,24 @@ def _top_ancestor(tree: ScenarioTree, depth: int) -> NDArray[np.int64]:
     return top
 
 
+def _box(
+    ax: Axes, rec: dict[str, Any], fontsize: float, frame: dict[str, Any], style: str = "normal"
+) -> None:
+    """A node's or a summary's text in its rounded box (``frame``: face, edge, line)."""
+    ax.text(
+        rec["x"],
+        rec["y"],
+        rec["text"],
+        ha="center",
+        va="center",
+        fontsize=fontsize,
+        zorder=3,
+        linespacing=1.25,
+        style=style,
+        bbox={"boxstyle": "round,pad=0.4", **frame},
+    )
+
+
 def plot_tree(solution: TTPSolution, *, max_nodes: int = 60, ax: Axes | None = None) -> Figure:
     """The scenario tree as drawn in the slides, with values, sales and price ranges per node.
 
@@ -341,17 +359,7 @@ def plot_tree(solution: TTPSolution, *, max_nodes: int = 60, ax: Axes | None = N
             lw = 1.6
         else:
             face, edge_c, lw = SALE_FACE, SALE_EDGE, 1.6
-        ax.text(
-            rec["x"],
-            rec["y"],
-            rec["text"],
-            ha="center",
-            va="center",
-            fontsize=fontsize,
-            zorder=3,
-            linespacing=1.25,
-            bbox={"boxstyle": "round,pad=0.4", "fc": face, "ec": edge_c, "lw": lw},
-        )
+        _box(ax, rec, fontsize, {"fc": face, "ec": edge_c, "lw": lw})
     for rec in summaries:
         if "root" in rec:
             x0, y0 = pos[rec["root"]]
@@ -364,18 +372,7 @@ def plot_tree(solution: TTPSolution, *, max_nodes: int = 60, ax: Axes | None = N
                 zorder=1,
                 arrowprops={"arrowstyle": "-", "color": SUMMARY_EDGE},
             )
-        ax.text(
-            rec["x"],
-            rec["y"],
-            rec["text"],
-            ha="center",
-            va="center",
-            fontsize=fontsize,
-            zorder=3,
-            linespacing=1.25,
-            style="italic",
-            bbox={"boxstyle": "round,pad=0.4", "fc": SUMMARY_FACE, "ec": SUMMARY_EDGE, "ls": "--"},
-        )
+        _box(ax, rec, fontsize, {"fc": SUMMARY_FACE, "ec": SUMMARY_EDGE, "ls": "--"}, "italic")
     ax.set_xlim(-0.5, n_cols - 0.5)
     ax.set_ylim(n_rows - 0.5, -0.5)  # the first leaf on top
     ax.set_xticks(range(n_cols), col_names)
