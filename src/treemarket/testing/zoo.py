@@ -182,6 +182,30 @@ def _supply(rng: np.random.Generator, horizon: int, supply: int | tuple[int, int
     return rng.integers(supply[0], supply[1] + 1, size=horizon + 1)
 
 
+def _walk_model(
+    rng: np.random.Generator,
+    depth: int,
+    buyers: int,
+    supply: int | tuple[int, int],
+    *,
+    branching: int | tuple[int, int] = 2,
+    step: float = 2.0,
+    **options: Any,
+) -> TTPModel:
+    """The zoo's base: :func:`~treemarket.testing.random_model` on a complete tree of this
+    depth and branching, real random-walk values (steps N(0, ``step``²))."""
+    return random_model(
+        rng,
+        horizon=depth,
+        buyers=buyers,
+        branching=branching,
+        supply=supply,
+        step=step,
+        integer_values=False,
+        **options,
+    )
+
+
 def _chains(first: np.ndarray, horizon: int) -> np.ndarray:
     """States (P, T + 1) for paths that split at t = 1 by ``first`` and then never again."""
     states = np.zeros((first.shape[0], horizon + 1), dtype=np.int64)
@@ -209,15 +233,7 @@ def random_walk(
     ``make("random_walk", depth=10, buyers=50, seed=0)`` is its 1e5 instance."""
     if depth is None or buyers is None:
         depth, buyers = _tree_shape(pairs)
-    return random_model(
-        rng,
-        horizon=depth,
-        buyers=buyers,
-        branching=2,
-        supply=supply,
-        step=step,
-        integer_values=False,
-    )
+    return _walk_model(rng, depth, buyers, supply, step=step)
 
 
 @register(
@@ -348,15 +364,7 @@ def skewed_probabilities(
     """Many nodes with tiny probability: P(child | parent) ~ Dirichlet(concentration) (drawn as
     normalised gammas, all nodes at once), each at least ``floor`` before renormalising."""
     depth, buyers = _tree_shape(pairs, branching)
-    base = random_model(
-        rng,
-        horizon=depth,
-        buyers=buyers,
-        branching=branching,
-        supply=supply,
-        step=2.0,
-        integer_values=False,
-    )
+    base = _walk_model(rng, depth, buyers, supply, branching=branching)
     tree = base.tree
     gam = np.maximum(rng.gamma(concentration, size=tree.n_nodes), 1e-300)
     parent = np.maximum(tree.parent, 0)  # level 0 is the single root
@@ -391,15 +399,7 @@ def wide_shallow(
     else:  # tiny: one level, as many children as two buyers allow
         branching = max(2, round(pairs / 2) - 1)
     buyers = max(1, round(pairs / _nodes(branching, depth)))
-    return random_model(
-        rng,
-        horizon=depth,
-        buyers=buyers,
-        branching=branching,
-        supply=supply,
-        step=2.0,
-        integer_values=False,
-    )
+    return _walk_model(rng, depth, buyers, supply, branching=branching)
 
 
 @register(
@@ -415,15 +415,7 @@ def deep_narrow(
 ) -> TTPModel:
     """Long horizons: many trading times, few buyers, a permit at about every other time."""
     depth, buyers = _tree_shape(pairs, 2, max(2.0, pairs ** (1 / 8)))
-    return random_model(
-        rng,
-        horizon=depth,
-        buyers=buyers,
-        branching=2,
-        supply=supply,
-        step=2.0,
-        integer_values=False,
-    )
+    return _walk_model(rng, depth, buyers, supply)
 
 
 @register(
@@ -438,15 +430,7 @@ def scarce_supply(
     buyers_factor: float = 4.0,
 ) -> TTPModel:
     depth, buyers = _tree_shape(pairs, 2, buyers_factor * _default_buyers(pairs))
-    return random_model(
-        rng,
-        horizon=depth,
-        buyers=buyers,
-        branching=2,
-        supply=supply,
-        step=2.0,
-        integer_values=False,
-    )
+    return _walk_model(rng, depth, buyers, supply)
 
 
 @register(
@@ -460,15 +444,7 @@ def abundant_supply(
     factor: float = 2.0,
 ) -> TTPModel:
     depth, buyers = _tree_shape(pairs)
-    return random_model(
-        rng,
-        horizon=depth,
-        buyers=buyers,
-        branching=2,
-        supply=max(1, round(factor * buyers)),
-        step=2.0,
-        integer_values=False,
-    )
+    return _walk_model(rng, depth, buyers, max(1, round(factor * buyers)))
 
 
 @register(
@@ -490,16 +466,7 @@ def buyer_types(
     depth, n_types = _tree_shape(pairs, 2, target)
     if types is not None:
         n_types = types
-    base = random_model(
-        rng,
-        horizon=depth,
-        buyers=n_types,
-        branching=2,
-        supply=1,
-        step=2.0,
-        counts=(c, 2 * c),
-        integer_values=False,
-    )
+    base = _walk_model(rng, depth, n_types, 1, counts=(c, 2 * c))
     per_time = supply_ratio * int(base.counts.sum()) / (depth + 1)
     low, high = max(1, round(0.5 * per_time)), max(1, round(1.5 * per_time))
     return base.with_supply(rng.integers(low, high + 1, size=depth + 1))
@@ -517,17 +484,7 @@ def windows(
     supply: int | tuple[int, int] = (1, 3),
 ) -> TTPModel:
     depth, buyers = _tree_shape(pairs)
-    return random_model(
-        rng,
-        horizon=depth,
-        buyers=buyers,
-        branching=2,
-        supply=supply,
-        step=2.0,
-        windows=True,
-        early_benefit=early_benefit,
-        integer_values=False,
-    )
+    return _walk_model(rng, depth, buyers, supply, windows=True, early_benefit=early_benefit)
 
 
 @register(
@@ -541,16 +498,7 @@ def carry_over(
     supply: int | tuple[int, int] = (0, 2),
 ) -> TTPModel:
     depth, buyers = _tree_shape(pairs)
-    return random_model(
-        rng,
-        horizon=depth,
-        buyers=buyers,
-        branching=2,
-        supply=supply,
-        step=2.0,
-        carry_over=True,
-        integer_values=False,
-    )
+    return _walk_model(rng, depth, buyers, supply, carry_over=True)
 
 
 @register(
