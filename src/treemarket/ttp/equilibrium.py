@@ -71,6 +71,26 @@ def best_response(model: TTPModel, price: NDArray[np.float64]) -> BestResponse:
     return BestResponse(value=value.T, option=option.T, buy=buy.T, tie=tie.T, y=y.T)
 
 
+def level_surplus(
+    model: TTPModel,
+    values: NDArray[np.floating],
+    price: NDArray[np.float64],
+    t: int,
+    buyers: slice = slice(None),
+) -> NDArray[np.floating]:
+    """v_i(n) − p(n) at the nodes of time ``t`` (nodes × buyers, the columns ``buyers`` of
+    ``values``), −inf where buyer i cannot buy: a closed market or outside her window."""
+    level = model.tree.level(t)
+    surplus = values[level] - price[level, None].astype(values.dtype)
+    open_ = model.market_open[level]
+    if not open_.all():
+        surplus[~open_] = -np.inf
+    active = model.active_at(t)[buyers]
+    if not active.all():
+        surplus[:, ~active] = -np.inf
+    return surplus
+
+
 def backward_induction(
     model: TTPModel,
     values: NDArray[np.floating],
@@ -92,16 +112,10 @@ def backward_induction(
     """
     tree = model.tree
     dtype = values.dtype
-    open_ = model.market_open
     below: NDArray[np.floating] | None = None
     for t in range(tree.horizon, -1, -1):
         level = tree.level(t)
-        w = values[level] - price[level, None].astype(dtype)
-        if not open_[level].all():
-            w[~open_[level]] = -np.inf
-        active = model.active_at(t)[buyers]
-        if not active.all():
-            w[:, ~active] = -np.inf
+        w = level_surplus(model, values, price, t, buyers)
         if below is None:
             opt = np.zeros((), dtype=dtype)
         else:

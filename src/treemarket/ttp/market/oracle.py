@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.typing import NDArray
 
-from treemarket.ttp.equilibrium import backward_induction, demand_per_node
+from treemarket.ttp.equilibrium import backward_induction, demand_per_node, level_surplus
 from treemarket.ttp.model import TTPModel
 
 EXP_FLOOR = -60.0  # exp(−|Δ|/τ) below e^−60 counts as e^−60 (negligible; never subnormal)
@@ -161,18 +161,12 @@ def smoothed_pass(
     tree = model.tree
     dtype = values.dtype
     scalar = dtype.type
-    open_ = model.market_open
     inv_tau = scalar(1.0 / tau)
     hard_below: NDArray[np.floating] | None = None
     soft_below: NDArray[np.floating] | None = None
     for t in range(tree.horizon, -1, -1):
         level = tree.level(t)
-        a = values[level] - price[level, None].astype(dtype)
-        if not open_[level].all():
-            a[~open_[level]] = -np.inf
-        active = model.active_at(t)[buyers]
-        if not active.all():
-            a[:, ~active] = -np.inf
+        a = level_surplus(model, values, price, t, buyers)
         if hard_below is None or soft_below is None:
             hard_opt = soft_opt = np.zeros((), dtype=dtype)
         else:
