@@ -2,13 +2,15 @@
 
 A :class:`~treemarket.solvers.base.Start` with row duals starts an LP with crossover from that
 primal-dual pair (simplex then finishes from the basis crossover found); a MIP takes its ``x``
-as the first incumbent.
+as the first incumbent. A MIP of :data:`CHILD_COLUMNS` columns or more with a time limit runs
+in a child process stopped at the limit (:mod:`treemarket.solvers.child`).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from typing import Any
 
 import highspy
@@ -24,6 +26,7 @@ from treemarket.solvers.base import (
     SolverSession,
     Start,
 )
+from treemarket.solvers.child import Stopped, call_with_deadline
 
 _STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
@@ -42,6 +45,11 @@ FALLBACKS: tuple[tuple[str, int | str], ...] = (
     ("simplex_strategy", 4),
     ("solver", "ipm"),
 )
+
+#: MIPs with a time limit run in a child process from this many columns up: HiGHS's presolve
+#: does not look at the clock (2.3·10^5 columns: 570 s past a 170 s limit), and a child costs
+#: about a second to start.
+CHILD_COLUMNS = 100_000
 
 _banner_shown = False
 
@@ -82,8 +90,6 @@ def _highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
     # conditional probabilities enter the price LPs as matrix entries; keep the tiny ones
     h.setOptionValue("small_matrix_value", 1e-12)
     h.setOptionValue("mip_feasibility_tolerance", options.feasibility_tol)
-    if np.isfinite(options.time_limit):
-        h.setOptionValue("time_limit", float(options.time_limit))
     model = highspy.HighsLp()
     model.num_col_ = lp.n_cols
     model.num_row_ = lp.n_rows
@@ -106,6 +112,16 @@ def _highs(lp: LinearProgram, options: SolveOptions) -> highspy.Highs:
         ]
     h.passModel(model)
     return h
+
+
+def _run_until(h: highspy.Highs, deadline: float) -> None:
+    """``h.run()`` stopped at ``deadline`` (``time.monotonic()``). HiGHS compares its time limit
+    with the run time summed over all runs of the instance, and crossover's time is not in
+    that sum: the limit is set anew from the deadline before each run."""
+    if np.isfinite(deadline):
+        left = max(deadline - time.monotonic(), 1e-3)
+        h.setOptionValue("time_limit", float(h.getRunTime()) + left)
+    h.run()
 
 
 def _result(h: highspy.Highs, is_mip: bool) -> Solution:
@@ -185,30 +201,47 @@ class HighsSolver(Solver):
         self, lp: LinearProgram, options: SolveOptions | None = None, start: Start | None = None
     ) -> Solution:
         options = options or SolveOptions()
-        if lp.n_cols == 0:
-            return Solution("optimal", np.zeros(0), 0.0, np.zeros(lp.n_rows), 0.0, 0.0)
-        h = _highs(lp, options)
         is_mip = lp.integrality is not None and bool(lp.integrality.any())
-        crossover = 0
-        if is_mip:
-            if start is not None:
-                _incumbent(h, start.x)
-        else:
-            h.setOptionValue("solver", "simplex")
-            if start is not None and start.row_duals is not None:
-                crossover = _crossover(h, lp, start)
-        h.run()
-        result = _result(h, is_mip)
-        if crossover and result.status == "error":  # as in the session: from scratch
-            h.clearSolver()
-            h.run()
-            result, crossover = _result(h, is_mip), 0
-        if crossover:
-            result.info["crossover_iterations"] = float(crossover)
-        return result
+        limit = options.time_limit
+        if is_mip and np.isfinite(limit) and lp.n_cols >= CHILD_COLUMNS:
+            deadline = time.monotonic() + limit
+            try:
+                return call_with_deadline(_solve_until, (lp, options, start, deadline), limit)
+            except Stopped as stopped:
+                return Solution("time_limit", detail=str(stopped))
+            except RuntimeError as error:
+                return Solution("error", detail=str(error))
+        return _solve_until(lp, options, start, time.monotonic() + limit)
 
     def session(self, lp: LinearProgram, options: SolveOptions | None = None) -> SolverSession:
         return _HighsSession(lp, options or SolveOptions())
+
+
+def _solve_until(
+    lp: LinearProgram, options: SolveOptions, start: Start | None, deadline: float
+) -> Solution:
+    """:meth:`HighsSolver.solve` in this process, stopped at ``deadline``."""
+    if lp.n_cols == 0:
+        return Solution("optimal", np.zeros(0), 0.0, np.zeros(lp.n_rows), 0.0, 0.0)
+    h = _highs(lp, options)
+    is_mip = lp.integrality is not None and bool(lp.integrality.any())
+    crossover = 0
+    if is_mip:
+        if start is not None:
+            _incumbent(h, start.x)
+    else:
+        h.setOptionValue("solver", "simplex")
+        if start is not None and start.row_duals is not None:
+            crossover = _crossover(h, lp, start)
+    _run_until(h, deadline)
+    result = _result(h, is_mip)
+    if crossover and result.status == "error":  # as in the session: from scratch
+        h.clearSolver()
+        _run_until(h, deadline)
+        result, crossover = _result(h, is_mip), 0
+    if crossover:
+        result.info["crossover_iterations"] = float(crossover)
+    return result
 
 
 class _HighsSession(SolverSession):
@@ -216,6 +249,7 @@ class _HighsSession(SolverSession):
 
     def __init__(self, lp: LinearProgram, options: SolveOptions) -> None:
         self.lp = lp.relaxation()
+        self.deadline = time.monotonic() + options.time_limit  # every run stops there
         self.h = _highs(self.lp, options)
         self.h.setOptionValue("solver", "simplex")
         self.n = lp.n_cols
@@ -267,14 +301,14 @@ class _HighsSession(SolverSession):
     def _run(self, confirm_infeasible: bool = False) -> Solution:
         if self.n == 0:
             return Solution("optimal", np.zeros(0), 0.0, np.zeros(self.lp.n_rows), 0.0, 0.0)
-        self.h.run()
+        _run_until(self.h, self.deadline)
         result = _result(self.h, False)
         if result.status == "infeasible" and confirm_infeasible:
             # Presolve wrongly declared some degenerate systems infeasible (tiny conditional
             # probabilities, a single feasible point): confirm without it.
             self.h.setOptionValue("presolve", "off")
             self.h.clearSolver()
-            self.h.run()
+            _run_until(self.h, self.deadline)
             result = _result(self.h, False)
             self.h.setOptionValue("presolve", "on")
         for option, value in FALLBACKS:
@@ -284,11 +318,11 @@ class _HighsSession(SolverSession):
             # 1e-30): from scratch, then with primal simplex, then with the interior point
             self.h.clearSolver()
             if not option:
-                self.h.run()
+                _run_until(self.h, self.deadline)
             else:
                 previous = _option_value(self.h, option)
                 self.h.setOptionValue(option, value)
-                self.h.run()
+                _run_until(self.h, self.deadline)
                 self.h.setOptionValue(option, previous)
             result = _result(self.h, False)
         return result

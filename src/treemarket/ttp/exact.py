@@ -126,7 +126,15 @@ def _optimal_assignment(
     form = build(model, formulation, integer=False)
     timings["build"] = timings.get("build", 0.0) + time.perf_counter() - start
     warm, market = None, None
-    if _use_warm_start(model, form, backend, warm_start):
+    use_warm = _use_warm_start(model, form, backend, warm_start)
+    # with a time limit a large model always gets the market solver's answer first: the LP
+    # may not finish, and then that answer (with its proven bound) is the best one
+    fallback = (
+        warm_start is None
+        and np.isfinite(options.time_limit)
+        and form.lp.n_cols >= WARM_START_COLUMNS
+    )
+    if use_warm or fallback:
         start = time.perf_counter()
         from treemarket.ttp.market import MarketOptions, solve_market
 
@@ -139,7 +147,8 @@ def _optimal_assignment(
         )
         market = solve_market(model, warm_options, progress)
         assert market.prices is not None
-        warm, _ = form.start(market.y, market.prices.price)
+        if use_warm:
+            warm, _ = form.start(market.y, market.prices.price)
         timings["market"] = timings.get("market", 0.0) + time.perf_counter() - start
     start = time.perf_counter()
     session = backend.session(form.lp, replace(options, time_limit=_left(deadline)))
@@ -281,6 +290,7 @@ def solve_exact(
     formulation = opts.formulation
     backend = get_solver(opts.solver) if isinstance(opts.solver, str) else opts.solver
     timings: dict[str, float] = {}
+    deadline = time.perf_counter() + opts.time_limit
     solve_options = SolveOptions(time_limit=opts.time_limit)
     found = _optimal_assignment(
         model, formulation, backend, solve_options, timings, opts.warm_start, progress
@@ -294,17 +304,21 @@ def solve_exact(
     optimal = upper_bound - welfare <= tol
 
     start = time.perf_counter()
-    support = SupportLP(model, y, backend)
+    timed_out = False  # the time limit ran out before the prices were known
+    support = SupportLP(model, y, backend, _left(deadline))
     low_system = None
-    if lp_bound - welfare <= tol:  # below the LP optimum no prices can support y
-        low_system = support.price_system(revenue_weight(model, y), maximize=False)
     polished = False
-    if low_system is None and lp_bound - welfare <= tol and tree_has_tiny_nodes(model):
-        y = polish(model, y, formulation, backend)
-        polished = True
-        welfare = max(welfare, expected_welfare(model, y))
-        support = SupportLP(model, y, backend)
-        low_system = support.price_system(revenue_weight(model, y), maximize=False)
+    try:
+        if lp_bound - welfare <= tol:  # below the LP optimum no prices can support y
+            low_system = support.price_system(revenue_weight(model, y), maximize=False)
+        if low_system is None and lp_bound - welfare <= tol and tree_has_tiny_nodes(model):
+            y = polish(model, y, formulation, backend)
+            polished = True
+            welfare = max(welfare, expected_welfare(model, y))
+            support = SupportLP(model, y, backend, _left(deadline))
+            low_system = support.price_system(revenue_weight(model, y), maximize=False)
+    except SolverError:
+        timed_out = True
     supported = low_system is not None
     # [P1] = [P0] is proven by supporting prices or by an integer point at the LP bound, and
     # refuted by a proven bound on [P0] below the LP optimum; supporting prices of the integer
@@ -320,9 +334,12 @@ def solve_exact(
         supported_fact = Fact.REFUTED if lp_integral.refuted else Fact.UNKNOWN
     priced = support
     notes: list[str] = []
-    if not supported:
-        priced = SupportLP(model, y_lp, backend)
-        low_system = priced.price_system(revenue_weight(model, y_lp), maximize=False)
+    if not supported and not timed_out:
+        priced = SupportLP(model, y_lp, backend, _left(deadline))
+        try:
+            low_system = priced.price_system(revenue_weight(model, y_lp), maximize=False)
+        except SolverError:
+            timed_out = True
     ranges, report = None, None
     if low_system is not None:
         if opts.price_ranges:
@@ -337,20 +354,25 @@ def solve_exact(
                 f"node probabilities down to {model.tree.prob.min():.1e} are below the LP "
                 "solver's resolution"
             )
+    elif timed_out:
+        notes.append(
+            "the time limit ran out before the prices were found: nothing is known about them"
+        )
     else:
         notes.append(
             "no prices could be certified: node probabilities down to "
             f"{model.tree.prob.min():.1e} are below the LP solver's resolution"
         )
+    of_lp = "" if low_system is None else "; the {} are those of the LP optimum"
     if lp_integral.refuted:
         notes.append(
             "the LP relaxation is fractional: no prices support the integer optimum as a "
-            "market equilibrium; the price ranges are those of the LP optimum"
+            "market equilibrium" + of_lp.format("price ranges" if opts.price_ranges else "prices")
         )
     elif not supported and not optimal:
         notes.append(
-            "the integer problem was not solved to optimality within the time limit: the "
-            "prices are those of the LP optimum"
+            "the integer problem was not solved to optimality within the time limit"
+            + of_lp.format("prices")
         )
     timings["prices"] = time.perf_counter() - start
 

@@ -80,9 +80,14 @@ class SupportLP:
     """
 
     def __init__(
-        self, model: TTPModel, y: NDArray[np.float64], solver: Solver | None = None
+        self,
+        model: TTPModel,
+        y: NDArray[np.float64],
+        solver: Solver | None = None,
+        time_limit: float = np.inf,
     ) -> None:
         self.model = model
+        self.deadline = time.perf_counter() + time_limit  # every LP of this system stops there
         self.y = y
         self.solver = solver or get_solver("highs")
         tree = model.tree
@@ -173,7 +178,8 @@ class SupportLP:
     def _solve(self, c: NDArray[np.float64], maximize: bool):
         self.solves += 1
         if self._session is None:
-            options = SolveOptions(feasibility_tol=self.tolerance)
+            left = max(0.0, self.deadline - time.perf_counter())
+            options = SolveOptions(feasibility_tol=self.tolerance, time_limit=left)
             self._session = self.solver.session(self.lp, options)
         return self._session.solve_with_objective(c, maximize)
 
@@ -192,7 +198,8 @@ class SupportLP:
         Solved from scratch (a warm start from another objective was slower here), at the
         feasibility tolerance 1e-9 first, then 1e-7 (per-node units): with node probabilities
         near the solver's resolution the system can be feasible at a single point only.
-        ``tolerance`` keeps the one that worked.
+        ``tolerance`` keeps the one that worked. A :class:`SolverError` when the system's time
+        limit ran out first (then nothing is known about the prices).
         """
         c = np.zeros(self.lp.n_cols)
         top = float(np.abs(objective).max()) if objective.size else 0.0
@@ -202,6 +209,8 @@ class SupportLP:
             sol = self._solve(c, maximize)
             if sol.status == "optimal" and sol.x is not None:
                 return self._system(sol.x)
+            if sol.status == "time_limit":
+                raise SolverError("the supporting prices were not found within the time limit")
         return None
 
     def feasible(self) -> bool:
@@ -224,7 +233,9 @@ class SupportLP:
         unsold has no upper price (ψ + p ≥ v are its only rows). The other nodes get one LP
         per side, warm-started from the last.
         """
-        deadline = time.perf_counter() + time_limit
+        own = time.perf_counter() + time_limit
+        deadline = min(own, self.deadline)
+        late = f"{time_limit:g} s" if own <= self.deadline else "the solve's time limit"
         n = self.n_nodes
         low = np.zeros(n)
         high = np.zeros(n)
@@ -256,7 +267,7 @@ class SupportLP:
         ):
             for node in nodes.tolist():
                 if time.perf_counter() > deadline:
-                    raise SolverError(f"not finished within {time_limit:g} s")
+                    raise SolverError(f"not finished within {late}")
                 c[node] = 1.0
                 out[node] = self._node_optimum(c, node, maximize)
                 c[node] = 0.0

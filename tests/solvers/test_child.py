@@ -1,0 +1,63 @@
+"""A call in a child process stopped at a deadline, and the HiGHS MIPs that run there."""
+
+import time
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from treemarket.solvers import LinearProgram, SolveOptions, child, get_solver, highs
+
+
+def _knapsacks(seed: int, n: int = 30) -> LinearProgram:
+    rng = np.random.default_rng(seed)
+    m = 4
+    return LinearProgram(
+        c=rng.uniform(1, 10, n),
+        A=sp.csc_array(rng.uniform(1, 5, (m, n))),
+        row_lower=np.full(m, -np.inf),
+        row_upper=np.full(m, 12.0),
+        col_lower=np.zeros(n),
+        col_upper=np.ones(n),
+        integrality=np.ones(n, dtype=bool),
+    )
+
+
+def test_the_child_answers():
+    assert child.call_with_deadline(divmod, (17, 5), 30.0) == (3, 2)
+
+
+def test_an_error_in_the_child_is_raised_with_its_message():
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        child.call_with_deadline(divmod, (1, 0), 30.0)
+
+
+def test_a_child_past_its_deadline_is_stopped(monkeypatch):
+    monkeypatch.setattr(child, "GRACE", 0.0)
+    with pytest.raises(child.Stopped, match="no answer within"):
+        child.call_with_deadline(time.sleep, (60,), 0.5)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_large_mip_in_a_child_has_the_answer_of_this_process(monkeypatch, seed):
+    lp = _knapsacks(seed)
+    options = SolveOptions(time_limit=60.0)
+    here = get_solver("highs").solve(lp, options)
+    monkeypatch.setattr(highs, "CHILD_COLUMNS", 1)
+    there = get_solver("highs").solve(lp, options)
+    assert here.status == there.status == "optimal"
+    assert there.objective == pytest.approx(here.objective, rel=1e-12)
+    assert np.allclose(there.x, np.round(there.x))
+    assert there.bound >= there.objective - 1e-9
+
+
+def test_a_mip_stopped_in_its_child_reports_the_time_limit(monkeypatch):
+    monkeypatch.setattr(highs, "CHILD_COLUMNS", 1)
+    monkeypatch.setattr(child, "GRACE", 0.0)
+    monkeypatch.setattr(highs, "_solve_until", _sleeper)
+    sol = get_solver("highs").solve(_knapsacks(0), SolveOptions(time_limit=0.5))
+    assert sol.status == "time_limit" and sol.x is None and "no answer" in sol.detail
+
+
+def _sleeper(*args):  # a solve that never looks at its clock
+    time.sleep(60)
