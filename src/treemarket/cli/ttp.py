@@ -253,10 +253,12 @@ def _bounds(text: str | None, horizon: int, option: str) -> list[int] | None:
 def _solve_with_progress(
     model: TTPModel, method: str, exact: ExactOptions, market: MarketOptions, quiet: bool
 ) -> TTPSolution:
-    """Solve; the market solver shows a progress bar with bound, welfare and gap."""
-    from rich.progress import Progress
+    """Solve; a progress line with the elapsed time and, while the market solver or branch
+    and bound runs, its bound, welfare and gap."""
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(transient=True, disable=quiet) as bar:
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn())
+    with Progress(*columns, transient=True, disable=quiet) as bar:
         task = bar.add_task("solving", total=None)
 
         def report(iteration: int, upper: float, lower: float, gap: float) -> None:

@@ -35,6 +35,10 @@ KKT_TOL = 1e-7  # largest violation of the optimality system accepted for report
 INTEGRAL = 1e-6  # distance to the nearest integer below which an LP value counts as integral
 WARM_START_COLUMNS = 10_000  # automatic warm starts from this many LP columns up
 WARM_START_GAP = 3e-3  # the market solver's target gap for a warm start
+# from this many LP columns up the LP may not finish within a time limit (10^6 pairs: 2-12·10^5
+# columns, LPs of 100-140 s): the market's answer may be the final one, so it aims at the
+# market solver's own target
+LARGE_COLUMNS = 100_000
 WARM_START_SECONDS = 30.0  # at most this long in the market solver (a quarter of a time limit)
 WARM_START_ITERATIONS = 500  # its duals are as good a start by then (benchmarks/README.md)
 BRANCH_PATIENCE = 20  # branch-and-bound nodes without a better bound before the MIP takes over
@@ -139,8 +143,9 @@ def _optimal_assignment(
         from treemarket.ttp.market import MarketOptions, solve_market
 
         limit = min(WARM_START_SECONDS, options.time_limit / 4)
+        gap = WARM_START_GAP if form.lp.n_cols < LARGE_COLUMNS else MarketOptions().target_gap
         warm_options = MarketOptions(
-            target_gap=WARM_START_GAP,
+            target_gap=gap,
             time_limit=limit,
             max_iterations=WARM_START_ITERATIONS,
             restrict=False,
