@@ -4,6 +4,7 @@ error happens (the ``page`` fixture fails the test otherwise)."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -173,27 +174,65 @@ def test_a_tree_of_ten_thousand_nodes_opens_collapsed_and_expands(page, serve, t
     )
 
 
-def test_intermediation_examples_and_the_exports(page, serve, weather):
+def test_the_view_exports_and_the_text_downloads(page, serve, weather):
     served = serve(weather)
     open_page(page, served.url)
     wait_welfare(page, "12")
     with page.expect_download() as download:
         page.click("#export")
     exported = Path(download.value.path()).read_text()
-    assert "<svg" in exported and 'data-node="0"' in exported
-    assert "src=" not in exported and "href=" not in exported and "@import" not in exported
+    assert "<svg" in exported and 'data-node="0"' in exported and "p ∈ [" in exported
+    assert not re.search(r"""(src|href)\s*=\s*["']?(?!data:|#)""", exported)  # nothing outside
+    assert "@import" not in exported and "url(" not in exported
     with page.expect_download() as download:
         page.click("#download")
     assert Path(download.value.path()).read_text() == weather.read_text()
-    page.select_option("#example", "intermediation-fig1a.yaml")
+
+
+def test_the_compare_tab_shows_the_policies_the_schedule_and_the_mechanisms(page, serve, weather):
+    from treemarket.ttp.simulate import simulate
+
+    served = serve(weather)
+    open_page(page, served.url)
+    wait_welfare(page, "12")
+    page.click('#tabs button[data-tab="compare-view"]')
+    page.click("#compare-run")
+    page.wait_for_selector("#compare section", timeout=60_000)
+    model = load_text(weather.read_text(), str(weather)).model
+    assert isinstance(model, TTPModel)
+    sim = simulate(model, solve(model, range_time_limit=10.0))
+    policies = page.locator("#compare section").first.locator("tr td:first-child")
+    assert policies.all_inner_texts() == list(sim.policies)
+    text = page.inner_text("#compare")
+    assert f"optimum [P0]: {sim.optimum:.10g}" in text
+    assert "welfare against capacity" in text and "vcg" in text and "pivot" in text
+    assert page.locator("#compare img").count() >= 3
+    page.screenshot(path=str(page.shots / "compare.png"), full_page=True)
+
+
+def test_intermediation_trees_are_priced_by_the_chosen_rule(page, serve, weather):
+    from treemarket.explore.api import intermediation_json
+
+    served = serve(weather)
+    open_page(page, served.url)
+    wait_welfare(page, "12")
+    page.select_option("#example", "intermediation-unprofitable.yaml")
     page.wait_for_function(
-        "() => document.getElementById('summary').textContent.startsWith('intermediation')",
+        "() => document.getElementById('progress').textContent.startsWith('priced')",
         timeout=TIMEOUT,
     )
-    tree = load_text(
-        example_path("intermediation-fig1a.yaml").read_text(),
-        str(example_path("intermediation-fig1a.yaml")),
-    ).model
+    path = example_path("intermediation-unprofitable.yaml")
+    tree = load_text(path.read_text(), str(path)).model
+    expected = intermediation_json(tree, "leximin", str(path))
     assert page.locator("#tree g.node").count() == len(tree.parent)
-    assert page.is_disabled("#solve")
+    assert page.locator("#tree g.node.squeezed").count() == sum(expected["squeezed"]) > 0
+    assert page.locator("#certificate .line").all_inner_texts() == expected["lines"]
     page.screenshot(path=str(page.shots / "intermediation.png"))
+    page.select_option("#rule", "nash")  # undefined on an unprofitable tree: the CLI's error
+    with pytest.raises(ModelError) as info:
+        intermediation_json(tree, "nash", str(path))
+    page.wait_for_function(
+        "m => document.getElementById('progress').textContent === m",
+        arg=f"error: {info.value}",
+        timeout=TIMEOUT,
+    )

@@ -237,7 +237,8 @@ def _limit_places(node: Any, place: tuple[str | int, ...], add: Any) -> None:
         if not isinstance(spec, dict):
             continue
         if "limit" in spec:
-            add((*at, "limit"), f"customer {spec.get('name')}: limit price", spec["limit"])
+            who = "seller" if at == place else "customer"
+            add((*at, "limit"), f"{who} {spec.get('name')}: limit price", spec["limit"])
         kids = spec.get("children") or []
         for k in range(len(kids) - 1, -1, -1):
             stack.append((kids[k], (*at, "children", k)))
@@ -301,3 +302,201 @@ def _child(node: yaml.Node | None, part: str | int) -> yaml.Node | None:
 def _splice(text: str, node: yaml.Node, new: str) -> str:
     start, stop = node.start_mark.index, node.end_mark.index
     return text[:start] + new + text[stop:]
+
+
+# ------------------------------------------------------------------ compare
+COMPARE_PAIRS = 20_000  # buyers × nodes up to which the schedule and the pivot are compared too
+
+
+def svg_image(figure: Any) -> str:
+    """A matplotlib figure as an ``<img>`` holding its SVG as a data URI (self-contained, and
+    its styles kept out of the page)."""
+    import base64
+    import io
+
+    import matplotlib
+
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        figure.savefig(buffer, format="svg", bbox_inches="tight")
+    data = base64.b64encode(buffer.getvalue().encode()).decode()
+    return f'<img alt="" src="data:image/svg+xml;base64,{data}">'
+
+
+def _table(title: str, columns: list[str], rows: list[list[str]]) -> dict[str, Any]:
+    return {"title": title, "columns": columns, "rows": rows}
+
+
+def compare_json(model: TTPModel) -> dict[str, Any]:
+    """The comparisons of the page's Compare tab, each a section with tables and pictures: the
+    simulation of market / myopic / fcfs / lottery, the price fan, the supply schedule's welfare
+    curve, and the mechanisms' revenue and payoffs beside the supporting prices."""
+    from treemarket.ttp import solve
+    from treemarket.ttp.mechanism import compare_mechanisms, dynamic_pivot, vcg
+    from treemarket.ttp.schedule import schedule
+    from treemarket.ttp.simulate import simulate
+    from treemarket.viz.policies import plot_policies
+    from treemarket.viz.prices import plot_price_fan
+
+    solution = solve(model, range_time_limit=10.0)
+    small = model.values.size <= COMPARE_PAIRS
+    sections: list[dict[str, Any]] = []
+
+    sim = simulate(model, solution)
+    rows = [
+        [
+            name,
+            number(out.welfare),
+            number(out.welfare_se, 2),
+            f"{out.efficiency:.1%}",
+            number(out.revenue),
+            number(out.unsold),
+        ]
+        for name, out in sim.policies.items()
+    ]
+    sections.append(
+        {
+            "title": f"simulation ({sim.mode}"
+            + (f", {sim.paths} paths" if sim.paths else "")
+            + ")",
+            "tables": [
+                _table(
+                    f"policies under the same supply μ = {model.supply.tolist()}",
+                    ["policy", "welfare", "± s.e.", "efficiency", "revenue", "unsold"],
+                    rows,
+                )
+            ],
+            "lines": [
+                f"optimum [P0]: {sim.optimum:.10g}",
+                f"the optimum is an equilibrium at the markets' prices ({sim.prices}): "
+                f"{sim.supported}",
+                *(f"note: {note}" for note in sim.notes),
+            ],
+            "images": [svg_image(plot_policies(sim))],
+        }
+    )
+    sections.append(
+        {
+            "title": "price fan",
+            "tables": [],
+            "lines": [],
+            "images": [svg_image(plot_price_fan(solution))],
+        }
+    )
+    capacity = int(model.supply.sum())
+    if small and capacity > 0 and not model.carry_over:
+        result = schedule(model, capacity)
+        curve = [
+            [str(p["capacity"]), number(p["welfare"]), number(p.get("marginal"))]
+            for p in result.curve
+        ]
+        sections.append(
+            {
+                "title": f"supply schedule (M = {capacity})",
+                "tables": [
+                    _table(
+                        "welfare against capacity (marginal value of one more permit)",
+                        ["M", "welfare", "marginal"],
+                        curve,
+                    )
+                ],
+                "lines": [
+                    f"optimal schedule μ = {result.supply}, expected welfare {result.welfare:.10g}"
+                ],
+                "images": [svg_image(_curve_figure(result.curve))],
+            }
+        )
+    if not small:
+        sections.append(
+            {
+                "title": "schedule and mechanisms",
+                "tables": [],
+                "lines": [
+                    f"note: the supply schedule and the mechanisms are compared up to "
+                    f"{COMPARE_PAIRS:,} buyer × node pairs (treemarket ttp schedule and ttp "
+                    "mechanism run at any size)"
+                ],
+                "images": [],
+            }
+        )
+        return {"sections": sections}
+    exact = solution if solution.method == "exact" else solve(model, "exact", price_ranges=False)
+    vcg_result = vcg(model, exact)
+    comparison = compare_mechanisms(
+        model, exact, vcg_result=vcg_result, pivot_result=dynamic_pivot(model, exact), pivot=False
+    )
+    buyers = list(model.buyers)
+    sections.append(
+        {
+            "title": "mechanisms beside the market's prices",
+            "tables": [
+                _table(
+                    "comparison: revenue and expected payoffs",
+                    ["mechanism", "revenue", *buyers],
+                    [
+                        [name, number(row["revenue"]), *(number(row["payoffs"][b]) for b in buyers)]
+                        for name, row in comparison.rows.items()
+                    ],
+                )
+            ],
+            "lines": [f"note: {note}" for note in comparison.notes],
+            "images": [],
+        }
+    )
+    return {"sections": sections}
+
+
+def _curve_figure(curve: list[dict[str, float]]) -> Any:
+    from treemarket.viz.figure import new_axes
+
+    figure, ax = new_axes(None, (5.0, 3.0))
+    ax.plot([p["capacity"] for p in curve], [p["welfare"] for p in curve], marker="o")
+    ax.set_xlabel("capacity M (permits in all)")
+    ax.set_ylabel("expected welfare")
+    ax.set_title("welfare of the optimal schedule")
+    ax.grid(alpha=0.3)
+    return figure
+
+
+# ------------------------------------------------------------------ intermediation
+RULES = ("leximin", "egalitarian", "nash")
+
+
+def intermediation_json(tree: IntermediationTree, rule: str, file: str | None) -> dict[str, Any]:
+    """The analysis of an intermediation tree under ``rule`` for the page: per node the price
+    p_j it pays its parent (the edge's label), its utility u_j, whether it is squeezed (u < 0)
+    and whether its price is 0 (p ≥ 0 binds); and the report's lines in the words of
+    ``treemarket intermediation solve``."""
+    from treemarket.intermediation import analyze
+    from treemarket.intermediation.pricing import NashUndefinedError
+
+    if rule not in RULES:
+        raise ModelError("must be leximin, egalitarian or nash", place="rule")
+    try:
+        result = analyze(tree, rule=rule)
+    except NashUndefinedError as exc:
+        raise exc.located(file) from None
+    pr, eq, pc = result.profitability, result.equal_utility, result.pricing
+    nash = pc.nash_log_welfare
+    lines = [
+        f"{tree.n} nodes: the seller {tree.names[0]!r}, x = {tree.intermediaries} "
+        f"intermediaries, r = {tree.customers} customers; t = r + x = {tree.transactions} "
+        "transactions (Prop. 1)",
+        f"Profitability {'✓' if pr.profitable else '✗'} Σb = {number(tree.total_limit)}, "
+        f"s = {number(tree.seller_limit)}: {pr.verdict()}",
+        f"Equal utility (system (14)): h = (Σb − s)/(t + 1) = {number(eq.h)} for everyone",
+        f"Pricing: rule {pc.rule}, method {pc.method}",
+        f"Welfare: utilitarian Σu = {number(pc.total_utility)}, egalitarian min u = "
+        f"{number(pc.min_utility)}, Nash Σ log u = "
+        f"{number(nash) if nash is not None else 'undefined'}; KKT certificate "
+        f"{'ok' if pc.certificate.ok else 'failed'}",
+    ]
+    prices = pc.prices.astype(float)
+    return {
+        "lines": lines,
+        "rule": pc.rule,
+        "price": [None if j == 0 else float(prices[j]) for j in range(tree.n)],
+        "utility": pc.utilities.astype(float).tolist(),
+        "squeezed": (pc.utilities < 0).tolist(),
+        "zero": [bool(j > 0 and prices[j] == 0.0) for j in range(tree.n)],
+    }

@@ -53,11 +53,35 @@ def run_solve(conn: Connection, text: str, file: str | None, method: str) -> Non
         conn.close()
 
 
+def run_compare(conn: Connection, text: str, file: str | None, method: str) -> None:
+    """The body of a comparison process (:func:`treemarket.explore.api.compare_json`); sends
+    ``("done", json)`` or ``("error", {message, line})``. ``method`` is not used."""
+    from treemarket.errors import ModelError, TreemarketError
+    from treemarket.explore.api import compare_json, error_json, load_text
+    from treemarket.ttp import TTPModel
+
+    try:
+        loaded = load_text(text, file)
+        if not isinstance(loaded.model, TTPModel):
+            raise ModelError("only TTP models are compared here", file=file)
+        conn.send(("done", compare_json(loaded.model)))
+    except ModelError as exc:
+        conn.send(("error", error_json(exc)))
+    except TreemarketError as exc:
+        conn.send(("error", {"message": f"solver error: {exc}", "line": None}))
+    finally:
+        conn.close()
+
+
+TASKS = {"solve": run_solve, "compare": run_compare}
+
+
 @dataclass
 class Job:
     """One solve: its process, the pipe's end and what is known so far."""
 
     id: str
+    task: str
     process: Any
     conn: Connection
     started: float = field(default_factory=time.monotonic)
@@ -81,25 +105,29 @@ class Job:
 
 
 class Jobs:
-    """The page's solves: at most one runs (a new one cancels the last); polled by id."""
+    """The page's solves and comparisons: at most one of each runs (a new one cancels the
+    last); polled by id."""
 
     def __init__(self) -> None:
         self._jobs: dict[str, Job] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
-    def start(self, text: str, file: str | None, method: str) -> str:
-        """Start solving ``text`` with ``method`` in a new process; its job id."""
+    def start(self, text: str, file: str | None, method: str, task: str = "solve") -> str:
+        """Start ``task`` (solve, compare) on ``text`` with ``method`` in a new process; its
+        job id."""
         with self._lock:
             for job in self._jobs.values():
-                if job.state == "running":
+                if job.state == "running" and job.task == task:
                     self._stop(job)
             ctx = _context()
             mine, theirs = ctx.Pipe(duplex=False)
-            process = ctx.Process(target=run_solve, args=(theirs, text, file, method), daemon=True)
+            process = ctx.Process(
+                target=TASKS[task], args=(theirs, text, file, method), daemon=True
+            )
             process.start()
             theirs.close()
-            job = Job(str(next(self._ids)), process, mine)
+            job = Job(str(next(self._ids)), task, process, mine)
             self._jobs = {k: v for k, v in self._jobs.items() if v.state == "running"}
             self._jobs[job.id] = job
             return job.id

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from treemarket.errors import ModelError
 from treemarket.explore import api
 from treemarket.explore.jobs import Jobs
+from treemarket.intermediation.tree import IntermediationTree
 
 TOKEN_HEADER = "x-treemarket-token"
 LOOPBACK = "127.0.0.1"
@@ -176,6 +177,18 @@ def create_app(file: Path | None, token: str, port: int) -> ASGIApp:
         api.load_text(text, name)  # the model's errors now, not from the solve process
         return {"job": jobs.start(text, name, str(method))}
 
+    def compare(data: dict[str, Any]) -> dict[str, Any]:
+        text, name = text_of(data)
+        api.load_text(text, name)
+        return {"job": jobs.start(text, name, "auto", task="compare")}
+
+    def intermediation(data: dict[str, Any]) -> dict[str, Any]:
+        text, name = text_of(data)
+        loaded = api.load_text(text, name)
+        if not isinstance(loaded.model, IntermediationTree):
+            raise ModelError("not an intermediation model", file=name)
+        return api.intermediation_json(loaded.model, str(data.get("rule", "leximin")), name)
+
     def status_of(job: str, cancel: bool) -> Response:
         out = jobs.cancel(job) if cancel else jobs.status(job)
         if out is None:
@@ -199,6 +212,8 @@ def create_app(file: Path | None, token: str, port: int) -> ASGIApp:
         Route("/api/edit", guarded(edit), methods=["POST"]),
         Route("/api/save", guarded(save), methods=["POST"]),
         Route("/api/solve", guarded(solve), methods=["POST"]),
+        Route("/api/intermediation", guarded(intermediation), methods=["POST"]),
+        Route("/api/compare", guarded(compare), methods=["POST"]),
         Route("/api/jobs/{job}", job_status, methods=["GET"]),
         Route("/api/jobs/{job}/cancel", job_cancel, methods=["POST"]),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

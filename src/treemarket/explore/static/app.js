@@ -9,7 +9,7 @@ const COL_W = 230, ROW_H = 62, BOX_W = 176, BOX_H = 50;
 
 const state = {
   file: null, canSave: false, text: "", undo: [], model: null, solution: null,
-  job: null, checkSeq: 0, expanded: null, kids: null, depth: null, selected: -1,
+  job: null, compareJob: null, inter: null, checkSeq: 0, expanded: null, kids: null, depth: null, selected: -1,
   highlight: null, view: { x: 20, y: 20, k: 1 }, layout: null,
 };
 
@@ -133,7 +133,11 @@ async function check() {
   showError(null);
   status("valid model");
   setModel(model);
-  if (model.kind !== "ttp") return;
+  if (model.kind === "intermediation") {
+    if ($("autosolve").checked && model.tree.parent.length <= 2000) solve();
+    else $("progress").textContent = "press Solve";
+    return;
+  }
   const pairs = model.buyers.length * model.tree.parent.length;
   if ($("autosolve").checked && pairs <= AUTO_SOLVE_PAIRS) solve();
   else $("progress").textContent = "press Solve";
@@ -188,7 +192,11 @@ function setModel(model) {
   state.solution = null;
   $("certificate").classList.add("stale");
   if (!sameShape) $("certificate").innerHTML = "";
-  $("solve").disabled = model.kind !== "ttp";
+  $("rule-box").hidden = model.kind !== "intermediation";
+  $("method-box").hidden = model.kind === "intermediation";
+  state.inter = null;
+  $("compare-run").disabled = model.kind !== "ttp";
+  $("compare").classList.add("stale");
   $("buyer-list").innerHTML = (model.buyers || []).map((b) => `<option value="${esc(b)}">`).join("");
   fillEdits(model.edits);
   renderLegend();
@@ -256,8 +264,11 @@ function layout() {
   return { x, y, order, rows: row };
 }
 
+const SQUEEZED = ["#fcbba1", "#d62728"]; // the pictures' red (viz/intermediation.py: u < 0)
+
 function colourOf(node) {
   const colours = state.model.colours;
+  if (state.model.kind === "intermediation") return state.inter && state.inter.squeezed[node] ? SQUEEZED : colours.idle;
   const sol = state.solution;
   if (!sol) return colours.idle;
   const main = sol.main_buyer[node];
@@ -276,7 +287,9 @@ function nodeLines(v) {
   const m = state.model, sol = state.solution;
   if (m.kind === "intermediation") {
     const lines = [`products ${m.tree.products[v]}`];
-    if (m.tree.limit[v] !== null) lines.push(`limit ${num(m.tree.limit[v], 4)}`);
+    const limit = m.tree.limit[v] !== null ? `${v === 0 ? "s" : "b"} = ${num(m.tree.limit[v], 4)}` : "";
+    if (state.inter) lines.push(`u = ${num(state.inter.utility[v], 4)}${limit ? " · " + limit : ""}`);
+    else if (limit) lines.push(limit);
     return lines;
   }
   const lines = [];
@@ -309,13 +322,16 @@ function renderTree() {
     if (p >= 0) {
       const x0 = L.x[p] + BOX_W, y0 = L.y[p] + BOX_H / 2, x1 = L.x[v], y1 = L.y[v] + BOX_H / 2;
       const mx = (x0 + x1) / 2;
-      const cls = hl && hl.path[v] ? "edge hl" : "edge";
+      const inter = state.inter;
+      const cls = (hl && hl.path[v] ? "edge hl" : "edge") + (inter && inter.zero[v] ? " zero" : "");
       edges.push(`<path class="${cls}" data-child="${v}" d="M${x0},${y0}C${mx},${y0} ${mx},${y1} ${x1},${y1}"/>`);
       if (cond) edges.push(`<text class="prob" x="${mx + 4}" y="${(y0 + y1) / 2 - 3}">${num(cond[v], 3)}</text>`);
+      if (inter) edges.push(`<text class="price" x="${mx + 4}" y="${(y0 + y1) / 2 - 3}">p = ${num(inter.price[v], 4)}</text>`);
     }
     const [face, edge] = colourOf(v);
     const sale = state.solution && state.solution.main_buyer[v] >= 0;
-    let cls = "node" + (sale ? " sale" : "") + (v === state.selected ? " selected" : "") + (hl && hl.nodes[v] ? " hl" : "");
+    const squeezed = state.inter && state.inter.squeezed[v];
+    let cls = "node" + (sale ? " sale" : "") + (squeezed ? " squeezed" : "") + (v === state.selected ? " selected" : "") + (hl && hl.nodes[v] ? " hl" : "");
     const lines = nodeLines(v);
     let g = `<g class="${cls}" data-node="${v}" transform="translate(${L.x[v]},${L.y[v]})">`;
     g += `<rect class="box" width="${BOX_W}" height="${BOX_H}" rx="5" fill="${face}" stroke="${edge}"/>`;
@@ -349,7 +365,13 @@ function countBelow(v) {
 function renderLegend() {
   const m = state.model;
   const el = $("legend");
-  if (m.kind !== "ttp") { el.innerHTML = ""; return; }
+  if (m.kind !== "ttp") {
+    const inter = state.inter;
+    el.innerHTML = inter ? `<span class="item"><span class="swatch" style="background:${SQUEEZED[0]};border-color:${SQUEEZED[1]}"></span>squeezed (u &lt; 0): ${inter.squeezed.filter(Boolean).length}</span>` +
+      `<span class="item">- - edge priced 0 (p ≥ 0 binds): ${inter.zero.filter(Boolean).length}</span>` +
+      `<span class="item">edges: the price p the child pays; nodes: utility u</span>` : "";
+    return;
+  }
   const c = m.colours;
   const sw = ([face, edge], label) => `<span class="item"><span class="swatch" style="background:${face};border-color:${edge}"></span>${esc(label)}</span>`;
   let items;
@@ -450,6 +472,10 @@ function showDetails(v) {
   if (m.kind === "intermediation") {
     html += `<div>products ${esc(m.tree.products[v])}</div>`;
     if (m.tree.limit[v] !== null) html += `<div>limit price ${num(m.tree.limit[v])}</div>`;
+    if (state.inter) {
+      if (v > 0) html += `<div>pays its parent p = <b>${num(state.inter.price[v])}</b></div>`;
+      html += `<div>utility u = <b>${num(state.inter.utility[v])}</b>${state.inter.squeezed[v] ? " (squeezed)" : ""}</div>`;
+    }
     box.innerHTML = html;
     box.hidden = false;
     return;
@@ -506,7 +532,29 @@ function highlightBuyer() {
 }
 
 // ------------------------------------------------------------------ solving
+async function analyzeTree() {
+  const text = state.text;
+  $("progress").textContent = "pricing…";
+  let out;
+  try {
+    out = await call("/api/intermediation", { text, file: state.file, rule: $("rule").value });
+  } catch (error) {
+    $("progress").textContent = error.message;
+    if (error.line) showError(error);
+    return;
+  }
+  if (text !== state.text) return;
+  state.inter = out;
+  $("progress").textContent = `priced (${out.rule})`;
+  $("certificate").innerHTML = out.lines.map((l) => `<div class="line">${esc(l)}</div>`).join("");
+  $("certificate").classList.remove("stale");
+  renderLegend();
+  renderTree();
+  if (state.selected >= 0) showDetails(state.selected);
+}
+
 async function solve() {
+  if (state.model && state.model.kind === "intermediation") { analyzeTree(); return; }
   if (!state.model || state.model.kind !== "ttp") return;
   let out;
   try {
@@ -577,6 +625,73 @@ function setSolution(sol) {
   $("certificate").classList.remove("stale");
   if ($("buyer-search").value) highlightBuyer(); else renderTree();
   if (state.selected >= 0) showDetails(state.selected);
+}
+
+// ------------------------------------------------------------------ compare
+function showTab(id) {
+  for (const b of document.querySelectorAll("#tabs button")) b.classList.toggle("active", b.dataset.tab === id);
+  for (const v of document.querySelectorAll("#view-pane .view")) v.hidden = v.id !== id;
+  if (id === "tree-view") fit();
+}
+
+async function compare() {
+  if (!state.model || state.model.kind !== "ttp") return;
+  let out;
+  try {
+    out = await call("/api/compare", { text: state.text, file: state.file });
+  } catch (error) {
+    $("compare-progress").textContent = error.message;
+    return;
+  }
+  state.compareJob = out.job;
+  $("compare-cancel").disabled = false;
+  $("compare-progress").textContent = "comparing…";
+  pollCompare(out.job);
+}
+
+async function pollCompare(job) {
+  if (state.compareJob !== job) return;
+  let st;
+  try { st = await call(`/api/jobs/${job}`); } catch (error) { $("compare-progress").textContent = error.message; return; }
+  if (state.compareJob !== job) return;
+  if (st.state === "running") {
+    $("compare-progress").textContent = `comparing… ${st.seconds.toFixed(1)} s`;
+    setTimeout(() => pollCompare(job), 300);
+    return;
+  }
+  state.compareJob = null;
+  $("compare-cancel").disabled = true;
+  if (st.state === "done") {
+    $("compare-progress").textContent = `done in ${st.seconds.toFixed(1)} s`;
+    renderCompare(st.result);
+  } else {
+    $("compare-progress").textContent = st.state === "cancelled" ? "cancelled" : (st.error ? st.error.message : "failed");
+  }
+}
+
+async function cancelCompare() {
+  const job = state.compareJob;
+  if (!job) return;
+  state.compareJob = null;
+  $("compare-cancel").disabled = true;
+  $("compare-progress").textContent = "cancelling…";
+  try { await call(`/api/jobs/${job}/cancel`, {}); } catch (error) { /* already over */ }
+  $("compare-progress").textContent = "cancelled";
+}
+
+function renderCompare(result) {
+  const html = result.sections.map((section) => {
+    let out = `<section><h2>${esc(section.title)}</h2>`;
+    for (const t of section.tables) {
+      out += `<table><caption>${esc(t.title)}</caption><tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join("")}</tr>`;
+      out += t.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join("")}</tr>`).join("") + "</table>";
+    }
+    out += section.lines.map((l) => `<div class="line">${esc(l)}</div>`).join("");
+    out += section.images.join(""); // <img> elements with SVG data URIs, made by the server
+    return out + "</section>";
+  });
+  $("compare").innerHTML = html.join("");
+  $("compare").classList.remove("stale");
 }
 
 // ------------------------------------------------------------------ files
@@ -659,6 +774,10 @@ async function start() {
   $("export").addEventListener("click", exportView);
   $("solve").addEventListener("click", solve);
   $("cancel").addEventListener("click", cancel);
+  $("compare-run").addEventListener("click", compare);
+  $("rule").addEventListener("change", () => { if (state.model && state.model.kind === "intermediation") analyzeTree(); });
+  $("compare-cancel").addEventListener("click", cancelCompare);
+  for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => showTab(b.dataset.tab));
   $("expand-all").addEventListener("click", expandAll);
   $("collapse").addEventListener("click", collapseAll);
   $("fit").addEventListener("click", fit);
