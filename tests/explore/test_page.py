@@ -159,9 +159,26 @@ def test_a_tree_of_ten_thousand_nodes_opens_collapsed_and_expands(page, serve, t
     page.screenshot(path=str(page.shots / "big-collapsed.png"))
     page.click("#expand-all")
     page.wait_for_function(
-        "n => document.querySelectorAll('#tree g.node').length === n", arg=nodes, timeout=TIMEOUT
+        "n => document.getElementById('tree-count').textContent === `${n} of ${n} nodes shown`",
+        arg=nodes,
+        timeout=TIMEOUT,
     )
+    # the whole tree fits the window as an overview (boxes by colour, no text) ...
+    page.wait_for_selector("#tree path.boxes", timeout=TIMEOUT)
+    assert page.locator("#tree g.node").count() == 0
     page.screenshot(path=str(page.shots / "big-expanded.png"))
+    # ... and zooming in draws the boxes near the window with their text, not all of them
+    box = page.locator("#tree").bounding_box()
+    page.mouse.move(box["x"] + 40, box["y"] + box["height"] / 2)
+    for _ in range(3):
+        page.mouse.wheel(0, -600)
+    page.wait_for_function(
+        "n => { const k = document.querySelectorAll('#tree g.node').length; "
+        "return k > 0 && k < n; }",
+        arg=nodes,
+        timeout=TIMEOUT,
+    )
+    page.screenshot(path=str(page.shots / "big-zoomed.png"))
     page.click("#collapse")
     assert page.locator("#tree g.node").count() == shown
     # a large model is solved on demand; a solve can be cancelled

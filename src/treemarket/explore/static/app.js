@@ -311,13 +311,88 @@ function nodeLines(v) {
 function renderTree() {
   const m = state.model;
   if (!m) return;
-  const L = layout();
-  state.layout = L;
+  state.layout = layout();
+  state.drawn = null;
+  draw();
+  $("tree-count").textContent = `${state.layout.order.length} of ${m.tree.parent.length} nodes shown`;
+}
+
+// Only what is in (or near) the window is drawn: boxes with their text when zoomed in enough
+// and not too many, else an overview (one path per colour, one for the edges, no text).
+const LOD_K = 0.4, MAX_DETAILED = 2500;
+let drawPending = false;
+
+function scheduleDraw() {
+  if (drawPending) return;
+  drawPending = true;
+  requestAnimationFrame(() => { drawPending = false; draw(); });
+}
+
+function viewWindow() {
+  const rect = $("tree").getBoundingClientRect();
+  const W = rect.width || 1200, H = rect.height || 800;
+  const { x, y, k } = state.view;
+  return { x0: -x / k - W / k / 2, x1: (W - x) / k + W / k / 2, y0: -y / k - H / k / 2, y1: (H - y) / k + H / k / 2, W, H, k };
+}
+
+function needsDraw() {
+  const d = state.drawn;
+  if (!d) return true;
+  const rect = $("tree").getBoundingClientRect();
+  const W = rect.width || 1200, H = rect.height || 800;
+  const { x, y, k } = state.view;
+  const lod = k < LOD_K;
+  if (lod !== d.lod || (!lod && d.overview !== d.lod)) return true;
+  return -x / k < d.x0 || (W - x) / k > d.x1 || -y / k < d.y0 || (H - y) / k > d.y1;
+}
+
+function draw() {
+  const m = state.model, L = state.layout;
+  if (!m || !L) return;
+  const win = viewWindow();
+  const inside = (v) => L.y[v] + BOX_H >= win.y0 && L.y[v] <= win.y1 && L.x[v] + BOX_W + 80 >= win.x0 && L.x[v] <= win.x1;
+  const parent = m.tree.parent;
+  const shown = [];
+  for (const v of L.order) if (inside(v) || (parent[v] >= 0 && inside(parent[v]))) shown.push(v);
+  const overview = win.k < LOD_K || shown.length > MAX_DETAILED;
+  $("viewport").innerHTML = overview ? overviewSvg(shown) : detailedSvg(shown);
+  state.drawn = { x0: win.x0, x1: win.x1, y0: win.y0, y1: win.y1, lod: win.k < LOD_K, overview };
+  $("tree").classList.toggle("overview", overview);
+  applyView(true);
+}
+
+function overviewSvg(shown) {
+  const m = state.model, L = state.layout, parent = m.tree.parent, hl = state.highlight;
+  const edges = [], hlEdges = [], boxes = new Map(), marked = [];
+  for (const v of shown) {
+    const p = parent[v];
+    if (p >= 0) {
+      const seg = `M${L.x[p] + BOX_W},${L.y[p] + BOX_H / 2}L${L.x[v]},${L.y[v] + BOX_H / 2}`;
+      (hl && hl.path[v] ? hlEdges : edges).push(seg);
+    }
+    const key = colourOf(v).join(" ");
+    if (!boxes.has(key)) boxes.set(key, []);
+    const box = `M${L.x[v]},${L.y[v]}h${BOX_W}v${BOX_H}h${-BOX_W}z`;
+    boxes.get(key).push(box);
+    if ((hl && hl.nodes[v]) || (state.inter && state.inter.squeezed[v])) marked.push(box);
+  }
+  let out = `<path class="edge overview" d="${edges.join("")}"/>`;
+  if (hlEdges.length) out += `<path class="edge hl overview" d="${hlEdges.join("")}"/>`;
+  for (const [key, parts] of boxes) {
+    const [face, edge] = key.split(" ");
+    out += `<path class="boxes" fill="${face}" stroke="${edge}" d="${parts.join("")}"/>`;
+  }
+  if (marked.length) out += `<path class="boxes marked" fill="none" d="${marked.join("")}"/>`;
+  return out;
+}
+
+function detailedSvg(shown) {
+  const m = state.model, L = state.layout;
   const parent = m.tree.parent;
   const cond = m.tree.cond;
   const hl = state.highlight;
   const edges = [], nodes = [];
-  for (const v of L.order) {
+  for (const v of shown) {
     const p = parent[v];
     if (p >= 0) {
       const x0 = L.x[p] + BOX_W, y0 = L.y[p] + BOX_H / 2, x1 = L.x[v], y1 = L.y[v] + BOX_H / 2;
@@ -331,7 +406,7 @@ function renderTree() {
     const [face, edge] = colourOf(v);
     const sale = state.solution && state.solution.main_buyer[v] >= 0;
     const squeezed = state.inter && state.inter.squeezed[v];
-    let cls = "node" + (sale ? " sale" : "") + (squeezed ? " squeezed" : "") + (v === state.selected ? " selected" : "") + (hl && hl.nodes[v] ? " hl" : "");
+    const cls = "node" + (sale ? " sale" : "") + (squeezed ? " squeezed" : "") + (v === state.selected ? " selected" : "") + (hl && hl.nodes[v] ? " hl" : "");
     const lines = nodeLines(v);
     let g = `<g class="${cls}" data-node="${v}" transform="translate(${L.x[v]},${L.y[v]})">`;
     g += `<rect class="box" width="${BOX_W}" height="${BOX_H}" rx="5" fill="${face}" stroke="${edge}"/>`;
@@ -346,9 +421,7 @@ function renderTree() {
     g += "</g>";
     nodes.push(g);
   }
-  $("viewport").innerHTML = edges.join("") + nodes.join("");
-  applyView();
-  $("tree-count").textContent = `${L.order.length} of ${parent.length} nodes shown`;
+  return edges.join("") + nodes.join("");
 }
 
 function countBelow(v) {
@@ -382,9 +455,10 @@ function renderLegend() {
 }
 
 // ------------------------------------------------------------------ pan, zoom, collapse
-function applyView() {
+function applyView(drawing) {
   const { x, y, k } = state.view;
   $("viewport").setAttribute("transform", `translate(${x},${y}) scale(${k})`);
+  if (!drawing && state.layout && needsDraw()) scheduleDraw();
 }
 
 function fit() {
