@@ -67,7 +67,24 @@ def test_weather_solves_to_welfare_12_with_the_roots_price_range(page, serve, we
     assert page.locator("#detail-range").inner_text() == expected
     # the buyer who buys at the root is coloured as in the pictures and named in the legend
     assert "C buys" in page.locator("#legend").inner_text()
+    # the details give each buyer's value and option values at the node
+    solution = solve(model, range_time_limit=10.0)
+    psi = solution.prices.option_value
+    rows = page.locator("#details table tr").all_inner_texts()[1:]
+    for i, row in enumerate(rows):
+        cells = row.split("\t")
+        assert cells[0] == model.buyers[i] and cells[3] == number(psi[i, 0])
     page.screenshot(path=str(page.shots / "weather.png"))
+    # a buyer's purchases are outlined, the paths to them too
+    page.fill("#buyer-search", "A")
+    bought = [r["node_id"] for r in solution.assignment_rows() if r["buyer"] == "A"]
+    outlined = page.locator("#tree g.node.hl")
+    assert sorted(int(n) for n in outlined.evaluate_all("els => els.map(e => e.dataset.node)")) == (
+        sorted(bought)
+    )
+    on_paths = {int(n) for node in bought for n in model.tree.path_to(node)} - {0}
+    edges = page.locator("#tree path.edge.hl").evaluate_all("els => els.map(e => e.dataset.child)")
+    assert sorted(int(n) for n in edges) == sorted(on_paths)
 
 
 def test_an_edit_changes_the_answer_and_undo_restores_it(page, serve, weather):
