@@ -270,3 +270,30 @@ def test_intermediation_trees_are_priced_by_the_chosen_rule(page, serve, weather
         arg=f"error: {info.value}",
         timeout=TIMEOUT,
     )
+
+
+def test_a_studys_store_opens_with_its_tables_and_pictures(page, serve, tmp_path):
+    from tests.study.helpers import small_study, write_study
+    from treemarket.study.report import summary_frame
+    from treemarket.study.runner import run_study
+    from treemarket.study.schema import load_study
+
+    path = write_study(tmp_path, small_study())
+    study = load_study(path)
+    run_study(study, serial=True)
+    served = serve(None)
+    open_page(page, served.url)
+    page.click('#tabs button[data-tab="study-view"]')
+    page.fill("#study-path", str(tmp_path / "missing.yaml"))
+    page.click("#study-open")
+    page.wait_for_function(
+        "() => document.getElementById('study-status').textContent.startsWith('error:')",
+        timeout=TIMEOUT,
+    )
+    page.fill("#study-path", str(path))
+    page.click("#study-open")
+    page.wait_for_selector("#study table", timeout=60_000)
+    rows = page.locator("#study table tr").count() - page.locator("#study table").count()
+    assert rows == len(summary_frame(study))
+    assert page.locator("#study img").count() == len(study.swept)
+    page.screenshot(path=str(page.shots / "study.png"))

@@ -500,3 +500,67 @@ def intermediation_json(tree: IntermediationTree, rule: str, file: str | None) -
         "squeezed": (pc.utilities < 0).tolist(),
         "zero": [bool(j > 0 and prices[j] == 0.0) for j in range(tree.n)],
     }
+
+
+# ------------------------------------------------------------------ studies
+def study_json(path: str) -> dict[str, Any]:
+    """A study's result store for the page: per metric family a table (a row per point of the
+    sweep and metric: finished seeds n, mean and its 95% confidence interval) and the pictures
+    of ``treemarket study report`` (mean and interval against each swept parameter)."""
+    import pandas as pd
+
+    from treemarket.study.report import (
+        LEVEL,
+        families,
+        is_share,
+        metric_axis,
+        metric_title,
+        picture_plan,
+        results_frame,
+        study_panels,
+        summary_frame,
+    )
+    from treemarket.study.schema import load_study
+    from treemarket.viz.study import plot_study
+
+    study = load_study(path)
+    frame = results_frame(study)
+    if not len(frame):
+        raise ModelError("nothing stored yet: run the study first", file=path)
+    summary = summary_frame(study, frame)
+    failed = int((frame["status"] != "done").sum())
+    tables = []
+    for family, members in families(study.metrics).items():
+        part = summary[summary["metric"].isin([metric for _, metric in members])]
+        columns = [*study.swept, "metric", "n", "mean", "ci_low", "ci_high"]
+
+        def cell(value: Any) -> str:
+            if isinstance(value, float):
+                return "-" if math.isnan(value) else number(value, 4)
+            return "-" if value is None or (value is pd.NA) else str(value)
+
+        rows = [[cell(v) for v in row] for row in part[columns].itertuples(index=False)]
+        title = f"{study.name}: {metric_title(family)}, mean and {int(LEVEL * 100)}% CI over seeds"
+        tables.append(_table(title, columns, rows))
+    done = frame[frame["status"] == "done"]
+    images = []
+    if len(done):
+        for family, param, members in picture_plan(study):
+            figure = plot_study(
+                study_panels(study, done, param, members),
+                xlabel=param,
+                ylabel=metric_axis(family),
+                title=f"{study.name}: {metric_title(family)}, mean and "
+                f"{int(LEVEL * 100)}% CI over seeds",
+                percent=is_share(family),
+            )
+            images.append(svg_image(figure))
+    return {
+        "name": study.name,
+        "lines": [
+            f"{len(frame)} of {len(study.tasks())} tasks stored, {failed} failed; store "
+            f"{study.store}"
+        ],
+        "tables": tables,
+        "images": images,
+    }

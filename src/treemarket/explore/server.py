@@ -189,6 +189,12 @@ def create_app(file: Path | None, token: str, port: int) -> ASGIApp:
             raise ModelError("not an intermediation model", file=name)
         return api.intermediation_json(loaded.model, str(data.get("rule", "leximin")), name)
 
+    def study(data: dict[str, Any]) -> dict[str, Any]:
+        path = data.get("path")
+        if not isinstance(path, str) or not path:
+            raise ModelError("give the path of a study file", place="path")
+        return api.study_json(path)
+
     def status_of(job: str, cancel: bool) -> Response:
         out = jobs.cancel(job) if cancel else jobs.status(job)
         if out is None:
@@ -213,6 +219,7 @@ def create_app(file: Path | None, token: str, port: int) -> ASGIApp:
         Route("/api/save", guarded(save), methods=["POST"]),
         Route("/api/solve", guarded(solve), methods=["POST"]),
         Route("/api/intermediation", guarded(intermediation), methods=["POST"]),
+        Route("/api/study", guarded(study), methods=["POST"]),
         Route("/api/compare", guarded(compare), methods=["POST"]),
         Route("/api/jobs/{job}", job_status, methods=["GET"]),
         Route("/api/jobs/{job}/cancel", job_cancel, methods=["POST"]),

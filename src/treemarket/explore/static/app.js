@@ -753,8 +753,8 @@ async function cancelCompare() {
   $("compare-progress").textContent = "cancelled";
 }
 
-function renderCompare(result) {
-  const html = result.sections.map((section) => {
+function sectionsHtml(sections) {
+  return sections.map((section) => {
     let out = `<section><h2>${esc(section.title)}</h2>`;
     for (const t of section.tables) {
       out += `<table><caption>${esc(t.title)}</caption><tr>${t.columns.map((c) => `<th>${esc(c)}</th>`).join("")}</tr>`;
@@ -763,9 +763,26 @@ function renderCompare(result) {
     out += section.lines.map((l) => `<div class="line">${esc(l)}</div>`).join("");
     out += section.images.join(""); // <img> elements with SVG data URIs, made by the server
     return out + "</section>";
-  });
-  $("compare").innerHTML = html.join("");
+  }).join("");
+}
+
+function renderCompare(result) {
+  $("compare").innerHTML = sectionsHtml(result.sections);
   $("compare").classList.remove("stale");
+}
+
+async function openStudy(event) {
+  event.preventDefault();
+  const path = $("study-path").value.trim();
+  if (!path) return;
+  $("study-status").textContent = "reading…";
+  try {
+    const out = await call("/api/study", { path });
+    $("study").innerHTML = sectionsHtml([{ title: out.name, tables: out.tables, lines: out.lines, images: out.images }]);
+    $("study-status").textContent = "";
+  } catch (error) {
+    $("study-status").textContent = error.message;
+  }
 }
 
 // ------------------------------------------------------------------ files
@@ -849,6 +866,7 @@ async function start() {
   $("solve").addEventListener("click", solve);
   $("cancel").addEventListener("click", cancel);
   $("compare-run").addEventListener("click", compare);
+  $("study-form").addEventListener("submit", openStudy);
   $("rule").addEventListener("change", () => { if (state.model && state.model.kind === "intermediation") analyzeTree(); });
   $("compare-cancel").addEventListener("click", cancelCompare);
   for (const b of document.querySelectorAll("#tabs button")) b.addEventListener("click", () => showTab(b.dataset.tab));
