@@ -259,6 +259,7 @@ def test_intermediation_trees_are_priced_by_the_chosen_rule(page, serve, weather
     tree = load_text(path.read_text(), str(path)).model
     expected = intermediation_json(tree, "leximin", str(path))
     assert page.locator("#tree g.node").count() == len(tree.parent)
+    assert page.is_disabled("#save")  # an example is not the file the page was started with
     assert page.locator("#tree g.node.squeezed").count() == sum(expected["squeezed"]) > 0
     assert page.locator("#certificate .line").all_inner_texts() == expected["lines"]
     page.screenshot(path=str(page.shots / "intermediation.png"))

@@ -93,8 +93,13 @@ def test_saving_needs_a_file_and_a_valid_model(client, tmp_path: Path):
     path = tmp_path / "m.yaml"
     path.write_text(text)
     with TestClient(create_app(path, TOKEN, PORT), base_url=BASE) as own:
-        bad = own.post("/api/save", json={"text": "model: ttp\n"}, headers=headers)
+        mine = {"file": str(path)}
+        bad = own.post("/api/save", json={"text": "model: ttp\n", **mine}, headers=headers)
         assert "error" in bad.json() and path.read_text() == text
         edited = text.replace("A: 8", "A: 9")
-        assert own.post("/api/save", json={"text": edited}, headers=headers).status_code == 200
+        other = {"text": edited, "file": str(example_path("weather.yaml"))}
+        assert "error" in own.post("/api/save", json=other, headers=headers).json()
+        assert path.read_text() == text
+        saved = own.post("/api/save", json={"text": edited, **mine}, headers=headers)
+        assert saved.json() == {"wrote": str(path)}
         assert path.read_text() == edited

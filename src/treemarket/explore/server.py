@@ -164,7 +164,9 @@ def create_app(file: Path | None, token: str, port: int) -> ASGIApp:
 
         if file is None:
             raise ModelError("started without a file: download the model instead")
-        text, _ = text_of(data)
+        text, name = text_of(data)
+        if name != str(file):
+            raise ModelError(f"this text is not {file}'s (an example was opened): download it")
         api.load_text(text, str(file))  # only a valid model is written over the file
         write_text(file, text)
         return {"wrote": str(file)}

@@ -840,6 +840,7 @@ async function exportView() {
 // ------------------------------------------------------------------ start
 async function loadText(file, text) {
   state.file = file;
+  $("save").disabled = !(state.canSave && file === state.startFile);
   state.undo = [];
   state.model = null;
   setText(text, false);
@@ -885,7 +886,7 @@ async function start() {
   });
   const first = await call("/api/start", {});
   state.canSave = first.can_save;
-  $("save").disabled = !first.can_save;
+  state.startFile = first.file;
   $("example").innerHTML = '<option value="">—</option>' + first.examples.map((n) => `<option>${esc(n)}</option>`).join("");
   await loadText(first.file, first.text);
 }
