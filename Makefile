@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-slow bench lint typecheck format clean docs
+.PHONY: install demo test test-slow bench lint typecheck format clean docs browser
 
 install: $(STAMP)
 
@@ -20,6 +20,16 @@ demo: install
 
 test: install
 	$(BIN)/python -m pytest -m "not slow" -n 2
+
+# the browser of the explore page's tests (tests/explore): Debian's Chromium, installed when missing
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@[ -n "$$TREEMARKET_CHROMIUM" ] || command -v chromium >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null 2>&1 || { \
+	    echo "make browser: no apt-get here; install Chromium and set TREEMARKET_CHROMIUM to it" >&2; \
+	    exit 1; }; \
+	  $(SUDO) apt-get install -y chromium || { $(SUDO) apt-get update && $(SUDO) apt-get install -y chromium; }; }
+	@[ -n "$$TREEMARKET_CHROMIUM" ] || command -v chromium
 
 test-slow: install
 	$(BIN)/python -m pytest -m slow -n 2

@@ -8,6 +8,7 @@ import typer
 
 from treemarket.cli._common import console, run_guarded
 from treemarket.cli.examples import examples_command
+from treemarket.cli.explore import explore_command
 from treemarket.cli.intermediation import app as intermediation_app
 from treemarket.cli.study import app as study_app
 from treemarket.cli.ttp import app as ttp_app
@@ -26,6 +27,7 @@ app.add_typer(intermediation_app, name="intermediation")
 app.add_typer(study_app, name="study")
 app.command("examples")(examples_command)
 app.command("demo")(demo_command)
+app.command("explore")(explore_command)
 
 __all__ = ["app", "console", "main"]
 

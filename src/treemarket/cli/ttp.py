@@ -318,21 +318,12 @@ def print_solution(solution: TTPSolution, full: bool = False) -> None:
         )
     console.print(prices)
     _more(len(price_rows), full)
-    console.print(f"expected welfare [P0]: [bold]{solution.welfare:.10g}[/bold]")
-    if solution.lp_bound is not None:
-        console.print(f"{'LP bound [P1]:':<22} {solution.lp_bound:.10g}")
-    if solution.dual_bound is not None:
-        console.print(f"{'dual bound (≥ [P1]):':<22} {solution.dual_bound:.10g}")
-    console.print(f"upper bound, gap:      {solution.upper_bound:.10g}, {solution.gap:.3g}")
-    if not solution.reached:
-        console.print(
-            f"[bold yellow]note[/bold yellow]: stopped short of the target gap "
-            f"{solution.target_gap:.3g} (a time or iteration limit): the assignment is feasible "
-            "and the bound proven, but not optimal within the target"
-        )
-    console.print(f"the LP relaxation is integral ([P1] = [P0]): {solution.lp_integral}")
-    console.print(f"prices support the optimum as an equilibrium: {solution.supported}")
-    for note in solution.notes:
+    for label, text in solution.certificate_lines():
+        if label.startswith("expected welfare"):
+            console.print(f"{label} [bold]{text}[/bold]")
+        else:
+            console.print(f"{label:<22} {text}", markup=False)
+    for note in solution.report_notes():
         console.print(f"[bold yellow]note[/bold yellow]: {note}")
     if solution.y_lp is not None:
         rows = solution.lottery_rows()

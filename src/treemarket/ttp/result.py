@@ -112,6 +112,44 @@ class TTPSolution:
         """Did the solver reach its target gap (False: a limit stopped it short)?"""
         return self.gap <= self.target_gap
 
+    def certificate_lines(self) -> list[tuple[str, str]]:
+        """The certificate as (label, text) lines, in the words every report uses (the CLI's
+        ``ttp solve``, the explore page): welfare, the bounds and gap, and the two Facts.
+
+        Examples
+        --------
+        >>> from treemarket.ttp import solve
+        >>> from treemarket.ttp.examples import weather
+        >>> for label, text in solve(weather(), price_ranges=False).certificate_lines():
+        ...     print(f"{label:<22} {text}")
+        expected welfare [P0]: 12
+        LP bound [P1]:         12
+        upper bound, gap:      12, 0
+        the LP relaxation is integral ([P1] = [P0]): proven
+        prices support the optimum as an equilibrium: proven
+        """
+        lines = [("expected welfare [P0]:", f"{self.welfare:.10g}")]
+        if self.lp_bound is not None:
+            lines.append(("LP bound [P1]:", f"{self.lp_bound:.10g}"))
+        if self.dual_bound is not None:
+            lines.append(("dual bound (≥ [P1]):", f"{self.dual_bound:.10g}"))
+        lines.append(("upper bound, gap:", f"{self.upper_bound:.10g}, {self.gap:.3g}"))
+        lines.append(("the LP relaxation is integral ([P1] = [P0]):", str(self.lp_integral)))
+        lines.append(("prices support the optimum as an equilibrium:", str(self.supported)))
+        return lines
+
+    def report_notes(self) -> list[str]:
+        """The notes a report prints after the certificate: a solve stopped short of its
+        target gap first, then :attr:`notes`."""
+        short = []
+        if not self.reached:
+            short.append(
+                f"stopped short of the target gap {self.target_gap:.3g} (a time or iteration "
+                "limit): the assignment is feasible and the bound proven, but not optimal within "
+                "the target"
+            )
+        return short + list(self.notes)
+
     @property
     def priced_y(self) -> NDArray[np.float64]:
         """The assignment the prices belong to: ``y`` unless the LP optimum is fractional,
