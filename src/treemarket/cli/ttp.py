@@ -152,17 +152,10 @@ def print_simulation(model: TTPModel, result: SimulationResult) -> None:
         + ")"
     )
     table = Table(title=f"policies under the same supply μ = {model.supply.tolist()}")
-    for col in ("policy", "welfare", "± s.e.", "efficiency", "revenue", "unsold"):
+    for col in result.SHOWN_COLUMNS:
         table.add_column(col, justify="left" if col == "policy" else "right")
-    for name, out in result.policies.items():
-        table.add_row(
-            name,
-            number(out.welfare),
-            number(out.welfare_se, 2),
-            f"{out.efficiency:.1%}",
-            number(out.revenue),
-            number(out.unsold),
-        )
+    for row in result.shown_rows():
+        table.add_row(*row)
     console.print(table)
     buyers = list(model.buyers)
     if len(buyers) > ALL_ROWS:  # the buyers with the largest payoff in the markets

@@ -343,17 +343,7 @@ def compare_json(model: TTPModel) -> dict[str, Any]:
     sections: list[dict[str, Any]] = []
 
     sim = simulate(model, solution)
-    rows = [
-        [
-            name,
-            number(out.welfare),
-            number(out.welfare_se, 2),
-            f"{out.efficiency:.1%}",
-            number(out.revenue),
-            number(out.unsold),
-        ]
-        for name, out in sim.policies.items()
-    ]
+    rows = sim.shown_rows()
     sections.append(
         {
             "title": f"simulation ({sim.mode}"
@@ -362,7 +352,7 @@ def compare_json(model: TTPModel) -> dict[str, Any]:
             "tables": [
                 _table(
                     f"policies under the same supply μ = {model.supply.tolist()}",
-                    ["policy", "welfare", "± s.e.", "efficiency", "revenue", "unsold"],
+                    list(sim.SHOWN_COLUMNS),
                     rows,
                 )
             ],

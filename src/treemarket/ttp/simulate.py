@@ -119,6 +119,26 @@ class SimulationResult:
             ]
         )
 
+    #: the columns of :meth:`shown_rows`
+    SHOWN_COLUMNS = ("policy", "welfare", "± s.e.", "efficiency", "revenue", "unsold")
+
+    def shown_rows(self) -> list[list[str]]:
+        """:meth:`table` as the reports show it (terminal and explore page): strings in the
+        project's number format, efficiency as a percentage."""
+        from treemarket.display import number
+
+        return [
+            [
+                name,
+                number(out.welfare),
+                number(out.welfare_se, 2),
+                f"{out.efficiency:.1%}",
+                number(out.revenue),
+                number(out.unsold),
+            ]
+            for name, out in self.policies.items()
+        ]
+
     def payoffs(self) -> pd.DataFrame:
         """Expected payoff per buyer (rows) and policy (columns)."""
         import pandas as pd
