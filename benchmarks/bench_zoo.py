@@ -148,6 +148,8 @@ def summary(row: dict) -> str:
     method = row["method"]
     if method == "exact":
         frac = "fractional LP" if row.get("lp_fractional") else "integral LP"
+        if row.get("lp_bound") is None:
+            frac = "LP unfinished: the market's answer"
         if row.get("mip_status") not in (None, "optimal"):
             frac += f" (MIP: {row['mip_status']})"
         return f"{seconds} s, gap {row['gap']:.1e}, {frac}, {memory}"
