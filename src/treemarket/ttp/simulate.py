@@ -186,11 +186,14 @@ def _run(
     reference: NDArray[np.float64] | None = None,
     posted_price: float = 0.0,
     trades: list[dict[str, Any]] | None = None,
+    realised: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """One pass of ``policy`` along all paths.
 
     Returns per path: welfare, revenue, unsold permits, and the buyers' payoffs (P, I). With
     ``trades``, appends one record per path, time and buyer served: who trades at which price.
+    With ``realised`` (P, I), the buyers decide on the tree's values at their nodes but a permit
+    bought at t is worth realised[p, i] + b_i(t) (the path's own value: held-out paths).
     """
     values = model.values
     n_paths, depth = paths.nodes.shape
@@ -252,15 +255,21 @@ def _run(
                     }
                 )
         remaining -= served
-        welfare += (served * v).sum(axis=1)
+        worth = v if realised is None else realised + _benefit(model, t)
+        welfare += (served * worth).sum(axis=1)
         revenue += (served * price).sum(axis=1)
-        payoffs += served * (v - price)
+        payoffs += served * (worth - price)
         left = supply - served.sum(axis=1)
         if model.carry_over and t < depth - 1:
             carried = left  # unsold permits go on to the next market of the path
         else:
             unsold += left
     return welfare, revenue, unsold, payoffs
+
+
+def _benefit(model: TTPModel, t: int) -> NDArray[np.float64] | float:
+    """b_i(t), the early benefit of buying at t (0 without early benefits)."""
+    return 0.0 if model.early_benefit is None else model.early_benefit[:, t]
 
 
 def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:
