@@ -527,7 +527,9 @@ def _labels(
                 for t in range(data.horizon + 1)
             ]
             for node, x in enumerate(values.tolist()):
-                k = int(np.searchsorted(edges[int(tree.time[node])], x, side="left"))
+                # at most the quantile (to rounding) is the lower word
+                below = x - 1e-9 * max(1.0, abs(x))
+                k = int(np.searchsorted(edges[int(tree.time[node])], below, side="left"))
                 texts.append(f"{bins[min(k, len(bins) - 1)]} {_short(x)}")
         else:
             texts = [f"{name} {_short(x)}" for x in values.tolist()]
