@@ -147,9 +147,8 @@ def _numbers(where: str, column: str, texts: list[str], lines: NDArray[np.int64]
 
 
 def _is_numeric(texts: list[str]) -> bool:
-    """A column is numeric when some cell is a number and no cell is other text (empty and
-    'nan' cells are errors later, named by their row)."""
-    seen = False
+    """A column is numeric when no cell is text other than a number (empty and 'nan' cells
+    are errors later, named by their row)."""
     for text in texts:
         if text == "" or text.lower() == "nan":
             continue
@@ -157,8 +156,7 @@ def _is_numeric(texts: list[str]) -> bool:
             float(text)
         except ValueError:
             return False
-        seen = True
-    return seen
+    return True
 
 
 def _codes(where: str, column: str, texts: list[str], lines: NDArray[np.int64]):
@@ -303,7 +301,7 @@ def _long(
         p = int(short[0])
         row = int(np.nonzero(path_of_row == p)[0][0])
         raise ModelError(
-            f"path {uniq[path_order[p]]!r} has {int(counts[p])} times, others have {width} "
+            f"path {str(uniq[path_order[p]])!r} has {int(counts[p])} times, others have {width} "
             "(ragged paths)",
             file=where,
             line=row + 2,

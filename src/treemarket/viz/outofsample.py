@@ -30,7 +30,7 @@ STYLE = {
 def plot_size_curve(
     points: Sequence[SizePoint],
     *,
-    policies: Sequence[str] = ("tree", "myopic", "fcfs"),
+    policies: Sequence[str] = ("tree", "myopic"),
     ax: Axes | None = None,
 ) -> Figure:
     """Welfare against the tree's size: the in-sample optimum [P0] (what the tree promises) and
@@ -76,12 +76,14 @@ def plot_size_curve(
         )
         drawn[name] = welfare
     ax.set_xscale("log")
+    ax.set_xticks(nodes, [str(n) for n in nodes])
+    ax.minorticks_off()
     ax.set_xlabel("nodes of the tree (log scale)")
     ax.set_ylabel("mean welfare per path")
     labels = ["×".join(str(k) for k in p.branching) for p in ordered]
     for x, y, text in zip(nodes, optimum, labels, strict=True):
         ax.annotate(
-            text, (x, y), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8
+            text, (x, y), textcoords="offset points", xytext=(0, -14), ha="center", fontsize=8
         )
     ax.set_title("what the tree promises and what it delivers on held-out paths")
     ax.legend(fontsize=8, loc="best")

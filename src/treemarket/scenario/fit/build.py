@@ -536,6 +536,8 @@ def _labels(
         for node, text in enumerate(texts):
             parts[node].append(text)
     labels = np.array([", ".join(p) for p in parts], dtype=object)
+    if tree.level_offsets[1] == 1:
+        labels[0] = None  # the lone root: "root", left out of its descendants' names
     seen: dict[tuple[int, str], int] = {}
     for node in range(tree.n_nodes):
         key = (int(tree.parent[node]), str(labels[node]))
