@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from treemarket.fact import Fact
 from treemarket.ttp.equilibrium import EquilibriumReport, best_response, check_equilibrium
-from treemarket.ttp.market.clearing import clear
+from treemarket.ttp.market.clearing import clear_rows
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.result import TTPSolution, Which
 
@@ -171,10 +171,7 @@ def _serve(
 
     ``demand`` and ``key`` are (P, I); returns the units served, (P, I).
     """
-    path, buyer = np.nonzero(demand > 0)
-    served = np.zeros_like(demand)
-    served[path, buyer] = clear(path, demand[path, buyer], supply, key[path, buyer])
-    return served
+    return clear_rows(np.where(demand > 0, demand, 0.0), supply, key)
 
 
 def _run(

@@ -45,7 +45,7 @@ IntArray = NDArray[np.int64]
 Method = Literal["cluster", "reduce"]
 METHODS: tuple[str, ...] = ("cluster", "reduce")
 ROUTE_CHUNK = 20_000
-JOINT_W1_LIMIT = 400_000  # the joint W1 LP: at most this many (data point, node) pairs
+JOINT_W1_LIMIT = 50_000  # the joint W1 LP: at most this many (data point, node) pairs
 
 
 @dataclass(frozen=True, eq=False)
@@ -358,15 +358,17 @@ def _cluster_skeleton(
         short = 0
         for q, a, b in zip(nodes.tolist(), starts.tolist(), stops.tolist(), strict=True):
             xs = x[order[a:b]]
-            distinct = np.unique(xs, axis=0)
-            if distinct.shape[0] <= k:
+            distinct = _sorted_distinct(xs, k)
+            if distinct is not None:
                 code = distinct
                 short += distinct.shape[0] < k
             else:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # an empty cluster: fewer children
-                    code, _ = kmeans2(xs, k, minit="++", rng=rng)
-                code = np.unique(code, axis=0)
+                    code, _ = kmeans2(xs, k, minit="++", rng=rng, check_finite=False)
+                kept = _sorted_distinct(code, k)
+                assert kept is not None  # at most k centres
+                code = kept
             parts[q] = code
             kids[q] = code.shape[0]
         if short:
@@ -379,6 +381,20 @@ def _cluster_skeleton(
         starts_all = np.concatenate([[0], np.cumsum(kids)[:-1]])
         at = _nearest_child(x, at, centers[t + 1], starts_all, kids)
     return centers, counts
+
+
+def _sorted_distinct(x: FloatArray, limit: int) -> FloatArray | None:
+    """The distinct rows of x in lexicographic order, or None when there are more than
+    ``limit`` (``np.unique(x, axis=0)`` without its overhead: this runs once per node)."""
+    if x.shape[0] == 0:
+        return x
+    order = np.lexsort(x.T[::-1])
+    xs = x[order]
+    new = np.ones(xs.shape[0], dtype=bool)
+    new[1:] = (xs[1:] != xs[:-1]).any(axis=1)
+    if int(new.sum()) > limit:
+        return None
+    return xs[new]
 
 
 def _reduce_skeleton(
