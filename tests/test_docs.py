@@ -238,6 +238,8 @@ def test_json_page_has_a_section_per_command() -> None:
         "treemarket ttp simulate",
         "treemarket ttp schedule",
         "treemarket ttp mechanism",
+        "treemarket tree build",
+        "treemarket tree evaluate",
         "treemarket intermediation solve",
     ]
     for title, commands, keys in JSON_SECTIONS:

@@ -79,6 +79,9 @@ def test_windows_then_evaluate_the_seattle_model(tmp_path: Path, capsys) -> None
         capsys,
     )
     assert code == 0, err
+    # the bundled paths are what the command makes
+    assert train.read_text() == example_path("seattle-2012-2014.csv").read_text()
+    assert test.read_text() == example_path("seattle-2015.csv").read_text()
     plot = tmp_path / "curve.png"
     args = ["tree", "evaluate", tmp_path / "seattle.yaml", test, "--sizes", "2,2,2"]
     code, out, err = _run([*args, "--plot", plot], capsys)

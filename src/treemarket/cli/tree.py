@@ -74,6 +74,9 @@ def build_command(
     branching: str = typer.Option(..., "--branching", help="Children per node and time: 3,3,2."),
     method: str = typer.Option("cluster", "--method", help="cluster | reduce"),
     scenarios: int | None = typer.Option(None, "--scenarios", help="reduce: paths kept."),
+    tolerance: float | None = typer.Option(
+        None, "--tolerance", help="reduce: keep as few paths as keep this Kantorovich distance."
+    ),
     variables: str | None = typer.Option(None, "--variables", help="Variables (default: all)."),
     history: bool = typer.Option(False, "--history", help="Cluster on the whole history."),
     seed: int = typer.Option(0, "--seed", help="The k-means seed."),
@@ -109,6 +112,7 @@ def build_command(
             ks,
             method=method,  # type: ignore[arg-type]
             scenarios=scenarios,
+            tolerance=tolerance,
             history=history,
             seed=seed,
             words=_words(words),
@@ -158,9 +162,10 @@ def print_build(fitted: Any, dist: Any, n_paths: int) -> None:
     for leaf in top.tolist():
         most.add_row(names[leaf], f"{tree.prob[leaf]:.1%}")
     console.print(most)
+    nested = "not computed" if dist.nested is None else number(dist.nested, 4)
     console.print(
         f"{tree.n_nodes} nodes, {tree.n_leaves} scenarios; nested distance to the data "
-        f"(std units): {number(dist.nested, 4)}",
+        f"(std units): {nested}",
         markup=False,
     )
     for note in [*fitted.notes, *dist.notes]:
@@ -199,8 +204,10 @@ def evaluate_command(
             dm.path_values(held_out),
             seen,
             seed=seed,
+            fit_seed=spec.seed,
             method=spec.method,
             scenarios=spec.scenarios,
+            tolerance=spec.tolerance,
             history=spec.history,
         )
     except ModelError as exc:
@@ -256,8 +263,13 @@ def print_evaluation(name: str, points: list[Any], n_train: int, n_test: int) ->
             number(out.unsold, 3),
         )
     console.print(table)
+    promise = (
+        "the optimum [P0] on the tree"
+        if first.gap == 0
+        else f"the best assignment found on the tree, within {first.gap:.2g} of [P0]"
+    )
     console.print(
-        f"the tree promises {number(first.optimum, 6)} (the optimum [P0] on the tree); its policy "
+        f"the tree promises {number(first.optimum, 6)} ({promise}); its policy "
         f"gives {number(first.in_sample.policies['tree'].welfare, 6)} on the training paths and "
         f"{number(first.out_of_sample.policies['tree'].welfare, 6)} on the held-out ones",
         markup=False,

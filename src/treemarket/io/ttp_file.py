@@ -77,6 +77,7 @@ class DataSpec(StrictModel):
     branching: list[Annotated[int, Field(ge=1, strict=True)]] = Field(min_length=1)
     method: Literal["cluster", "reduce"] = "cluster"
     scenarios: Annotated[int, Field(ge=1, strict=True)] | None = None
+    tolerance: Annotated[float, Field(ge=0)] | None = None
     history: bool = False
     seed: int = 0
     words: dict[str, list[str]] | None = None
@@ -279,6 +280,7 @@ def _data_form(
             data.branching,
             method=data.method,
             scenarios=data.scenarios,
+            tolerance=data.tolerance,
             history=data.history,
             seed=data.seed,
             words=data.words,

@@ -200,12 +200,14 @@ class SizePoint:
     optimum: float
     in_sample: PathEvaluation
     out_of_sample: PathEvaluation
+    gap: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {
             "branching": list(self.branching),
             "nodes": self.nodes,
             "optimum": self.optimum,
+            "gap": self.gap,
             "in_sample": self.in_sample.to_json(),
             "out_of_sample": self.out_of_sample.to_json(),
         }
@@ -237,13 +239,19 @@ def size_curve(
     *,
     policies: Sequence[str] = OUT_OF_SAMPLE_POLICIES,
     seed: int = 0,
+    fit_seed: int = 0,
     **fit_options: Any,
 ) -> list[SizePoint]:
     """Fit a tree of each branching to ``train``, solve it, and evaluate its policies on the
-    training paths and on ``test``: when does a bigger tree stop paying?"""
+    training paths and on ``test``: when does a bigger tree stop paying?
+
+    ``seed`` drives the random policies (fcfs, lottery), ``fit_seed`` the k-means; the other
+    ``fit_options`` go to :func:`~treemarket.scenario.fit.fit_tree`. ``SizePoint.optimum`` is
+    the welfare of the solution found on each tree and ``gap`` its certified relative gap (0:
+    proven optimal)."""
     points = []
     for branching in branchings:
-        fitted = fit_tree(train, branching, seed=seed, **fit_options)
+        fitted = fit_tree(train, branching, seed=fit_seed, **fit_options)
         m = model_on(model, fitted, train_values)
         sol = solve(m)
         inside = evaluate_paths(
@@ -254,7 +262,12 @@ def size_curve(
         )
         points.append(
             SizePoint(
-                tuple(int(k) for k in branching), m.tree.n_nodes, sol.welfare, inside, outside
+                tuple(int(k) for k in branching),
+                m.tree.n_nodes,
+                sol.welfare,
+                inside,
+                outside,
+                float(sol.gap),
             )
         )
     return points

@@ -45,7 +45,7 @@ IntArray = NDArray[np.int64]
 Method = Literal["cluster", "reduce"]
 METHODS: tuple[str, ...] = ("cluster", "reduce")
 ROUTE_CHUNK = 20_000
-JOINT_W1_LIMIT = 50_000  # the joint W1 LP: at most this many (data point, node) pairs
+JOINT_W1_LIMIT = 100_000  # the joint W1 LP: at most this many (data point, node) pairs
 
 
 @dataclass(frozen=True, eq=False)
