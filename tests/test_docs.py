@@ -343,10 +343,26 @@ def _run_data_guide(folder: Path) -> dict[str, str]:
     return printed
 
 
-def test_data_guide_runs_in_order_shows_what_it_prints_and_its_pictures(tmp_path: Path) -> None:
-    """Regenerate with ``.venv/bin/python tests/test_docs.py --update``."""
+def test_data_guide_runs_in_order_shows_what_it_prints_and_its_pictures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regenerate with ``.venv/bin/python tests/test_docs.py --update``; then its ``pycon``
+    blocks run as doctests in the same folder."""
     assert len(_guide_lines(DATA_TEXT)) >= 6
     printed = _run_data_guide(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    report: list[str] = []
+    names: dict[str, object] = {}
+    for block in _fences(DATA_TEXT, "pycon"):
+        line = DATA_TEXT.count("\n", 0, block.start("body"))
+        test = doctest.DocTestParser().get_doctest(
+            block.group("body"), names, "docs/data.md", str(DATA_GUIDE), line
+        )
+        runner.run(test, out=report.append, clear_globs=False)
+        names.update(test.globs)
+    assert runner.failures == 0, "".join(report)
+    assert runner.tries >= 10
     shown = _shown_outputs(DATA_TEXT)
     assert len(shown) >= 4
     for command, block in shown:
