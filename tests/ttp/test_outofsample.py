@@ -144,3 +144,44 @@ def test_evaluation_is_vectorized_over_many_paths() -> None:
     ev = evaluate_paths(model, sol, fitted.route(many), np.zeros((50_000, 2)))
     assert ev.paths == 50_000
     assert ev.policies["tree"].welfare == 0.0
+
+
+def test_held_out_categories_map_onto_the_models_and_unknown_ones_are_named(
+    tmp_path: Path,
+) -> None:
+    head = "path,sky_0,sky_1,sky_2,rain_0,rain_1,rain_2\n"
+    rows = [
+        f"p{i},{'sun' if i % 2 else 'rain'},{'sun' if i % 3 else 'fog'},"
+        f"{'rain' if i % 5 else 'sun'},{i % 3},{i % 4},{i % 7}"
+        for i in range(40)
+    ]
+    (tmp_path / "train.csv").write_text(head + "\n".join(rows) + "\n")
+    (tmp_path / "m.yaml").write_text(
+        "model: ttp\nbuyers: [a]\nsupply: [1, 1, 1]\n"
+        "data:\n  paths: train.csv\n  variables: [sky, rain]\n  branching: [2, 2]\n"
+        "values:\n  a: '5 - rain'\n"
+    )
+    dm = load_data_model(tmp_path / "m.yaml")
+    assert dm.fitted.scaler.categories == {"sky": ("fog", "rain", "sun")}
+    # a held-out table with only two of the three categories: codes follow the model's
+    (tmp_path / "held.csv").write_text(head + "q0,sun,sun,sun,1,1,1\nq1,sun,rain,sun,1,2,1\n")
+    held = dm.read_paths(tmp_path / "held.csv")
+    assert held.data.states[:, :, 0].tolist() == [[2, 2, 2], [2, 1, 2]]
+    assert held.data.categories["sky"] == ("fog", "rain", "sun")
+    (tmp_path / "bad.csv").write_text(head + "q0,sun,sun,sun,1,1,1\nq1,sun,snow,fog,1,2,1\n")
+    with pytest.raises(Exception, match=r"bad.csv:3: path 'q1', column 'sky_1': category 'snow'"):
+        dm.read_paths(tmp_path / "bad.csv")
+
+
+def test_the_paired_difference_to_the_tree_policy(tmp_path: Path) -> None:
+    dm = load_data_model(_model(tmp_path))
+    sol = solve(dm.model)
+    held = dm.read_paths(tmp_path / "test.csv")
+    ev = evaluate_paths(dm.model, sol, dm.fitted.route(held.data), dm.path_values(held))
+    assert set(ev.versus_tree) == {"market", "myopic", "fcfs", "lottery"}
+    for name, row in ev.versus_tree.items():
+        gap = ev.policies[name].welfare - ev.policies["tree"].welfare
+        assert row["difference"] == pytest.approx(gap, abs=1e-9)
+        assert row["se"] >= 0
+    # paired: the difference is known far better than either welfare
+    assert ev.versus_tree["myopic"]["se"] < ev.policies["myopic"].welfare_se

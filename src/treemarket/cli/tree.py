@@ -241,23 +241,19 @@ def print_evaluation(name: str, points: list[Any], n_train: int, n_test: int) ->
         f"{n_train} training paths, {n_test} held-out paths"
     )
     table = Table(title="mean welfare per path: in sample (training) and out of sample (held out)")
-    for col in (
-        "policy",
-        "in sample",
-        "out of sample",
-        "± s.e.",
-        "of optimum",
-        "revenue",
-        "unsold",
-    ):
+    columns = ("policy", "in sample", "out of sample", "± s.e.", "− tree (± s.e.)", "of optimum")
+    for col in (*columns, "revenue", "unsold"):
         table.add_column(col, justify="left" if col == "policy" else "right")
+    versus = first.out_of_sample.versus_tree
     for policy, out in first.out_of_sample.policies.items():
         inside = first.in_sample.policies[policy]
+        diff = versus.get(policy)
         table.add_row(
             policy,
             number(inside.welfare, 5),
             number(out.welfare, 5),
             number(out.welfare_se, 2),
+            "" if diff is None else f"{number(diff['difference'], 3)} ({number(diff['se'], 2)})",
             f"{out.efficiency:.1%}",
             number(out.revenue, 5),
             number(out.unsold, 3),

@@ -112,7 +112,8 @@ def read_path_table(
         return _long(where, cells, header, variables, path_col, time_col, weight)
     if path_column is not None and path_column not in header:
         raise _unknown(where, path_column, header)
-    return _wide(where, cells, header, variables, path_column, weight)
+    ids = path_column or ("path" if "path" in header else None)
+    return _wide(where, cells, header, variables, ids, weight)
 
 
 def _unknown(where: str, name: str, header: list[str]) -> ModelError:

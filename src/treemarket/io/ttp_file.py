@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -21,7 +21,7 @@ from treemarket.io.common import Document, Place, StrictModel, read_document, va
 from treemarket.io.formula import Formula, FormulaError
 from treemarket.io.path_table import PathTable, read_path_table
 from treemarket.scenario import ScenarioTree, check_refinement
-from treemarket.scenario.fit import FittedTree, fit_tree
+from treemarket.scenario.fit import FittedTree, PathData, fit_tree
 from treemarket.ttp.model import TTPModel
 
 PROBABILITY_TOL = 1e-9
@@ -126,16 +126,27 @@ class DataModel:
                 file=table.file,
                 line=1,
             )
+        states = table.data.states.copy()
         for name, cats in self.fitted.scaler.categories.items():
-            new = table.data.categories.get(name, ())
-            if tuple(new) != tuple(cats):
+            new = tuple(table.data.categories.get(name, ()))
+            v = table.data.variables.index(name)
+            known = {c: k for k, c in enumerate(cats)}
+            unknown = [c for c in new if c not in known]
+            if unknown:
+                code = new.index(unknown[0])
+                path, t = (int(i[0]) for i in np.nonzero(states[:, :, v] == code))
+                where = f"column {name + '_' + str(t) if table.layout == 'wide' else name!r}"
                 raise ModelError(
-                    f"categories {list(new)} differ from the model's {list(cats)}",
+                    f"category {unknown[0]!r} is not one the model was fitted on ({list(cats)})",
                     file=table.file,
-                    line=1,
-                    place=f"column {name!r}",
+                    line=table.first_line[path] + (t if table.layout == "long" else 0),
+                    place=f"path {table.ids[path]!r}, {where}",
                 )
-        return table
+            remap = np.array([known[c] for c in new], dtype=np.float64)
+            states[:, :, v] = remap[states[:, :, v].astype(np.int64)]
+        categories = {**table.data.categories, **self.fitted.scaler.categories}
+        data = PathData(states, table.data.variables, categories, table.data.weights)
+        return replace(table, data=data)
 
     def path_values(self, table: PathTable) -> np.ndarray:
         """V_i on every path of ``table``: each buyer's rule on the columns at T -> (P, I)."""
