@@ -169,7 +169,7 @@ def test_held_out_categories_map_onto_the_models_and_unknown_ones_are_named(
     assert held.data.states[:, :, 0].tolist() == [[2, 2, 2], [2, 1, 2]]
     assert held.data.categories["sky"] == ("fog", "rain", "sun")
     (tmp_path / "bad.csv").write_text(head + "q0,sun,sun,sun,1,1,1\nq1,sun,snow,fog,1,2,1\n")
-    with pytest.raises(Exception, match=r"bad.csv:3: path 'q1', column 'sky_1': category 'snow'"):
+    with pytest.raises(Exception, match=r"bad.csv:3: path 'q1', column sky_1: category 'snow'"):
         dm.read_paths(tmp_path / "bad.csv")
 
 

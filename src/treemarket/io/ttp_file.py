@@ -134,13 +134,14 @@ class DataModel:
             unknown = [c for c in new if c not in known]
             if unknown:
                 code = new.index(unknown[0])
-                path, t = (int(i[0]) for i in np.nonzero(states[:, :, v] == code))
-                where = f"column {name + '_' + str(t) if table.layout == 'wide' else name!r}"
+                row, t = (int(i[0]) for i in np.nonzero(states[:, :, v] == code))
+                wide = table.layout == "wide"
+                where = f"column {name}_{t}" if wide else f"time {t}, column {name}"
                 raise ModelError(
                     f"category {unknown[0]!r} is not one the model was fitted on ({list(cats)})",
                     file=table.file,
-                    line=table.first_line[path] + (t if table.layout == "long" else 0),
-                    place=f"path {table.ids[path]!r}, {where}",
+                    line=table.first_line[row] if wide else None,
+                    place=f"path {table.ids[row]!r}, {where}",
                 )
             remap = np.array([known[c] for c in new], dtype=np.float64)
             states[:, :, v] = remap[states[:, :, v].astype(np.int64)]
