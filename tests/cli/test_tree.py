@@ -201,3 +201,32 @@ def test_a_model_of_the_data_form_solves(tmp_path: Path, capsys) -> None:
     assert (
         any("→" in row["node"] for row in data["assignment"] if "node" in row) or data["assignment"]
     )
+
+
+def test_build_writes_a_self_contained_model_of_the_tree_form(tmp_path: Path, capsys) -> None:
+    from treemarket.io.ttp_file import load_ttp
+    from treemarket.ttp import solve
+
+    _wide(tmp_path / "p.csv")
+    out = tmp_path / "fitted.yaml"
+    rules = ["a=clip(10 - 2*rain, 0, 10)", "b=4 + rain"]
+    args = ["tree", "build", tmp_path / "p.csv", "--branching", "2,2,2", "--variables", "rain"]
+    code, _, err = _run(
+        [*args, "--out", out, "--supply", "1,1,1,0", *[x for r in rules for x in ("--value", r)]],
+        capsys,
+    )
+    assert code == 0, err
+    assert "tree:" in out.read_text() and "paths" not in out.read_text().split("\n", 1)[1]
+    # the same tree and rules as a model of the data form: the same optimum
+    (tmp_path / "m.yaml").write_text(
+        "model: ttp\nbuyers: [a, b]\nsupply: [1, 1, 1, 0]\n"
+        "data:\n  paths: p.csv\n  variables: [rain]\n  branching: [2, 2, 2]\n"
+        "values:\n  a: 'clip(10 - 2*rain, 0, 10)'\n  b: '4 + rain'\n"
+    )
+    written, data_form = load_ttp(out), load_ttp(tmp_path / "m.yaml")
+    assert written.tree.n_nodes == data_form.tree.n_nodes
+    assert solve(written).welfare == pytest.approx(solve(data_form).welfare, rel=1e-12)
+    code, _, err = _run([*args, "--out", tmp_path / "x.yaml"], capsys)
+    _one_line_error(code, err, "--out", "needs --supply and a --value per buyer")
+    code, _, err = _run([*args, "--value", "a=1"], capsys)
+    _one_line_error(code, err, "--value", "go with --out FILE.yaml")

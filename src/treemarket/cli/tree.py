@@ -21,7 +21,7 @@ app = typer.Typer(
 PathsArg = typer.Argument(..., help="CSV of paths (wide or long layout).", show_default=False)
 
 
-def parse_branching(text: str, place: str = "--branching") -> list[int]:
+def parse_branching(text: str, place: str = "--branching", least: int = 1) -> list[int]:
     """``"3,3,2"`` -> ``[3, 3, 2]``; anything else is a one-line error naming the option."""
     parts = [p.strip() for p in text.split(",")]
     try:
@@ -29,8 +29,8 @@ def parse_branching(text: str, place: str = "--branching") -> list[int]:
     except ValueError:
         raise ModelError(f"expected numbers like 3,3,2, got {text!r}", place=place) from None
     for k, v in enumerate(values):
-        if v < 1:
-            raise ModelError(f"must be ≥ 1, got {v}", place=f"{place}[{k}]")
+        if v < least:
+            raise ModelError(f"must be ≥ {least}, got {v}", place=f"{place}[{k}]")
     return values
 
 
@@ -87,13 +87,29 @@ def build_command(
     path_column: str | None = typer.Option(None, "--path-column", help="long: path ids."),
     time_column: str | None = typer.Option(None, "--time-column", help="long: the times."),
     nested: bool = typer.Option(True, "--nested/--no-nested", help="The nested distance."),
-    out: Path | None = typer.Option(None, "--out", help="Write the tree (JSON) here."),
+    out: Path | None = typer.Option(
+        None, "--out", help="Write the tree here: FILE.json, or a model FILE.yaml (--value)."
+    ),
+    values: list[str] | None = typer.Option(
+        None, "--value", help="A buyer and her rule, e.g. 'picnic=clip(10 - 2*rain, 0, 10)'."
+    ),
+    supply: str | None = typer.Option(None, "--supply", help="μ(0..T) of the model: 1,1,1,1."),
     as_json: bool = typer.Option(False, "--json", help="Print the JSON object."),
 ) -> None:
-    """Fit a scenario tree to observed paths; print its size and its distances to the data."""
+    """Fit a scenario tree to observed paths; print its size and its distances to the data.
+
+    With `--out FILE.yaml`, `--supply` and a `--value` per buyer, write the fitted tree as a TTP
+    model of the tree form (each leaf's values the mean of the rules over its paths): a file
+    every `ttp` command reads without the paths.
+    """
     from treemarket.io.path_table import read_path_table
     from treemarket.scenario.fit import METHODS, fit_tree
 
+    as_model = out is not None and out.suffix.lower() in (".yaml", ".yml")
+    if as_model and (not values or supply is None):
+        raise ModelError("a model file needs --supply and a --value per buyer", place="--out")
+    if not as_model and (values or supply is not None):
+        raise ModelError("--value and --supply go with --out FILE.yaml", place="--value")
     if method not in METHODS:
         raise ModelError("must be cluster or reduce", place="--method")
     if layout not in ("auto", "wide", "long"):
@@ -122,7 +138,11 @@ def build_command(
         raise ModelError(exc.message, file=str(paths), place=place) from None
     dist = fitted.distances(table.data, nested=nested)
     result = {**fitted.to_json(), "paths": table.data.n_paths, "distances": dist.to_json()}
-    if out is not None:
+    if as_model and out is not None:
+        write_model(
+            out, fitted, table, values or [], parse_branching(supply or "", "--supply", least=0)
+        )
+    elif out is not None:
         from treemarket.io.common import write_json
 
         write_json(out, result)
@@ -132,6 +152,45 @@ def build_command(
     print_build(fitted, dist, table.data.n_paths)
     if out is not None:
         wrote(out)
+
+
+def write_model(out: Path, fitted: Any, table: Any, values: list[str], supply: list[int]) -> None:
+    """The fitted tree as a TTP model of the tree form, values from the ``--value`` rules."""
+    import yaml
+
+    from treemarket.io.common import write_text
+    from treemarket.io.formula import Formula, FormulaError
+    from treemarket.io.ttp_file import rule_values, to_tree_dict
+    from treemarket.scenario import ScenarioTree
+    from treemarket.ttp.model import TTPModel
+    from treemarket.ttp.outofsample import model_on
+
+    rules: dict[str, Formula] = {}
+    for item in values:
+        name, sep, text = item.partition("=")
+        if not sep or not name.strip():
+            raise ModelError(f"expected NAME=FORMULA, got {item!r}", place="--value")
+        try:
+            rules[name.strip()] = Formula.parse(text)
+        except FormulaError as exc:
+            raise ModelError(str(exc), place=f"--value {name.strip()}") from None
+    horizon = fitted.tree.horizon
+    if len(supply) != horizon + 1:
+        raise ModelError(
+            f"needs {horizon + 1} numbers (times 0..{horizon}), got {len(supply)}", place="--supply"
+        )
+    buyers = list(rules)
+    path_values = rule_values(rules, buyers, table)
+    base = TTPModel.from_arrays(
+        ScenarioTree.from_paths([[0] * (horizon + 1)])[0],
+        buyers,
+        supply,
+        np.zeros((len(buyers), 1)),
+        name=out.stem,
+    )
+    model = model_on(base, fitted, path_values)
+    text = yaml.safe_dump(to_tree_dict(model), sort_keys=False, allow_unicode=True)
+    write_text(out, f"# fitted by treemarket tree build from {table.file}\n{text}")
 
 
 def print_build(fitted: Any, dist: Any, n_paths: int) -> None:
