@@ -10,7 +10,12 @@ in-sample paths land exactly where the tree counted them.
 * ``cluster``: stagewise clustering into the branching (k_0, ..., k_{T−1}): within each node's
   paths, the observations at t + 1 are clustered into k_t groups by k-means (SciPy's
   ``kmeans2``, k-means++ starts, a fixed seed); a node whose paths show fewer than k_t distinct
-  observations gets one child per distinct observation.
+  observations gets one child per distinct observation. Why SciPy's k-means and not
+  scikit-learn's: SciPy is already a pinned dependency (``scipy==1.17.1``), ``kmeans2`` is
+  deterministic given its ``rng``, and a tree of 10^4 nodes means thousands of small
+  clusterings, where its per-call cost is far below ``sklearn.cluster.KMeans``'s (input
+  validation, thread pools); the routing then re-assigns every path to its nearest centre, so
+  ``kmeans2``'s own labels are not used.
 * ``reduce``: forward selection (Heitsch–Römisch) keeps ``scenarios`` whole paths (default: the
   product of the branching), then the fan of kept paths is merged stage by stage, backward from
   T − 1: the distinct histories up to t are reduced by forward selection to Π_{s<t} k_s, and each
