@@ -13,7 +13,7 @@ in-sample paths land exactly where the tree counted them.
   observations gets one child per distinct observation. Why SciPy's k-means and not
   scikit-learn's: SciPy is already a pinned dependency (``scipy==1.17.1``), ``kmeans2`` is
   deterministic given its ``rng``, and a tree of 10^4 nodes means thousands of small
-  clusterings, where a light call matters (about 1.5 ms each in the benchmark);
+  clusterings, where a light call matters (a few milliseconds each in the benchmark);
   scikit-learn would be a large new dependency for one function (not measured here). The
   routing then re-assigns every path to its nearest centre, so ``kmeans2``'s own labels are
   not used.
