@@ -16,6 +16,7 @@ def main() -> int:
         "bench_zoo.py",
         "bench_intermediation.py",
         "bench_study.py",
+        "bench_tree_build.py",
     )
     for script in scripts:
         path = HERE / script

@@ -238,6 +238,8 @@ def test_json_page_has_a_section_per_command() -> None:
         "treemarket ttp simulate",
         "treemarket ttp schedule",
         "treemarket ttp mechanism",
+        "treemarket tree build",
+        "treemarket tree evaluate",
         "treemarket intermediation solve",
     ]
     for title, commands, keys in JSON_SECTIONS:
@@ -295,5 +297,99 @@ def test_site_builds_strictly(tmp_path: Path) -> None:
     assert (tmp_path / "site" / "api" / "ttp" / "index.html").exists()
 
 
+# --- docs/data.md: the case study, its commands run in order, its outputs and pictures -------
+
+DATA_GUIDE = DOCS / "data.md"
+DATA_TEXT = DATA_GUIDE.read_text(encoding="utf-8")
+IMAGE = re.compile(r"!\[[^\]]*\]\((img/[^)\s]+)\)")
+
+
+def _execute(command: str, folder: Path) -> tuple[int, str, str]:
+    """Run one guide line with the installed console script, as :func:`_printed` does."""
+    script = shutil.which("treemarket", path=str(Path(sys.executable).parent))
+    assert script is not None, "the treemarket console script is not installed"
+    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
+    done = subprocess.run(
+        [script, *shlex.split(command, comments=True)[1:]],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = done.stdout.strip("\n").splitlines()
+    return done.returncode, "\n".join(line.rstrip() for line in lines) + "\n", done.stderr
+
+
+def _guide_lines(text: str) -> list[str]:
+    """The ``treemarket ...`` lines of the ``sh`` blocks, in order, as written."""
+    return [
+        line
+        for block in _fences(text, "sh")
+        for line in block.group("body").splitlines()
+        if line.startswith("treemarket ")
+    ]
+
+
+def _run_data_guide(folder: Path) -> dict[str, str]:
+    """Every command of the case study, in order, in ``folder``: what each printed."""
+    for name, text in bundled_examples().items():
+        (folder / name).write_text(text, encoding="utf-8")
+    printed = {}
+    for line in _guide_lines(DATA_TEXT):
+        code, out, err = _execute(line, folder)
+        assert code == 0, f"{line} exited {code}: {err or out}"
+        printed[line] = out
+    return printed
+
+
+def test_data_guide_runs_in_order_shows_what_it_prints_and_its_pictures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Regenerate with ``.venv/bin/python tests/test_docs.py --update``; then its ``pycon``
+    blocks run as doctests in the same folder."""
+    assert len(_guide_lines(DATA_TEXT)) >= 6
+    printed = _run_data_guide(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
+    report: list[str] = []
+    names: dict[str, object] = {}
+    for block in _fences(DATA_TEXT, "pycon"):
+        line = DATA_TEXT.count("\n", 0, block.start("body"))
+        test = doctest.DocTestParser().get_doctest(
+            block.group("body"), names, "docs/data.md", str(DATA_GUIDE), line
+        )
+        runner.run(test, out=report.append, clear_globs=False)
+        names.update(test.globs)
+    assert runner.failures == 0, "".join(report)
+    assert runner.tries >= 10
+    shown = _shown_outputs(DATA_TEXT)
+    assert len(shown) >= 4
+    for command, block in shown:
+        assert printed[command] == block.group("body"), command
+    images = IMAGE.findall(DATA_TEXT)
+    assert len(images) >= 2
+    for image in images:
+        assert (tmp_path / image).exists(), f"no command of the guide draws {image}"
+        assert (DOCS / image).exists(), f"{image} is not in docs/ (--update copies it)"
+
+
+def _update_data_guide() -> None:
+    """Write the case study's outputs into its text blocks and copy its pictures to docs/."""
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp())
+    printed = _run_data_guide(folder)
+    parts, last = [], 0
+    for command, block in _shown_outputs(DATA_TEXT):
+        parts.append(DATA_TEXT[last : block.start("body")] + printed[command])
+        last = block.end("body")
+    DATA_GUIDE.write_text("".join(parts) + DATA_TEXT[last:], encoding="utf-8")
+    for image in IMAGE.findall(DATA_TEXT):
+        (DOCS / image).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(folder / image, DOCS / image)
+
+
 if __name__ == "__main__" and sys.argv[1:] == ["--update"]:
     _update_guide()
+    _update_data_guide()

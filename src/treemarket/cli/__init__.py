@@ -11,6 +11,7 @@ from treemarket.cli.examples import examples_command
 from treemarket.cli.explore import explore_command
 from treemarket.cli.intermediation import app as intermediation_app
 from treemarket.cli.study import app as study_app
+from treemarket.cli.tree import app as tree_app
 from treemarket.cli.ttp import app as ttp_app
 from treemarket.cli.ttp import demo_command
 
@@ -25,6 +26,7 @@ app = typer.Typer(
 app.add_typer(ttp_app, name="ttp")
 app.add_typer(intermediation_app, name="intermediation")
 app.add_typer(study_app, name="study")
+app.add_typer(tree_app, name="tree")
 app.command("examples")(examples_command)
 app.command("demo")(demo_command)
 app.command("explore")(explore_command)

@@ -19,7 +19,7 @@ def bundled_examples() -> dict[str, str]:
     folder = resources.files("treemarket") / "examples"
     out = {}
     for entry in sorted(folder.iterdir(), key=lambda e: e.name):
-        if entry.name.endswith((".yaml", ".csv")):
+        if entry.name.endswith((".yaml", ".csv", ".txt")):  # .txt: a data file's licence
             out[entry.name] = entry.read_text(encoding="utf-8")
     return out
 

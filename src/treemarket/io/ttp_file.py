@@ -1,4 +1,5 @@
-"""TTP model files (``model: ttp``): the filtration form, the tree form and sampled paths.
+"""TTP model files (``model: ttp``): the filtration form, the tree form, sampled paths, and
+observed paths fitted into a tree (the ``data`` form, with ``values`` rules).
 
 Every mistake becomes a :class:`~treemarket.errors.ModelError` naming the file, the line and the
 place, e.g. ``weather.yaml:9: information[1][0]: block [FC, CR] lies in two blocks of F(0)``.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -16,7 +18,10 @@ from pydantic import BeforeValidator, Field
 
 from treemarket.errors import ModelError
 from treemarket.io.common import Document, Place, StrictModel, read_document, validate
+from treemarket.io.formula import Formula, FormulaError
+from treemarket.io.path_table import PathTable, read_path_table
 from treemarket.scenario import ScenarioTree, check_refinement
+from treemarket.scenario.fit import FittedTree, PathData, fit_tree
 from treemarket.ttp.model import TTPModel
 
 PROBABILITY_TOL = 1e-9
@@ -61,6 +66,23 @@ class PathsSpec(StrictModel):
     delimiter: str = ","
 
 
+class DataSpec(StrictModel):
+    paths: str
+    layout: Literal["auto", "long", "wide"] = "auto"
+    path: str | None = None
+    time: str | None = None
+    variables: list[str] | None = None
+    weight: str | None = None
+    delimiter: str = ","
+    branching: list[Annotated[int, Field(ge=1, strict=True)]] = Field(min_length=1)
+    method: Literal["cluster", "reduce"] = "cluster"
+    scenarios: Annotated[int, Field(ge=1, strict=True)] | None = None
+    tolerance: Annotated[float, Field(ge=0)] | None = None
+    history: bool = False
+    seed: int = 0
+    words: dict[str, list[str]] | None = None
+
+
 class TTPFileSpec(StrictModel):
     model: Literal["ttp"]
     name: str | None = None
@@ -70,7 +92,66 @@ class TTPFileSpec(StrictModel):
     information: list[list[list[Name]]] | None = None
     tree: TreeNodeSpec | None = None
     paths: str | PathsSpec | None = None
+    data: DataSpec | None = None
+    values: dict[Name, str] | None = None
     carry_over: bool = False
+
+
+@dataclass(frozen=True, eq=False)
+class DataModel:
+    """A model of the ``data`` form with what it was built from: the fitted tree, the paths
+    table and the value rules (to evaluate the tree on other paths)."""
+
+    model: TTPModel
+    fitted: FittedTree
+    table: PathTable
+    rules: dict[str, Formula]
+    spec: DataSpec
+
+    def read_paths(self, path: str | os.PathLike[str]) -> PathTable:
+        """Another table of paths in the same layout, with the same variables."""
+        spec = self.spec
+        table = read_path_table(
+            path,
+            variables=list(self.fitted.variables),
+            layout=spec.layout,
+            path_column=spec.path,
+            time_column=spec.time,
+            weight=spec.weight,
+            delimiter=spec.delimiter,
+        )
+        if table.data.horizon != self.model.horizon:
+            raise ModelError(
+                f"the paths have times 0..{table.data.horizon}, the model 0..{self.model.horizon}",
+                file=table.file,
+                line=1,
+            )
+        states = table.data.states.copy()
+        for name, cats in self.fitted.scaler.categories.items():
+            new = tuple(table.data.categories.get(name, ()))
+            v = table.data.variables.index(name)
+            known = {c: k for k, c in enumerate(cats)}
+            unknown = [c for c in new if c not in known]
+            if unknown:
+                code = new.index(unknown[0])
+                row, t = (int(i[0]) for i in np.nonzero(states[:, :, v] == code))
+                wide = table.layout == "wide"
+                where = f"column {name}_{t}" if wide else f"time {t}, column {name}"
+                raise ModelError(
+                    f"category {unknown[0]!r} is not one the model was fitted on ({list(cats)})",
+                    file=table.file,
+                    line=table.first_line[row] if wide else None,
+                    place=f"path {table.ids[row]!r}, {where}",
+                )
+            remap = np.array([known[c] for c in new], dtype=np.float64)
+            states[:, :, v] = remap[states[:, :, v].astype(np.int64)]
+        categories = {**table.data.categories, **self.fitted.scaler.categories}
+        data = PathData(states, table.data.variables, categories, table.data.weights)
+        return replace(table, data=data)
+
+    def path_values(self, table: PathTable) -> np.ndarray:
+        """V_i on every path of ``table``: each buyer's rule on the columns at T -> (P, I)."""
+        return rule_values(self.rules, self.model.buyers, table)
 
 
 def load_ttp(path: str | os.PathLike[str]) -> TTPModel:
@@ -83,7 +164,20 @@ def ttp_from_dict(data: dict[str, Any], file: str | None = None) -> TTPModel:
     return ttp_from_document(Document(data, file))
 
 
+def load_data_model(path: str | os.PathLike[str]) -> DataModel:
+    """Read a TTP model file of the ``data`` form, keeping the fitted tree and the rules."""
+    doc = read_document(path)
+    model, extra = _build(doc)
+    if extra is None:
+        raise doc.error((), "not a model of the data form (no 'data:' key)")
+    return extra
+
+
 def ttp_from_document(doc: Document) -> TTPModel:
+    return _build(doc)[0]
+
+
+def _build(doc: Document) -> tuple[TTPModel, DataModel | None]:
     if not isinstance(doc.data, dict):
         raise doc.error((), "a model file must be a mapping with 'model: ttp'")
     if doc.data.get("model") != "ttp":
@@ -98,21 +192,28 @@ def ttp_from_document(doc: Document) -> TTPModel:
             ("scenarios/information", spec.scenarios is not None or spec.information is not None),
             ("tree", spec.tree is not None),
             ("paths", spec.paths is not None),
+            ("data", spec.data is not None),
         )
         if present
     ]
     if len(forms) != 1:
         which = " and ".join(forms) if forms else "none"
         raise doc.error(
-            (), f"give exactly one of scenarios+information, tree or paths (found: {which})"
+            (), f"give exactly one of scenarios+information, tree, paths or data (found: {which})"
         )
-    if spec.tree is not None:
+    if spec.values is not None and spec.data is None:
+        raise doc.error(("values",), "value rules go with the data form (a 'data:' key)")
+    extra: DataModel | None = None
+    if spec.data is not None:
+        fitted, table, rules, values = _data_form(doc, spec, buyers, len(supply) - 1)
+        tree = fitted.tree
+    elif spec.tree is not None:
         tree, values = _tree_form(doc, spec.tree, buyers, len(supply) - 1)
     elif spec.paths is not None:
         tree, values = _paths_form(doc, spec.paths, buyers, len(supply) - 1)
     else:
         tree, values = _filtration_form(doc, spec, buyers, len(supply) - 1)
-    return TTPModel.from_arrays(
+    model = TTPModel.from_arrays(
         tree,
         buyers,
         supply,
@@ -123,6 +224,83 @@ def ttp_from_document(doc: Document) -> TTPModel:
         early_benefit=early_benefit,
         carry_over=spec.carry_over,
     )
+    if spec.data is not None:
+        extra = DataModel(model, fitted, table, rules, spec.data)
+    return model, extra
+
+
+def rule_values(rules: dict[str, Formula], buyers: list[str], table: PathTable) -> np.ndarray:
+    """Each buyer's rule on every path's numeric columns at T -> (P, I)."""
+    at_end = table.at(-1)
+    out = np.empty((table.data.n_paths, len(buyers)))
+    for i, b in enumerate(buyers):
+        try:
+            out[:, i] = rules[b].evaluate(at_end)
+        except FormulaError as exc:
+            raise ModelError(str(exc), file=table.file, place=f"values.{b}") from None
+    return out
+
+
+def _data_form(
+    doc: Document, spec: TTPFileSpec, buyers: list[str], horizon: int
+) -> tuple[FittedTree, PathTable, dict[str, Formula], np.ndarray]:
+    """Paths from a CSV, fitted into a tree; each buyer's value V_i(ω) the mean of her rule
+    over the paths of the leaf ω."""
+    data = spec.data
+    assert data is not None
+    if spec.values is None:
+        raise doc.error(("data",), "the data form needs 'values:' (a rule per buyer)")
+    rules: dict[str, Formula] = {}
+    for b, text in spec.values.items():
+        if b not in buyers:
+            raise doc.error(("values", b), f"unknown buyer {b!r}")
+        try:
+            rules[b] = Formula.parse(text)
+        except FormulaError as exc:
+            raise doc.error(("values", b), str(exc)) from None
+    missing = [b for b in buyers if b not in rules]
+    if missing:
+        raise doc.error(("values",), f"missing a rule for buyer {missing[0]!r}")
+    csv_path = doc.directory / data.paths
+    table = read_path_table(
+        csv_path,
+        variables=data.variables,
+        layout=data.layout,
+        path_column=data.path,
+        time_column=data.time,
+        weight=data.weight,
+        delimiter=data.delimiter,
+        source=str(csv_path),
+    )
+    if table.data.horizon != horizon:
+        raise doc.error(
+            ("data", "paths"),
+            f"the paths have times 0..{table.data.horizon} but supply has {horizon + 1} "
+            f"entries (times 0..{horizon})",
+        )
+    for b, rule in rules.items():
+        unknown = [c for c in rule.columns if c not in table.columns]
+        if unknown:
+            raise doc.error(
+                ("values", b),
+                f"no numeric column {unknown[0]!r} in {data.paths} "
+                f"(numeric columns: {', '.join(table.columns)})",
+            )
+    try:
+        fitted = fit_tree(
+            table.data,
+            data.branching,
+            method=data.method,
+            scenarios=data.scenarios,
+            tolerance=data.tolerance,
+            history=data.history,
+            seed=data.seed,
+            words=data.words,
+        )
+    except ModelError as exc:
+        raise doc.error(("data", *exc.place.split(".")), exc.message) from None
+    values = fitted.leaf_values(rule_values(rules, buyers, table))
+    return fitted, table, rules, values
 
 
 def _extensions(

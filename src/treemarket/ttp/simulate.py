@@ -33,7 +33,7 @@ from numpy.typing import NDArray
 
 from treemarket.fact import Fact
 from treemarket.ttp.equilibrium import EquilibriumReport, best_response, check_equilibrium
-from treemarket.ttp.market.clearing import clear
+from treemarket.ttp.market.clearing import clear_rows
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.result import TTPSolution, Which
 
@@ -191,10 +191,7 @@ def _serve(
 
     ``demand`` and ``key`` are (P, I); returns the units served, (P, I).
     """
-    path, buyer = np.nonzero(demand > 0)
-    served = np.zeros_like(demand)
-    served[path, buyer] = clear(path, demand[path, buyer], supply, key[path, buyer])
-    return served
+    return clear_rows(np.where(demand > 0, demand, 0.0), supply, key)
 
 
 def _run(
@@ -206,11 +203,14 @@ def _run(
     reference: NDArray[np.float64] | None = None,
     posted_price: float = 0.0,
     trades: list[dict[str, Any]] | None = None,
+    realised: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """One pass of ``policy`` along all paths.
 
     Returns per path: welfare, revenue, unsold permits, and the buyers' payoffs (P, I). With
     ``trades``, appends one record per path, time and buyer served: who trades at which price.
+    With ``realised`` (P, I), the buyers decide on the tree's values at their nodes but a permit
+    bought at t is worth realised[p, i] + b_i(t) (the path's own value: held-out paths).
     """
     values = model.values
     n_paths, depth = paths.nodes.shape
@@ -272,15 +272,21 @@ def _run(
                     }
                 )
         remaining -= served
-        welfare += (served * v).sum(axis=1)
+        worth = v if realised is None else realised + _benefit(model, t)
+        welfare += (served * worth).sum(axis=1)
         revenue += (served * price).sum(axis=1)
-        payoffs += served * (v - price)
+        payoffs += served * (worth - price)
         left = supply - served.sum(axis=1)
         if model.carry_over and t < depth - 1:
             carried = left  # unsold permits go on to the next market of the path
         else:
             unsold += left
     return welfare, revenue, unsold, payoffs
+
+
+def _benefit(model: TTPModel, t: int) -> NDArray[np.float64] | float:
+    """b_i(t), the early benefit of buying at t (0 without early benefits)."""
+    return 0.0 if model.early_benefit is None else model.early_benefit[:, t]
 
 
 def _unit(v: NDArray[np.float64]) -> NDArray[np.float64]:

@@ -5,6 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from treemarket.ttp.market import clear, myopic_price
+from treemarket.ttp.market.clearing import clear_rows
 
 
 def _greedy(market, demand, supply, score, value):
@@ -31,6 +32,19 @@ def test_clear_serves_like_a_greedy_market(seed, n):
     assert np.array_equal(served, _greedy(market, demand, supply, score, value))
     for m in range(3):
         assert served[market == m].sum() <= supply[m]
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 6), st.integers(1, 5))
+def test_clear_rows_is_clear_with_one_market_per_row(seed, rows, cols):
+    rng = np.random.default_rng(seed)
+    demand = rng.integers(0, 4, size=(rows, cols)).astype(float)  # 0: not a candidate
+    supply = rng.integers(0, 5, size=rows).astype(float)
+    key = rng.integers(0, 3, size=(rows, cols)).astype(float)  # ties on purpose
+    path, buyer = np.nonzero(demand > 0)
+    expected = np.zeros_like(demand)
+    expected[path, buyer] = clear(path, demand[path, buyer], supply, key[path, buyer])
+    assert np.array_equal(clear_rows(demand, supply, key), expected)
 
 
 @settings(max_examples=80, deadline=None)

@@ -1,7 +1,8 @@
 """The clearing rule of a market: serve at most its supply, best candidates first.
 
 Every market in treemarket (the market solver's repairs, the simulated policies, a mechanism's
-single market) serves its candidates with :func:`clear`; the myopic clearing price, the value of
+single market) serves its candidates with :func:`clear` (:func:`clear_rows` when the markets
+are the rows of a matrix); the myopic clearing price, the value of
 the first unit left out, is :func:`myopic_price`.
 """
 
@@ -45,6 +46,29 @@ def clear(
     capacity = np.asarray(supply, dtype=np.float64)[group_sorted]
     served = np.empty_like(want)
     served[order] = np.clip(capacity - before, 0.0, want_sorted)
+    return served
+
+
+def clear_rows(
+    demand: NDArray[np.float64], supply: NDArray[np.float64], key: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """:func:`clear` for markets laid out as rows: market m is row m, its candidates the
+    columns, one priority key. The same rule (at most ``supply[m]`` units, larger key first, ties
+    by column), sorted per row instead of across all candidates: (M, K) -> (M, K) served.
+
+    Examples
+    --------
+    >>> clear_rows(np.array([[1.0, 2, 1], [1, 0, 1]]), np.array([2.0, 5]),
+    ...            np.array([[3.0, 5, 5], [1, 1, 1]])).tolist()
+    [[0.0, 2.0, 0.0], [1.0, 0.0, 1.0]]
+    """
+    order = np.argsort(np.negative(key), axis=1, kind="stable")
+    want = np.take_along_axis(demand, order, axis=1)
+    before = np.cumsum(want, axis=1) - want
+    served = np.empty_like(want)
+    np.put_along_axis(
+        served, order, np.clip(np.asarray(supply)[:, None] - before, 0.0, want), axis=1
+    )
     return served
 
 
