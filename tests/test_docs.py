@@ -158,19 +158,7 @@ def _shown_outputs(text: str) -> list[tuple[str, re.Match[str]]]:
 
 def _printed(command: str, folder: Path) -> str:
     """What the installed console script prints on a 100-column terminal without colour."""
-    script = shutil.which("treemarket", path=str(Path(sys.executable).parent))
-    assert script is not None, "the treemarket console script is not installed"
-    env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}
-    done = subprocess.run(
-        [script, *shlex.split(command, comments=True)[1:]],
-        cwd=folder,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    lines = done.stdout.strip("\n").splitlines()
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    return _execute(command, folder)[1]
 
 
 SHOWN = _shown_outputs(GUIDE_TEXT)
@@ -305,7 +293,8 @@ IMAGE = re.compile(r"!\[[^\]]*\]\((img/[^)\s]+)\)")
 
 
 def _execute(command: str, folder: Path) -> tuple[int, str, str]:
-    """Run one guide line with the installed console script, as :func:`_printed` does."""
+    """Run one guide line with the installed console script on a 100-column terminal without
+    colour: its exit status, what it printed (lines stripped on the right), its stderr."""
     script = shutil.which("treemarket", path=str(Path(sys.executable).parent))
     assert script is not None, "the treemarket console script is not installed"
     env = {**os.environ, "COLUMNS": "100", "NO_COLOR": "1", "TERM": "dumb"}

@@ -28,7 +28,15 @@ from treemarket.scenario.fit import FittedTree, PathData, fit_tree
 from treemarket.ttp.dispatch import solve
 from treemarket.ttp.model import TTPModel
 from treemarket.ttp.result import TTPSolution, Which
-from treemarket.ttp.simulate import POLICIES, PolicyOutcome, _benefit, _Paths, _run, _summary
+from treemarket.ttp.simulate import (
+    POLICIES,
+    PolicyOutcome,
+    _benefit,
+    _Paths,
+    _run,
+    _summary,
+    policy_table,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,21 +74,7 @@ class PathEvaluation:
 
     def table(self) -> pd.DataFrame:
         """One row per policy: welfare, its standard error, efficiency, revenue, unsold."""
-        import pandas as pd
-
-        return pd.DataFrame(
-            [
-                {
-                    "policy": p.name,
-                    "welfare": p.welfare,
-                    "welfare_se": p.welfare_se,
-                    "efficiency": p.efficiency,
-                    "revenue": p.revenue,
-                    "unsold": p.unsold,
-                }
-                for p in self.policies.values()
-            ]
-        )
+        return policy_table(self.policies)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

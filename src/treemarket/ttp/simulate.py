@@ -68,6 +68,25 @@ class PolicyOutcome:
         }
 
 
+def policy_table(policies: dict[str, PolicyOutcome]) -> pd.DataFrame:
+    """One row per policy: welfare, its standard error, efficiency, revenue, unsold."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "policy": p.name,
+                "welfare": p.welfare,
+                "welfare_se": p.welfare_se,
+                "efficiency": p.efficiency,
+                "revenue": p.revenue,
+                "unsold": p.unsold,
+            }
+            for p in policies.values()
+        ]
+    )
+
+
 @dataclass
 class SimulationResult:
     """All policies on the same paths, with the equilibrium check of the market's prices.
@@ -103,21 +122,7 @@ class SimulationResult:
         2     fcfs    10.75    0.895833
         3  lottery    10.25    0.854167
         """
-        import pandas as pd
-
-        return pd.DataFrame(
-            [
-                {
-                    "policy": p.name,
-                    "welfare": p.welfare,
-                    "welfare_se": p.welfare_se,
-                    "efficiency": p.efficiency,
-                    "revenue": p.revenue,
-                    "unsold": p.unsold,
-                }
-                for p in self.policies.values()
-            ]
-        )
+        return policy_table(self.policies)
 
     #: the columns of :meth:`shown_rows`
     SHOWN_COLUMNS = ("policy", "welfare", "± s.e.", "efficiency", "revenue", "unsold")
