@@ -10,6 +10,7 @@ warm starts ignore it.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -17,6 +18,9 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 INF = np.inf
+#: ``progress(step, bound, value, gap)``: what an iterative solver reports after each step (an
+#: iteration of the market solver, a node of branch and bound)
+Progress = Callable[[int, float, float, float], None]
 
 
 @dataclass

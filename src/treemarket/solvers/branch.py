@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
 
-from treemarket.solvers.base import LinearProgram, Solution, SolverSession
+from treemarket.solvers.base import LinearProgram, Progress, Solution, SolverSession
 
 INTEGRAL = 1e-6  # distance to the nearest integer below which a value counts as integral
-Progress = Callable[[int, float, float, float], None]
 
 
 @dataclass

@@ -11,7 +11,6 @@ always added in block order, so every transport gives the same numbers for the s
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from treemarket.scenario import ScenarioTree
+from treemarket.solvers.base import Progress
 from treemarket.ttp.market.clearing import clear, myopic_price
 from treemarket.ttp.market.options import MarketOptions
 from treemarket.ttp.market.oracle import supply_value
@@ -26,7 +26,6 @@ from treemarket.ttp.market.steps import PriceSteps, SmoothSteps, relative_gap
 from treemarket.ttp.market.transport import Transport
 
 FloatArray = NDArray[np.float64]
-Progress = Callable[[int, float, float, float], None]
 
 
 @dataclass
