@@ -2,14 +2,13 @@
 
 import pytest
 
-from treemarket.errors import SolverError
 from treemarket.fact import Fact
 from treemarket.solvers import LinearProgram, Solution, SolveOptions, Solver, get_solver
 from treemarket.solvers.base import SolverSession, Start
 from treemarket.testing import assignment_violations, zoo
 from treemarket.ttp import exact, solve_exact
 from treemarket.ttp.examples import weather
-from treemarket.ttp.prices import SupportLP
+from treemarket.ttp.prices import OutOfTime, SupportLP
 
 
 class _LPRunsOutOfTime(Solver):
@@ -61,7 +60,7 @@ def test_without_a_time_limit_no_market_answer_is_computed_for_carry_over(monkey
 
 def test_prices_cut_off_by_the_time_limit_are_not_known(monkeypatch):
     def out_of_time(self, objective, maximize):
-        raise SolverError("the supporting prices were not found within the time limit")
+        raise OutOfTime("the supporting prices were not found within the time limit")
 
     monkeypatch.setattr(SupportLP, "price_system", out_of_time)
     sol = solve_exact(weather())

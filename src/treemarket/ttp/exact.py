@@ -27,7 +27,7 @@ from treemarket.solvers.branch import Progress, branch_and_bound
 from treemarket.ttp.formulation import Formulation, build
 from treemarket.ttp.model import TTPModel, expected_welfare
 from treemarket.ttp.optimality import check_optimality
-from treemarket.ttp.prices import SupportLP, revenue_weight
+from treemarket.ttp.prices import OutOfTime, SupportLP, revenue_weight
 from treemarket.ttp.reduction import merge_identical_buyers
 from treemarket.ttp.result import PROVEN_GAP, TTPSolution
 
@@ -322,7 +322,7 @@ def solve_exact(
             welfare = max(welfare, expected_welfare(model, y))
             support = SupportLP(model, y, backend, _left(deadline))
             low_system = support.price_system(revenue_weight(model, y), maximize=False)
-    except SolverError:
+    except OutOfTime:
         timed_out = True
     supported = low_system is not None
     # [P1] = [P0] is proven by supporting prices or by an integer point at the LP bound, and
@@ -343,7 +343,7 @@ def solve_exact(
         priced = SupportLP(model, y_lp, backend, _left(deadline))
         try:
             low_system = priced.price_system(revenue_weight(model, y_lp), maximize=False)
-        except SolverError:
+        except OutOfTime:
             timed_out = True
     ranges, report = None, None
     if low_system is not None:

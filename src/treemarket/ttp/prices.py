@@ -34,6 +34,11 @@ TOLERANCES = (1e-9, 1e-7)  # feasibility tolerances tried for the supporting pri
 ZERO_PRICE = 1e-9  # the smallest tolerance of a zero price, relative to the largest value
 
 
+class OutOfTime(SolverError):
+    """The time limit of a :class:`SupportLP` ran out before its LP was solved: nothing is
+    known about the prices (not that none exist)."""
+
+
 @dataclass
 class PriceSystem:
     """One complete set of prices and option values, per node (shape (N,) and (I, N))."""
@@ -198,7 +203,7 @@ class SupportLP:
         Solved from scratch (a warm start from another objective was slower here), at the
         feasibility tolerance 1e-9 first, then 1e-7 (per-node units): with node probabilities
         near the solver's resolution the system can be feasible at a single point only.
-        ``tolerance`` keeps the one that worked. A :class:`SolverError` when the system's time
+        ``tolerance`` keeps the one that worked. :class:`OutOfTime` when the system's time
         limit ran out first (then nothing is known about the prices).
         """
         c = np.zeros(self.lp.n_cols)
@@ -210,7 +215,7 @@ class SupportLP:
             if sol.status == "optimal" and sol.x is not None:
                 return self._system(sol.x)
             if sol.status == "time_limit":
-                raise SolverError("the supporting prices were not found within the time limit")
+                raise OutOfTime("the supporting prices were not found within the time limit")
         return None
 
     def feasible(self) -> bool:
