@@ -90,14 +90,7 @@ def read_path_table(
         raise ModelError(f"column {dupes[0]!r} appears twice", file=where, line=1, place="header")
     if not rows:
         raise ModelError("the paths table has no rows", file=where, line=2)
-    for r, row in enumerate(rows):
-        if len(row) != len(header):
-            raise ModelError(
-                f"has {len(row)} fields, the header has {len(header)}",
-                file=where,
-                line=r + 2,
-                place=f"row {r + 1}",
-            )
+    _check_ragged(rows, header, where)
     path_col = path_column or "path"
     time_col = time_column or "time"
     if layout == "auto":
@@ -114,6 +107,19 @@ def read_path_table(
         raise _unknown(where, path_column, header)
     ids = path_column or ("path" if "path" in header else None)
     return _wide(where, cells, header, variables, ids, weight)
+
+
+def _check_ragged(rows: list[list[str]], header: list[str], where: str) -> None:
+    """Every row has as many fields as the header (else the error names the first that has
+    not, by its line and row)."""
+    for r, row in enumerate(rows):
+        if len(row) != len(header):
+            raise ModelError(
+                f"has {len(row)} fields, the header has {len(header)}",
+                file=where,
+                line=r + 2,
+                place=f"row {r + 1}",
+            )
 
 
 def _unknown(where: str, name: str, header: list[str]) -> ModelError:
@@ -389,14 +395,7 @@ def write_windows(
         raise ModelError(f"cannot read the series: {exc.strerror}", file=where) from None
     if time not in header:
         raise _unknown(where, time, header)
-    for r, row in enumerate(rows):
-        if len(row) != len(header):
-            raise ModelError(
-                f"has {len(row)} fields, the header has {len(header)}",
-                file=where,
-                line=r + 2,
-                place=f"row {r + 1}",
-            )
+    _check_ragged(rows, header, where)
     keep = [h for h in header if h != time] if columns is None else list(columns)
     for name in keep:
         if name not in header:
