@@ -7,6 +7,7 @@ import itertools
 import multiprocessing as mp
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
@@ -134,22 +135,20 @@ class Jobs:
 
     def status(self, job_id: str) -> dict[str, Any] | None:
         """What the job has sent so far (None: no such job)."""
-        with self._lock:
-            job = self._jobs.get(job_id)
-            if job is None:
-                return None
-            if job.state == "running":
-                self._read(job)
-            return job.status()
+        return self._running(job_id, self._read)
 
     def cancel(self, job_id: str) -> dict[str, Any] | None:
         """Stop the job's process (None: no such job)."""
+        return self._running(job_id, self._stop)
+
+    def _running(self, job_id: str, act: Callable[[Job], None]) -> dict[str, Any] | None:
+        """``act`` on the job while it runs, then its status (None: no such job)."""
         with self._lock:
             job = self._jobs.get(job_id)
             if job is None:
                 return None
             if job.state == "running":
-                self._stop(job)
+                act(job)
             return job.status()
 
     def close(self) -> None:
