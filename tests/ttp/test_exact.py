@@ -104,3 +104,44 @@ def test_the_lp_relaxation_is_not_always_integral():
     report = check_optimality(model, sol.y_lp, sol.prices.price, sol.prices.option_value)
     assert report.holds(1e-9)
     assert "fractional" in sol.to_json()["note"]
+
+
+def test_prices_that_do_not_certify_are_not_reported_as_supporting(monkeypatch):
+    """The supporting prices are checked by L(p) = W(y) in float64: prices from the LP that
+    miss it (here shifted by 1 at every node) leave `supported` not known, never proven."""
+    from treemarket.ttp.examples import weather
+    from treemarket.ttp.market import lagrangian_bound
+    from treemarket.ttp.prices import SupportLP
+
+    model = weather()
+    right = solve_exact(model, price_ranges=False)
+    assert right.supported is Fact.PROVEN
+    assert lagrangian_bound(model, right.prices.price) == pytest.approx(right.welfare, abs=1e-12)
+    assert lagrangian_bound(model, right.prices.price + 1.0) > right.welfare + 1e-6
+
+    found = SupportLP.price_system
+
+    def shifted(self, objective, maximize):
+        system = found(self, objective, maximize)
+        if system is not None:
+            system.price = system.price + 1.0
+        return system
+
+    monkeypatch.setattr(SupportLP, "price_system", shifted)
+    sol = solve_exact(model, price_ranges=False)
+    assert sol.supported is Fact.UNKNOWN
+    assert any("not certified" in note for note in sol.notes)
+    assert sol.welfare == right.welfare
+
+
+@SETTINGS
+@given(small_models(counts=True))
+def test_the_lp_duals_bound_the_optimum(model):
+    """L(p) at the LP's duals, the bound exact checks itself, is never below brute force."""
+    from treemarket.solvers import SolveOptions, get_solver
+    from treemarket.ttp.exact import _optimal_assignment
+
+    found = _optimal_assignment(model, "path", get_solver("highs"), SolveOptions(), {})
+    exact = brute_force_welfare(model)
+    assert found.lp_certificate is not None
+    assert found.lp_certificate >= exact - 1e-9 * max(1.0, abs(exact))

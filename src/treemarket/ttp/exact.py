@@ -3,7 +3,10 @@
 The LP is solved first (dual simplex). When its optimal vertex is integral it is the optimum of
 [P0] and its prices support it; otherwise [P0] is solved by branch and cut and the LP's optimum
 stays the bound. Welfare is always recomputed from the integer assignment, in float64, from the
-model's own numbers.
+model's own numbers, and so are the bounds that prove it optimal: the Lagrangian bound L(p) at
+the LP's duals and at the supporting prices (:func:`~treemarket.ttp.market.oracle.lagrangian_bound`;
+prices support y exactly when L(p) = W(y)). Only the MIP's bound, when the LP is fractional,
+is the solver's word.
 
 On large models both solves start from the market solver's answer, mapped into the program by
 :meth:`~treemarket.ttp.formulation.Formulation.start`: its prices give the LP a dual solution,
@@ -25,6 +28,7 @@ from treemarket.fact import Fact
 from treemarket.solvers import SolveOptions, Solver, Start, get_solver
 from treemarket.solvers.branch import Progress, branch_and_bound
 from treemarket.ttp.formulation import Formulation, build
+from treemarket.ttp.market.oracle import lagrangian_bound
 from treemarket.ttp.model import TTPModel, expected_welfare
 from treemarket.ttp.optimality import check_optimality
 from treemarket.ttp.prices import OutOfTime, SupportLP, revenue_weight
@@ -92,9 +96,10 @@ class _Assignment:
     y_lp: NDArray[np.float64] | None
     lp_bound: float | None
     fractional: bool | None
-    upper_bound: float | None  # None: proven optimal
+    upper_bound: float | None  # None: optimal by the LP solver's word (an integral vertex)
     mip: dict[str, Any]
     stats: dict[str, Any]
+    lp_certificate: float | None = None  # L(p) at the LP's duals: a bound on [P1] we checked
 
 
 def _use_warm_start(
@@ -175,9 +180,10 @@ def _optimal_assignment(
         raise SolverError(f"the LP relaxation [P1] ended with status {lp_sol.status}{detail}")
     y_lp = form.assignment(lp_sol.x)
     lp_bound = expected_welfare(model, y_lp)
+    certificate = _dual_certificate(model, form, lp_sol.row_duals)
     fractional = bool(np.any(np.abs(y_lp - np.round(y_lp)) > INTEGRAL))
     if not fractional:
-        return _Assignment(np.round(y_lp), y_lp, lp_bound, False, None, {}, stats)
+        return _Assignment(np.round(y_lp), y_lp, lp_bound, False, None, {}, stats, certificate)
 
     start = time.perf_counter()
     lp = form.lp
@@ -210,7 +216,23 @@ def _optimal_assignment(
     if x is None:
         raise SolverError("no integer assignment was found within the time limit")
     y = np.round(form.assignment(x))
-    return _Assignment(y, y_lp, lp_bound, True, min(lp_bound, bound * form.scale), mip, stats)
+    lp_upper = lp_bound if certificate is None else certificate
+    upper = min(lp_upper, bound * form.scale)
+    return _Assignment(y, y_lp, lp_bound, True, upper, mip, stats, certificate)
+
+
+def _dual_certificate(
+    model: TTPModel, form: Formulation, row_duals: NDArray[np.float64] | None
+) -> float | None:
+    """L(p) (:func:`~treemarket.ttp.market.oracle.lagrangian_bound`) at the prices of the LP's
+    duals, p(n) = dual(n) · scale / P(n) on the supply rows (the stock rows with carry-over):
+    a bound on [P1] computed without trusting the solver's tolerances; None without duals."""
+    if row_duals is None or form.supply_nodes is None:
+        return None
+    nodes = form.supply_nodes
+    price = np.zeros(model.tree.n_nodes)
+    price[nodes] = row_duals[: nodes.shape[0]] * form.scale / model.tree.prob[nodes]
+    return lagrangian_bound(model, price)
 
 
 def _left(deadline: float) -> float:
@@ -305,8 +327,13 @@ def solve_exact(
     y, y_lp, lp_bound = found.y, found.y_lp, found.lp_bound
     welfare = expected_welfare(model, y)
     tol = PROVEN_GAP * max(1.0, abs(welfare))
-    upper_bound = welfare if found.upper_bound is None else max(found.upper_bound, welfare)
-    optimal = upper_bound - welfare <= tol
+    # bounds on [P1] and [P0]: L(p) at the LP's duals (checked here), the MIP's bound (the
+    # solver's word); an integral LP vertex without duals is optimal by the solver's word
+    lp_upper = found.lp_certificate
+    if found.upper_bound is not None:
+        upper_bound = max(found.upper_bound, welfare)
+    else:
+        upper_bound = welfare if lp_upper is None else max(lp_upper, welfare)
 
     start = time.perf_counter()
     timed_out = False  # the time limit ran out before the prices were known
@@ -324,11 +351,20 @@ def solve_exact(
             low_system = support.price_system(revenue_weight(model, y), maximize=False)
     except OutOfTime:
         timed_out = True
-    supported = low_system is not None
-    # [P1] = [P0] is proven by supporting prices or by an integer point at the LP bound, and
-    # refuted by a proven bound on [P0] below the LP optimum; supporting prices of the integer
-    # optimum exist exactly when it holds
-    if supported or lp_bound - welfare <= tol:
+    # prices support y exactly when L(p) = W(y) (every buyer best-responds, unsold supply is
+    # free): the solver's prices are checked by that identity, in float64
+    certified = np.inf
+    if low_system is not None:
+        certified = lagrangian_bound(model, low_system.price)
+        lp_upper = certified if lp_upper is None else min(lp_upper, certified)
+        upper_bound = min(upper_bound, max(certified, welfare))
+    supported = certified - welfare <= tol
+    optimal = upper_bound - welfare <= tol
+    # [P1] = [P0] is proven by a bound on [P1] at the integer point's welfare, and refuted by a
+    # bound on [P0] below the LP optimum; supporting prices of the integer optimum exist
+    # exactly when it holds
+    lp_reached = lp_bound if lp_upper is None else lp_upper
+    if supported or lp_reached - welfare <= tol:
         lp_integral = Fact.PROVEN
     elif upper_bound < lp_bound - tol:
         lp_integral = Fact.REFUTED
@@ -339,7 +375,13 @@ def solve_exact(
         supported_fact = Fact.REFUTED if lp_integral.refuted else Fact.UNKNOWN
     priced = support
     notes: list[str] = []
-    if not supported and not timed_out:
+    if low_system is not None and not supported:
+        notes.append(
+            "the prices found are not certified: at them the buyers' best responses and the "
+            f"unsold supply are worth {(certified - welfare) / abs(welfare):.1e} (relative) more "
+            f"than the welfare, above {PROVEN_GAP:.0e}"
+        )
+    if low_system is None and not timed_out:
         priced = SupportLP(model, y_lp, backend, _left(deadline))
         try:
             low_system = priced.price_system(revenue_weight(model, y_lp), maximize=False)
@@ -368,7 +410,9 @@ def solve_exact(
             "no prices could be certified: node probabilities down to "
             f"{model.tree.prob.min():.1e} are below the LP solver's resolution"
         )
-    of_lp = "" if low_system is None else "; the {} are those of the LP optimum"
+    of_lp = (
+        "" if low_system is None or priced is support else "; the {} are those of the LP optimum"
+    )
     if lp_integral.refuted:
         notes.append(
             "the LP relaxation is fractional: no prices support the integer optimum as a "

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.ttp.strategies import maybe, random_models
-from treemarket.testing import assignment_violations, random_model
+from treemarket.testing import assignment_violations, brute_force_welfare, random_model
 from treemarket.ttp import solve_exact
 from treemarket.ttp.equilibrium import best_response, demand_per_node, first_purchases
 from treemarket.ttp.market import (
@@ -14,6 +14,7 @@ from treemarket.ttp.market import (
     MarketOptions,
     SerialTransport,
     dual_value,
+    lagrangian_bound,
     model_blocks,
     solve_market,
 )
@@ -154,3 +155,23 @@ def test_blocks_of_buyers_in_threads_give_the_same_dual(model, seed, threads):
     assert split[0] == pytest.approx(one[0], rel=1e-12, abs=1e-12)
     assert np.array_equal(split[1], one[1])
     assert np.array_equal(oracle.option, best_response(model, price).option.T)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    random_models(horizon=3, buyers=4, branching=(1, 3), supply=(0, 2), carry_over=st.booleans()),
+    st.integers(0, 2**32 - 1),
+)
+def test_lagrangian_bound_is_above_the_optimum_for_any_prices(model, seed):
+    """L(p̂) bounds [P0] from above whatever the prices (negative ones, prices rising in
+    expectation under carry-over: they are made valid first), and the supporting prices of the
+    optimum make it equal to the welfare."""
+    rng = np.random.default_rng(seed)
+    optimum = brute_force_welfare(model)
+    scale = float(np.abs(model.values).max()) + 1.0
+    rising = 2.0 * (model.tree.time == model.tree.horizon)  # free now, dear at the end
+    for price in (rng.uniform(-1, 3, model.tree.n_nodes), rising, np.zeros(model.tree.n_nodes)):
+        assert lagrangian_bound(model, price * scale) >= optimum - 1e-9 * scale
+    sol = solve_exact(model, price_ranges=False)
+    if sol.supported.proven:
+        assert lagrangian_bound(model, sol.prices.price) == pytest.approx(optimum, abs=1e-9 * scale)

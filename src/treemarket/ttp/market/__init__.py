@@ -22,7 +22,7 @@ from treemarket.ttp.market.block import BlockSpec, MarketBlock, Purchases, model
 from treemarket.ttp.market.clearing import clear, myopic_price
 from treemarket.ttp.market.coordinator import MarketResult, Progress, solve_blocks
 from treemarket.ttp.market.options import MarketOptions
-from treemarket.ttp.market.oracle import DualOracle, dual_value, supply_value
+from treemarket.ttp.market.oracle import DualOracle, dual_value, lagrangian_bound, supply_value
 from treemarket.ttp.market.restricted import restricted_assignment
 from treemarket.ttp.market.steps import PriceSteps, SmoothSteps, relative_gap
 from treemarket.ttp.market.transport import SerialTransport, Transport
@@ -43,6 +43,7 @@ __all__ = [
     "Transport",
     "clear",
     "dual_value",
+    "lagrangian_bound",
     "model_blocks",
     "myopic_price",
     "solve_blocks",

@@ -21,7 +21,7 @@ from treemarket.scenario import ScenarioTree
 from treemarket.solvers.base import Progress
 from treemarket.ttp.market.clearing import clear, myopic_price
 from treemarket.ttp.market.options import MarketOptions
-from treemarket.ttp.market.oracle import supply_value
+from treemarket.ttp.market.oracle import prices_of, supply_value
 from treemarket.ttp.market.steps import PriceSteps, SmoothSteps, relative_gap
 from treemarket.ttp.market.transport import Transport
 
@@ -161,18 +161,6 @@ def _price_scale(prob: FloatArray, supply: FloatArray, price: FloatArray, fallba
     total = float(weight.sum())
     mean = float(weight @ price) / total if total > 0 else 0.0
     return mean if mean > 0 else fallback
-
-
-def prices_of(tree: ScenarioTree, multiplier: FloatArray, carry_over: bool) -> FloatArray:
-    """The node prices of the multipliers: λ itself, or with carry-over the supermartingale
-    p(n) = λ(n) + E[p(children) | n], from the leaves up."""
-    if not carry_over:
-        return multiplier
-    price = multiplier.copy()
-    for t in range(tree.horizon - 1, -1, -1):
-        below = price[tree.level(t + 1)]
-        price[tree.level(t)] += tree.expectation_operator(t) @ below
-    return price
 
 
 def _children_mean(tree: ScenarioTree, x: FloatArray) -> FloatArray:

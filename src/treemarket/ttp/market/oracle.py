@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from numpy.typing import NDArray
 
+from treemarket.scenario import ScenarioTree
 from treemarket.ttp.equilibrium import backward_induction, demand_per_node, level_surplus
 from treemarket.ttp.model import TTPModel
 
@@ -239,3 +240,42 @@ def dual_value(model: TTPModel, price: NDArray[np.float64]) -> tuple[float, NDAr
     return value + supply_value(model.tree.prob, model.node_supply, price), (
         model.node_supply - demand
     )
+
+
+def prices_of(
+    tree: ScenarioTree, multiplier: NDArray[np.float64], carry_over: bool
+) -> NDArray[np.float64]:
+    """The node prices of the multipliers: λ itself, or with carry-over the supermartingale
+    p(n) = λ(n) + E[p(children) | n], from the leaves up."""
+    if not carry_over:
+        return multiplier
+    price = multiplier.copy()
+    for t in range(tree.horizon - 1, -1, -1):
+        below = price[tree.level(t + 1)]
+        price[tree.level(t)] += tree.expectation_operator(t) @ below
+    return price
+
+
+def lagrangian_bound(model: TTPModel, price: NDArray[np.float64]) -> float:
+    """L(p̂) ≥ [P1] ≥ [P0] in float64, for prices from any source (a solver's duals, a price
+    system): p̂ is ``price`` made a valid multiplier, p̂ = max(p, 0), with carry-over the
+    supermartingale of λ(n) = max(0, p(n) − E[p(children) | n]).
+
+    The bound needs no trust in the source: for an assignment y, L(p̂) − W(y) ≥ 0, and it is
+    0 exactly when p̂ supports y (every buyer best-responds, unsold supply is free).
+
+    Examples
+    --------
+    >>> from treemarket.ttp.examples import weather
+    >>> from treemarket.ttp import solve_exact
+    >>> sol = solve_exact(weather(), price_ranges=False)
+    >>> lagrangian_bound(sol.model, sol.prices.price) == sol.welfare
+    True
+    """
+    tree = model.tree
+    valid = np.maximum(np.asarray(price, dtype=np.float64), 0.0)
+    if model.carry_over:
+        drift = valid.copy()
+        drift[: int(tree.level_offsets[-2])] -= tree.expectation_of_children(valid)
+        valid = prices_of(tree, np.maximum(drift, 0.0), carry_over=True)
+    return dual_value(model, valid)[0]
