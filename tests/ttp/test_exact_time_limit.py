@@ -69,3 +69,24 @@ def test_prices_cut_off_by_the_time_limit_are_not_known(monkeypatch):
     assert sol.supported is Fact.UNKNOWN and sol.prices is None and sol.ranges is None
     assert any("ran out before the prices were found" in note for note in sol.notes)
     assert sol.to_json()["supported"] is None
+
+
+@pytest.mark.parametrize("fractional", [False, True])
+def test_a_huge_lp_is_solved_in_one_call_in_a_child(monkeypatch, fractional):
+    """Past ONE_CALL_COLUMNS (here every LP) the LP is one call that HiGHS runs in a child
+    stopped at the deadline, and a fractional LP goes to the MIP without branch and bound: the
+    same optimum as brute force, with its claims."""
+    from treemarket.examples import example_path
+    from treemarket.io.ttp_file import load_ttp
+    from treemarket.solvers import highs
+    from treemarket.testing import brute_force_welfare
+
+    model = load_ttp(example_path("fractional.yaml")) if fractional else weather()
+    monkeypatch.setattr(exact, "ONE_CALL_COLUMNS", 0)
+    monkeypatch.setattr(highs, "CHILD_LP_COLUMNS", 0)
+    monkeypatch.setattr(highs, "CHILD_COLUMNS", 0)
+    sol = solve_exact(model, price_ranges=False, time_limit=60.0)
+    assert sol.welfare == pytest.approx(brute_force_welfare(model), abs=1e-9)
+    assert sol.gap == 0.0
+    assert sol.lp_integral is (Fact.REFUTED if fractional else Fact.PROVEN)
+    assert sol.stats.get("branch", "skipped") == "skipped"

@@ -2,8 +2,9 @@
 
 A :class:`~treemarket.solvers.base.Start` with row duals starts an LP with crossover from that
 primal-dual pair (simplex then finishes from the basis crossover found); a MIP takes its ``x``
-as the first incumbent. A MIP of :data:`CHILD_COLUMNS` columns or more with a time limit runs
-in a child process stopped at the limit (:mod:`treemarket.solvers.child`).
+as the first incumbent. A MIP of :data:`CHILD_COLUMNS` columns or more (an LP of
+:data:`CHILD_LP_COLUMNS`) with a time limit runs in a child process stopped at the limit
+(:mod:`treemarket.solvers.child`); sessions run in this process.
 """
 
 from __future__ import annotations
@@ -50,6 +51,10 @@ FALLBACKS: tuple[tuple[str, int | str], ...] = (
 #: does not look at the clock (2.3·10^5 columns: 570 s past a 170 s limit), and a child costs
 #: about a second to start.
 CHILD_COLUMNS = 100_000
+#: LPs with a time limit (solved in one call) run in a child from this many columns up: the
+#: set-up of a warm start and crossover do not look at the clock (6.4·10^6 columns: an LP given
+#: 68 s took 128 s).
+CHILD_LP_COLUMNS = 1_000_000
 
 _banner_shown = False
 
@@ -203,7 +208,8 @@ class HighsSolver(Solver):
         options = options or SolveOptions()
         is_mip = lp.integrality is not None and bool(lp.integrality.any())
         limit = options.time_limit
-        if is_mip and np.isfinite(limit) and lp.n_cols >= CHILD_COLUMNS:
+        child = CHILD_COLUMNS if is_mip else CHILD_LP_COLUMNS
+        if np.isfinite(limit) and lp.n_cols >= child:
             deadline = time.monotonic() + limit
             try:
                 return call_with_deadline(_solve_until, (lp, options, start, deadline), limit)

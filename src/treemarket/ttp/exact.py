@@ -46,6 +46,10 @@ LARGE_COLUMNS = 100_000
 WARM_START_SECONDS = 30.0  # at most this long in the market solver (a quarter of a time limit)
 WARM_START_ITERATIONS = 500  # its duals are as good a start by then (benchmarks/README.md)
 BRANCH_PATIENCE = 20  # branch-and-bound nodes without a better bound before the MIP takes over
+# from this many LP columns up, with a time limit, the LP is solved in one call, which the
+# backend may stop from outside at the deadline (HiGHS: a child process; its warm start's
+# set-up and crossover do not look at the clock), and a fractional LP goes straight to the MIP
+ONE_CALL_COLUMNS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -161,8 +165,12 @@ def _optimal_assignment(
             warm, _ = form.start(market.y, market.prices.price)
         timings["market"] = timings.get("market", 0.0) + time.perf_counter() - start
     start = time.perf_counter()
-    session = backend.session(form.lp, replace(options, time_limit=_left(deadline)))
-    lp_sol = session.solve_from(warm)
+    session = None
+    if np.isfinite(options.time_limit) and form.lp.n_cols >= ONE_CALL_COLUMNS:
+        lp_sol = backend.solve(form.lp, replace(options, time_limit=_left(deadline)), warm)
+    else:
+        session = backend.session(form.lp, replace(options, time_limit=_left(deadline)))
+        lp_sol = session.solve_from(warm)
     timings["lp"] = timings.get("lp", 0.0) + time.perf_counter() - start
     stats: dict[str, Any] = {
         "variables": form.lp.n_cols,
@@ -190,19 +198,24 @@ def _optimal_assignment(
     lp.integrality = np.zeros(lp.n_cols, dtype=bool)
     lp.integrality[: form.n_integer] = True
     first = None if market is None else market.y[form.col_buyer, form.col_node]
-    found = branch_and_bound(
-        lp,
-        session,
-        lp_sol,
-        _completed(form, first),
-        rel_gap=PROVEN_GAP,
-        time_limit=_left(deadline),
-        patience=BRANCH_PATIENCE,
-        progress=None if progress is None else _scaled(progress, form.scale),
-    )
-    x, bound = found.x, found.bound
-    mip: dict[str, Any] = {"nodes": found.nodes, "branch": found.status}
-    if found.status != "optimal" and _left(deadline) > 0:
+    if session is None:  # no branch and bound in this process: the MIP from the market's point
+        x, bound = _completed(form, first), lp_sol.objective
+        mip: dict[str, Any] = {"nodes": 0, "branch": "skipped"}
+        status = "skipped"
+    else:
+        found = branch_and_bound(
+            lp,
+            session,
+            lp_sol,
+            _completed(form, first),
+            rel_gap=PROVEN_GAP,
+            time_limit=_left(deadline),
+            patience=BRANCH_PATIENCE,
+            progress=None if progress is None else _scaled(progress, form.scale),
+        )
+        x, bound, status = found.x, found.bound, found.status
+        mip = {"nodes": found.nodes, "branch": found.status}
+    if status != "optimal" and _left(deadline) > 0:
         mip_sol = backend.solve(
             lp, replace(options, time_limit=_left(deadline)), None if x is None else Start(x)
         )
