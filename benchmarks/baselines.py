@@ -48,8 +48,12 @@ def naive_path_milp(model: TTPModel, time_limit: float = 600.0) -> tuple[float, 
     return (float(-res.fun) if res.x is not None else float("nan")), status
 
 
-def pyomo_highs(model: TTPModel, limit: float, gap: float = 1e-9) -> dict:
-    """[P0] as a user writes it in Pyomo (one integer variable per buyer and node), HiGHS MIP."""
+def pyomo_highs(
+    model: TTPModel, limit: float, gap: float = 1e-9, tolerances: tuple[float, float] | None = None
+) -> dict:
+    """[P0] as a user writes it in Pyomo (one integer variable per buyer and node), HiGHS MIP;
+    ``tolerances`` (primal, dual) replace HiGHS's defaults (1e-7) when given (the primal one
+    also as the MIP feasibility tolerance)."""
     import pyomo.environ as pe
 
     tree = model.tree
@@ -90,6 +94,13 @@ def pyomo_highs(model: TTPModel, limit: float, gap: float = 1e-9) -> dict:
     solver = pe.SolverFactory("appsi_highs")
     solver.config.time_limit = max(1.0, limit - build_s)
     solver.config.mip_gap = gap
+    if tolerances is not None:
+        primal, dual = tolerances
+        solver.highs_options = {
+            "primal_feasibility_tolerance": primal,
+            "dual_feasibility_tolerance": dual,
+            "mip_feasibility_tolerance": primal,
+        }
     start = time.perf_counter()
     result = solver.solve(m)
     solve_s = time.perf_counter() - start

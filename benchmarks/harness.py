@@ -32,8 +32,11 @@ def instance(depth: int, buyers: int, seed: int = 0):
 
 
 def peak_mb() -> float:
-    """The peak resident memory of this process so far, in MB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """The peak resident memory of this process or of the largest of its finished children (a
+    solver stopped at its deadline in a child process), in MB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024
 
 
 def isolated(target: Callable[..., None], *args: Any, limit: float | None = None) -> dict:
