@@ -31,11 +31,12 @@ from treemarket.ttp.result import TTPSolution, Which
 from treemarket.ttp.simulate import (
     POLICIES,
     PolicyOutcome,
-    _benefit,
-    _Paths,
-    _run,
-    _summary,
+    PolicyRun,
+    ScenarioPaths,
+    early_benefit_at,
+    policy_outcome,
     policy_table,
+    run_policy,
 )
 
 if TYPE_CHECKING:
@@ -133,7 +134,7 @@ def evaluate_paths(
         raise ValueError(f"values must be (P, {model.n_buyers}), got {v.shape}")
     w = np.full(n_paths, 1.0 / n_paths) if weights is None else np.asarray(weights, dtype=float)
     w = w / w.sum()
-    paths = _Paths(route, w, sampled=True)
+    paths = ScenarioPaths(route, w, sampled=True)
     rng = np.random.default_rng(seed)
     system = solution.price_system(prices)
     reference = solution.y if solution.supported.proven else None
@@ -150,11 +151,11 @@ def evaluate_paths(
             if system is None:
                 notes.append("the solution has no prices: the market policy was not run")
                 continue
-            run = _run(model, paths, name, rng, system.price, reference, realised=v)
+            run = run_policy(model, paths, name, rng, system.price, reference, realised=v)
         else:
-            run = _run(model, paths, name, rng, posted_price=posted_price, realised=v)
-        outcomes[name] = _summary(name, model, [run], w, optimum, sampled=True)
-        per_path[name] = run[0]
+            run = run_policy(model, paths, name, rng, posted_price=posted_price, realised=v)
+        outcomes[name] = policy_outcome(name, model, [run], paths, optimum)
+        per_path[name] = run.welfare
     if system is None and "tree" in outcomes:
         notes.append("no prices: the tree policy's revenue is 0")
     versus: dict[str, dict[str, float]] = {}
@@ -179,7 +180,7 @@ def _follow(
     route: NDArray[np.int64],
     realised: NDArray[np.float64],
     price: NDArray[np.float64] | None,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+) -> PolicyRun:
     """The optimal assignment y followed along each path: y_i(n) units at node n."""
     y = solution.y  # (I, N)
     n_paths = route.shape[0]
@@ -193,7 +194,7 @@ def _follow(
         node = route[:, t]
         served = y[:, node].T  # (P, I)
         p = np.zeros(n_paths) if price is None else price[node]
-        worth = realised + _benefit(model, t)
+        worth = realised + early_benefit_at(model, t)
         welfare += (served * worth).sum(axis=1)
         revenue += served.sum(axis=1) * p
         payoffs += served * (worth - p[:, None])
@@ -202,7 +203,7 @@ def _follow(
             carried = left
         else:
             unsold += left
-    return welfare, revenue, unsold, payoffs
+    return PolicyRun(welfare, revenue, unsold, payoffs)
 
 
 @dataclass

@@ -21,12 +21,17 @@ and at most μ(t) are served:
 The default is the exact expectation over all scenarios (each leaf weighted by its probability;
 the random policies average ``draws`` random orders per scenario, with their standard error);
 ``paths`` samples scenario paths instead.
+
+The pieces, shared with :mod:`treemarket.ttp.outofsample`: :class:`ScenarioPaths` (the paths
+and their weights), :func:`run_policy` (one policy along them: a :class:`PolicyRun`) and
+:func:`policy_outcome` (the runs' weighted means: a :class:`PolicyOutcome`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -168,24 +173,61 @@ class SimulationResult:
 
 
 @dataclass
-class _Paths:
-    """Scenario paths to simulate: the node of each path at each time, and its weight."""
+class ScenarioPaths:
+    """Scenario paths to run the policies along, with their weights.
+
+    Path p visits the nodes n_p(0), …, n_p(T), one per trading time, and has weight π_p, with
+    Σ_p π_p = 1: every scenario once with its probability, or paths drawn or observed.
+
+    Attributes
+    ----------
+    nodes : (P, T + 1) int
+        The node of each path at each time.
+    weight : (P,) float
+        The paths' weights; they sum to 1.
+    sampled : bool
+        Paths drawn or observed (random orders and lotteries drawn per path, standard errors
+        over the paths) rather than every scenario once (paths through a node share its draws).
+    """
 
     nodes: NDArray[np.int64]  # (P, T + 1)
     weight: NDArray[np.float64]  # (P,), sums to 1
     sampled: bool
 
 
-def _exact_paths(model: TTPModel) -> _Paths:
+def _exact_paths(model: TTPModel) -> ScenarioPaths:
     tree = model.tree
-    return _Paths(tree.ancestors, tree.prob[tree.leaves].copy(), sampled=False)
+    return ScenarioPaths(tree.ancestors, tree.prob[tree.leaves].copy(), sampled=False)
 
 
-def _sampled_paths(model: TTPModel, n: int, rng: np.random.Generator) -> _Paths:
+def _sampled_paths(model: TTPModel, n: int, rng: np.random.Generator) -> ScenarioPaths:
     tree = model.tree
     p = tree.prob[tree.leaves]
     leaves = rng.choice(tree.n_leaves, size=n, p=p / p.sum())
-    return _Paths(tree.ancestors[leaves], np.full(n, 1.0 / n), sampled=True)
+    return ScenarioPaths(tree.ancestors[leaves], np.full(n, 1.0 / n), sampled=True)
+
+
+class PolicyRun(NamedTuple):
+    """One pass of a policy along every path, per path p: with x_i(t) the units it serves
+    buyer i at time t, at price p_i(t), each worth w_i(t) (the value v_i(t, ω) at the path's
+    node, or the path's own V_i + b_i(t) on held-out paths):
+
+    Attributes
+    ----------
+    welfare : (P,) float
+        Σ_t Σ_i x_i(t)·w_i(t).
+    revenue : (P,) float
+        Σ_t Σ_i x_i(t)·p_i(t).
+    unsold : (P,) float
+        The permits not sold: summed over the markets (with carry-over: left after the last).
+    payoffs : (P, I) float
+        Σ_t x_i(t)·(w_i(t) − p_i(t)) per buyer.
+    """
+
+    welfare: NDArray[np.float64]  # (P,)
+    revenue: NDArray[np.float64]  # (P,)
+    unsold: NDArray[np.float64]  # (P,)
+    payoffs: NDArray[np.float64]  # (P, I)
 
 
 def _serve(
@@ -199,9 +241,9 @@ def _serve(
     return clear_rows(np.where(demand > 0, demand, 0.0), supply, key)
 
 
-def _run(
+def run_policy(
     model: TTPModel,
-    paths: _Paths,
+    paths: ScenarioPaths,
     policy: str,
     rng: np.random.Generator,
     prices: NDArray[np.float64] | None = None,
@@ -209,13 +251,36 @@ def _run(
     posted_price: float = 0.0,
     trades: list[dict[str, Any]] | None = None,
     realised: NDArray[np.float64] | None = None,
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """One pass of ``policy`` along all paths.
+) -> PolicyRun:
+    """One pass of ``policy`` along all paths: at each time t the market at the path's node
+    n_p(t) serves at most its supply, to the buyers still there as the policy ranks them.
 
-    Returns per path: welfare, revenue, unsold permits, and the buyers' payoffs (P, I). With
-    ``trades``, appends one record per path, time and buyer served: who trades at which price.
-    With ``realised`` (P, I), the buyers decide on the tree's values at their nodes but a permit
-    bought at t is worth realised[p, i] + b_i(t) (the path's own value: held-out paths).
+    Parameters
+    ----------
+    model : TTPModel
+        The buyers, their values v_i(n) and the supply.
+    paths : ScenarioPaths
+        The paths and their weights.
+    policy : str
+        One of :data:`POLICIES`.
+    rng : numpy.random.Generator
+        The random arrival orders (``fcfs``) and lotteries (``lottery``).
+    prices : (N,) float, optional
+        The supporting prices p(n) of the ``market`` policy (required for it).
+    reference : (I, N) float, optional
+        The equilibrium assignment y: how the ``market`` serves indifferent buyers.
+    posted_price : float
+        The price of the ``fcfs`` and ``lottery`` hand-outs.
+    trades : list, optional
+        Appends one record per path, time and buyer served: who trades at which price.
+    realised : (P, I) float, optional
+        The paths' own values: the buyers decide on the tree's values at their nodes but a
+        permit bought at t is worth realised[p, i] + b_i(t) (held-out paths).
+
+    Returns
+    -------
+    PolicyRun
+        Per path: welfare, revenue, unsold permits, and the buyers' payoffs (P, I).
     """
     values = model.values
     n_paths, depth = paths.nodes.shape
@@ -277,7 +342,7 @@ def _run(
                     }
                 )
         remaining -= served
-        worth = v if realised is None else realised + _benefit(model, t)
+        worth = v if realised is None else realised + early_benefit_at(model, t)
         welfare += (served * worth).sum(axis=1)
         revenue += (served * price).sum(axis=1)
         payoffs += served * (worth - price)
@@ -286,11 +351,14 @@ def _run(
             carried = left  # unsold permits go on to the next market of the path
         else:
             unsold += left
-    return welfare, revenue, unsold, payoffs
+    return PolicyRun(welfare, revenue, unsold, payoffs)
 
 
-def _benefit(model: TTPModel, t: int) -> NDArray[np.float64] | float:
-    """b_i(t), the early benefit of buying at t (0 without early benefits)."""
+def early_benefit_at(model: TTPModel, t: int) -> NDArray[np.float64] | float:
+    """b_i(t), the early benefit of buying at time t, added to the value of a permit bought then.
+
+    Returns the (I,) benefits, or 0.0 for a model without early benefits.
+    """
     return 0.0 if model.early_benefit is None else model.early_benefit[:, t]
 
 
@@ -313,20 +381,26 @@ def _uniform_price(
     return np.where(has, np.maximum(sorted_v[np.arange(v.shape[0]), first], 0.0), 0.0)
 
 
-def _summary(
+def policy_outcome(
     name: str,
     model: TTPModel,
-    runs: list[tuple],
-    weight: NDArray[np.float64],
+    runs: Sequence[PolicyRun],
+    paths: ScenarioPaths,
     optimum: float,
-    sampled: bool,
 ) -> PolicyOutcome:
-    """Weighted means over paths and draws, with standard errors of the sampled part."""
+    """The expected results of one policy: the means over the runs of Σ_p π_p·x_p (welfare,
+    revenue, unsold, payoffs), with their standard errors.
+
+    The standard errors are those of the sampled part: over all paths of all runs when the
+    paths are sampled, otherwise over the runs (0 for a single run on every scenario).
+    ``efficiency`` is welfare / ``optimum`` (NaN when the optimum is 0).
+    """
+    weight = paths.weight
     welfare = np.array([w @ weight for w, _, _, _ in runs])
     revenue = np.array([r @ weight for _, r, _, _ in runs])
     unsold = float(np.mean([u @ weight for _, _, u, _ in runs]))
     payoffs = np.mean([p.T @ weight for _, _, _, p in runs], axis=0)
-    if sampled:
+    if paths.sampled:
         w_all = np.concatenate([w for w, _, _, _ in runs])
         r_all = np.concatenate([r for _, r, _, _ in runs])
         welfare_se = float(w_all.std(ddof=1) / np.sqrt(w_all.size)) if w_all.size > 1 else 0.0
@@ -414,13 +488,15 @@ def simulate(
                 if system is None:
                     break
                 log = trade_log if record_trades else None
-                runs.append(_run(model, route, name, rng, system.price, reference, trades=log))
+                runs.append(
+                    run_policy(model, route, name, rng, system.price, reference, trades=log)
+                )
             else:
-                runs.append(_run(model, route, name, rng, posted_price=posted_price))
+                runs.append(run_policy(model, route, name, rng, posted_price=posted_price))
             if progress is not None:
                 progress(1)
         if runs:
-            outcomes[name] = _summary(name, model, runs, route.weight, optimum, route.sampled)
+            outcomes[name] = policy_outcome(name, model, runs, route, optimum)
     if "market" in outcomes and solution.supported.refuted:
         shortfall = optimum - outcomes["market"].welfare
         notes.append(f"the market falls short of [P0] by {shortfall:.6g}")
@@ -474,7 +550,7 @@ def _price_notes(solution: TTPSolution, report: EquilibriumReport | None) -> lis
 
 
 def _label_paths(
-    model: TTPModel, route: _Paths, trades: list[dict[str, Any]]
+    model: TTPModel, route: ScenarioPaths, trades: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
     """Name each trade's path by its scenario (the leaf's event) and the node's event."""
     tree = model.tree
