@@ -27,7 +27,7 @@ from treemarket.solvers.base import (
     SolverSession,
     Start,
 )
-from treemarket.solvers.child import Stopped, call_with_deadline
+from treemarket.solvers.child import GRACE, Stopped, call_with_deadline
 
 _STATUS = {
     highspy.HighsModelStatus.kOptimal: "optimal",
@@ -210,9 +210,13 @@ class HighsSolver(Solver):
         limit = options.time_limit
         child = CHILD_COLUMNS if is_mip else CHILD_LP_COLUMNS
         if np.isfinite(limit) and lp.n_cols >= child:
-            deadline = time.monotonic() + limit
+            # HiGHS stops itself GRACE seconds before the limit (half of it, for short limits),
+            # and the child is killed at the limit if it has not answered by then
+            deadline = time.monotonic() + max(limit - GRACE, limit / 2)
             try:
-                return call_with_deadline(_solve_until, (lp, options, start, deadline), limit)
+                return call_with_deadline(
+                    _solve_until, (lp, options, start, deadline), max(0.0, limit - GRACE)
+                )
             except Stopped as stopped:
                 return Solution("time_limit", detail=str(stopped))
             except RuntimeError as error:
