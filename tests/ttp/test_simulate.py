@@ -5,6 +5,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.ttp.strategies import maybe, random_models
+from treemarket.fact import Fact
 from treemarket.testing import random_model
 from treemarket.ttp import solve_exact
 from treemarket.ttp.equilibrium import check_equilibrium
@@ -81,3 +82,28 @@ def test_simulation_tables_are_dataframes():
     assert table.set_index("policy").loc["myopic", "welfare"] == sim.policies["myopic"].welfare
     payoffs = sim.payoffs()
     assert list(payoffs.index) == list(model.buyers) and list(payoffs.columns) == list(sim.policies)
+
+
+def test_prices_that_pass_the_loose_check_but_not_the_certificate_are_not_proven(monkeypatch):
+    """A price of 3e-8 × max v at a node with unsold supply passes the equilibrium check (1e-7)
+    but not L(p) = W(y) to 1e-9: `solve` and `simulate` both say "not known", never "yes"."""
+    from treemarket.ttp.examples import weather
+    from treemarket.ttp.prices import SupportLP
+
+    model = weather()
+    unsold = int(np.nonzero(model.stock(solve_exact(model, price_ranges=False).y) > 0)[0][0])
+    found = SupportLP.price_system
+
+    def nudged(self, objective, maximize):
+        system = found(self, objective, maximize)
+        if system is not None:
+            system.price[unsold] += 3e-8 * float(np.abs(model.values).max())
+        return system
+
+    monkeypatch.setattr(SupportLP, "price_system", nudged)
+    sol = solve_exact(model, price_ranges=False)
+    assert sol.supported is Fact.UNKNOWN and not sol.prices_certified
+    sim = simulate(model, sol)
+    assert sim.equilibrium is not None and sim.equilibrium.holds  # the loose check passes
+    assert sim.supported is Fact.UNKNOWN
+    assert any("not certified" in note for note in sim.notes)

@@ -28,14 +28,13 @@ from treemarket.fact import Fact
 from treemarket.solvers import SolveOptions, Solver, Start, get_solver
 from treemarket.solvers.branch import Progress, branch_and_bound
 from treemarket.ttp.formulation import Formulation, build
-from treemarket.ttp.market.oracle import lagrangian_bound
+from treemarket.ttp.market.oracle import lagrangian_bound, valid_prices
 from treemarket.ttp.model import TTPModel, expected_welfare
 from treemarket.ttp.optimality import check_optimality
 from treemarket.ttp.prices import OutOfTime, SupportLP, revenue_weight
 from treemarket.ttp.reduction import merge_identical_buyers
-from treemarket.ttp.result import PROVEN_GAP, TTPSolution
+from treemarket.ttp.result import KKT_TOL, PROVEN_GAP, TTPSolution
 
-KKT_TOL = 1e-7  # largest violation of the optimality system accepted for reported prices
 INTEGRAL = 1e-6  # distance to the nearest integer below which an LP value counts as integral
 WARM_START_COLUMNS = 10_000  # automatic warm starts from this many LP columns up
 WARM_START_GAP = 3e-3  # the market solver's target gap for a warm start
@@ -188,7 +187,8 @@ def _optimal_assignment(
         raise SolverError(f"the LP relaxation [P1] ended with status {lp_sol.status}{detail}")
     y_lp = form.assignment(lp_sol.x)
     lp_bound = expected_welfare(model, y_lp)
-    certificate = _dual_certificate(model, form, lp_sol.row_duals)
+    lp_price = _dual_prices(model, form, lp_sol.row_duals)
+    certificate = None if lp_price is None else lagrangian_bound(model, lp_price)
     fractional = bool(np.any(np.abs(y_lp - np.round(y_lp)) > INTEGRAL))
     if not fractional:
         return _Assignment(np.round(y_lp), y_lp, lp_bound, False, None, {}, stats, certificate)
@@ -234,18 +234,18 @@ def _optimal_assignment(
     return _Assignment(y, y_lp, lp_bound, True, upper, mip, stats, certificate)
 
 
-def _dual_certificate(
+def _dual_prices(
     model: TTPModel, form: Formulation, row_duals: NDArray[np.float64] | None
-) -> float | None:
-    """L(p) (:func:`~treemarket.ttp.market.oracle.lagrangian_bound`) at the prices of the LP's
-    duals, p(n) = dual(n) · scale / P(n) on the supply rows (the stock rows with carry-over):
-    a bound on [P1] computed without trusting the solver's tolerances; None without duals."""
+) -> NDArray[np.float64] | None:
+    """The node prices of the LP's duals, p(n) = dual(n) · scale / P(n) on the supply rows (the
+    stock rows with carry-over), made valid multipliers (:func:`valid_prices`): L(p) at them is
+    a bound on [P1] computed without trusting the solver's tolerances. None without duals."""
     if row_duals is None or form.supply_nodes is None:
         return None
     nodes = form.supply_nodes
     price = np.zeros(model.tree.n_nodes)
     price[nodes] = row_duals[: nodes.shape[0]] * form.scale / model.tree.prob[nodes]
-    return lagrangian_bound(model, price)
+    return valid_prices(model, price)
 
 
 def _left(deadline: float) -> float:
@@ -364,14 +364,16 @@ def solve_exact(
             low_system = support.price_system(revenue_weight(model, y), maximize=False)
     except OutOfTime:
         timed_out = True
-    # prices support y exactly when L(p) = W(y) (every buyer best-responds, unsold supply is
-    # free): the solver's prices are checked by that identity, in float64
-    certified = np.inf
+    # the solver's prices are checked in float64: L(p) = W(y) (every buyer best-responds,
+    # unsold supply is free) and, since L(p) weighs a node by its probability (down to 1e-30
+    # here and there), the optimality system node by node
+    certified, kkt = np.inf, np.inf
     if low_system is not None:
         certified = lagrangian_bound(model, low_system.price)
         lp_upper = certified if lp_upper is None else min(lp_upper, certified)
         upper_bound = min(upper_bound, max(certified, welfare))
-    supported = certified - welfare <= tol
+        kkt = check_optimality(model, y, low_system.price, low_system.option_value).worst
+    supported = certified - welfare <= tol and kkt <= KKT_TOL
     optimal = upper_bound - welfare <= tol
     # [P1] = [P0] is proven by a bound on [P1] at the integer point's welfare, and refuted by a
     # bound on [P0] below the LP optimum; supporting prices of the integer optimum exist
@@ -388,11 +390,11 @@ def solve_exact(
         supported_fact = Fact.REFUTED if lp_integral.refuted else Fact.UNKNOWN
     priced = support
     notes: list[str] = []
-    if low_system is not None and not supported:
+    if low_system is not None and certified - welfare > tol:
+        excess = (certified - welfare) / max(1.0, abs(welfare))
         notes.append(
-            "the prices found are not certified: at them the buyers' best responses and the "
-            f"unsold supply are worth {(certified - welfare) / abs(welfare):.1e} (relative) more "
-            f"than the welfare, above {PROVEN_GAP:.0e}"
+            "the prices found are not certified: at them L(p) exceeds the welfare by "
+            f"{excess:.1e} (relative), above {PROVEN_GAP:.0e}"
         )
     if low_system is None and not timed_out:
         priced = SupportLP(model, y_lp, backend, _left(deadline))
@@ -400,8 +402,16 @@ def solve_exact(
             low_system = priced.price_system(revenue_weight(model, y_lp), maximize=False)
         except OutOfTime:
             timed_out = True
-    ranges, report = None, None
+    ranges, report, price_gap = None, None, None
     if low_system is not None:
+        priced_welfare = welfare if priced is support else expected_welfare(model, priced.y)
+        bound = certified if priced is support else lagrangian_bound(model, low_system.price)
+        price_gap = max(0.0, bound - priced_welfare) / max(1.0, abs(priced_welfare))
+        if priced is not support and price_gap > PROVEN_GAP:
+            notes.append(
+                "the prices of the LP optimum are not certified: at them L(p) exceeds the LP "
+                f"optimum's welfare by {price_gap:.1e} (relative), above {PROVEN_GAP:.0e}"
+            )
         if opts.price_ranges:
             try:
                 ranges = priced.ranges(opts.range_time_limit)
@@ -410,9 +420,9 @@ def solve_exact(
         report = check_optimality(model, priced.y, low_system.price, low_system.option_value)
         if report.worst > KKT_TOL:
             notes.append(
-                f"the reported prices satisfy the optimality system only to {report.worst:.1e}: "
-                f"node probabilities down to {model.tree.prob.min():.1e} are below the LP "
-                "solver's resolution"
+                f"the reported prices satisfy the optimality system only to {report.worst:.1e}, "
+                "so they are not certified as an equilibrium: node probabilities down to "
+                f"{model.tree.prob.min():.1e} are below the LP solver's resolution"
             )
     elif timed_out:
         notes.append(
@@ -456,6 +466,7 @@ def solve_exact(
         ranges=ranges,
         y_lp=y_lp if found.fractional else None,
         optimality=report,
+        price_gap=price_gap,
         method="exact",
         formulation=formulation,
         timings=timings,

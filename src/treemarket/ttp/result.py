@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 Which = Literal["low", "high"]
 PROVEN_GAP = 1e-9  # a relative gap at most this is proven optimal
+KKT_TOL = 1e-7  # largest violation of the optimality system (per-node units) of certified prices
 EVENT_NAMES = 20  # events of more scenarios are listed up to this many (their size given)
 
 
@@ -84,6 +85,9 @@ class TTPSolution:
         The check of the optimality system for :attr:`priced_y` at :attr:`prices`.
     target_gap : float
         The gap the solver was asked to reach (the exact solver's: proven optimal, 1e-9).
+    price_gap : float or None
+        (L(p) − W) / |W| at the reported prices p for :attr:`priced_y` (exact solves): at most
+        1e-9 when the prices certifiably support it (L(p) = W exactly when they do).
     """
 
     model: TTPModel
@@ -100,6 +104,7 @@ class TTPSolution:
     y_lp: NDArray[np.float64] | None = None
     optimality: OptimalityReport | None = None
     target_gap: float = PROVEN_GAP
+    price_gap: float | None = None
     method: str = "exact"
     formulation: str = "path"
     timings: dict[str, float] = field(default_factory=dict)
@@ -160,9 +165,17 @@ class TTPSolution:
 
     @property
     def prices_certified(self) -> bool:
-        """Do the prices come with the optimality system's certificate (exact solves), rather
+        """Do the prices come with the certificates of an equilibrium for :attr:`priced_y`,
+        L(p) = W to 1e-9 and the optimality system at every node to 1e-7 (exact solves), rather
         than being the market solver's best dual prices?"""
-        return self.method == "exact" and self.prices is not None
+        return (
+            self.method == "exact"
+            and self.prices is not None
+            and self.price_gap is not None
+            and self.price_gap <= PROVEN_GAP
+            and self.optimality is not None
+            and self.optimality.worst <= KKT_TOL
+        )
 
     def price_system(self, which: Which = "low") -> PriceSystem | None:
         """The supporting price system of :attr:`priced_y` with the lowest or the highest

@@ -39,8 +39,9 @@ from numpy.typing import NDArray
 from treemarket.fact import Fact
 from treemarket.ttp.equilibrium import EquilibriumReport, best_response, check_equilibrium
 from treemarket.ttp.market.clearing import clear_rows
-from treemarket.ttp.model import TTPModel
-from treemarket.ttp.result import TTPSolution, Which
+from treemarket.ttp.market.oracle import lagrangian_bound
+from treemarket.ttp.model import TTPModel, expected_welfare
+from treemarket.ttp.result import PROVEN_GAP, TTPSolution, Which
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -474,8 +475,9 @@ def simulate(
     report = None
     if system is not None:
         report = check_equilibrium(model, solution.priced_y, system.price)
-    supported = _supported(solution, report)
-    notes = _price_notes(solution, report)
+    price = None if system is None else system.price
+    supported = _supported(solution, report, price)
+    notes = _price_notes(solution, report, price)
     outcomes: dict[str, PolicyOutcome] = {}
     trade_log: list[dict[str, Any]] = []
     for name in policies:
@@ -517,18 +519,26 @@ def simulate(
     )
 
 
-def _supported(solution: TTPSolution, report: EquilibriumReport | None) -> Fact:
+def _supported(
+    solution: TTPSolution, report: EquilibriumReport | None, price: NDArray[np.float64] | None
+) -> Fact:
     """Is the optimum [P0] an equilibrium at the markets' prices? Proven when the check holds
-    for the integer assignment, refuted when no prices can support it (a fractional LP),
-    otherwise not known."""
+    for the integer assignment and, as for the solvers' own claims, L(p) − W(y) ≤ 1e-9 |W|
+    (:func:`~treemarket.ttp.market.oracle.lagrangian_bound`); refuted when no prices can
+    support it (a fractional LP); otherwise not known."""
     if solution.supported.refuted:
         return Fact.REFUTED
-    if report is not None and report.holds and solution.priced_y is solution.y:
+    if report is None or price is None or not report.holds or solution.priced_y is not solution.y:
+        return Fact.UNKNOWN
+    welfare = solution.welfare
+    if lagrangian_bound(solution.model, price) - welfare <= PROVEN_GAP * max(1.0, abs(welfare)):
         return Fact.PROVEN
     return Fact.UNKNOWN
 
 
-def _price_notes(solution: TTPSolution, report: EquilibriumReport | None) -> list[str]:
+def _price_notes(
+    solution: TTPSolution, report: EquilibriumReport | None, price: NDArray[np.float64] | None
+) -> list[str]:
     """What the ``market`` policy's prices are, said as the certificate allows."""
     if solution.supported.refuted:
         return [
@@ -539,13 +549,16 @@ def _price_notes(solution: TTPSolution, report: EquilibriumReport | None) -> lis
         ]
     if solution.prices_certified:
         return []
-    if report is None:
+    if report is None or price is None:
         return ["the solution has no prices: the market policy was not run"]
     verdict = "pass" if report.holds else "do not pass"
+    worth = expected_welfare(solution.model, solution.priced_y)
+    excess = (lagrangian_bound(solution.model, price) - worth) / max(1.0, abs(worth))
     return [
-        f"the {solution.method} solver's prices are not certified (its gap is "
-        f"{solution.gap:.2g}): the markets run at them and they {verdict} the equilibrium "
-        "check for its assignment; whether other prices support the optimum is not known"
+        f"the {solution.method} solver's prices are not certified (at them L(p) exceeds the "
+        f"welfare by {excess:.2g}, relative): the markets run at them and they {verdict} the "
+        "equilibrium check for its assignment; whether other prices support the optimum is "
+        "not known"
     ]
 
 

@@ -272,10 +272,16 @@ def lagrangian_bound(model: TTPModel, price: NDArray[np.float64]) -> float:
     >>> lagrangian_bound(sol.model, sol.prices.price) == sol.welfare
     True
     """
+    return dual_value(model, valid_prices(model, price))[0]
+
+
+def valid_prices(model: TTPModel, price: NDArray[np.float64]) -> NDArray[np.float64]:
+    """``price`` made a valid multiplier of [P1]: max(p, 0), with carry-over the supermartingale
+    p̂(n) = λ(n) + E[p̂(children) | n] of λ(n) = max(0, p(n) − E[p(children) | n])."""
     tree = model.tree
     valid = np.maximum(np.asarray(price, dtype=np.float64), 0.0)
     if model.carry_over:
         drift = valid.copy()
         drift[: int(tree.level_offsets[-2])] -= tree.expectation_of_children(valid)
         valid = prices_of(tree, np.maximum(drift, 0.0), carry_over=True)
-    return dual_value(model, valid)[0]
+    return valid
