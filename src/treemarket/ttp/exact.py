@@ -103,6 +103,7 @@ class _Assignment:
     mip: dict[str, Any]
     stats: dict[str, Any]
     lp_certificate: float | None = None  # L(p) at the LP's duals: a bound on [P1] we checked
+    mip_bound: float | None = None  # the MIP solver's (or branch and bound's) bound on [P0]
 
 
 def _use_warm_start(
@@ -231,7 +232,7 @@ def _optimal_assignment(
     y = np.round(form.assignment(x))
     lp_upper = lp_bound if certificate is None else certificate
     upper = min(lp_upper, bound * form.scale)
-    return _Assignment(y, y_lp, lp_bound, True, upper, mip, stats, certificate)
+    return _Assignment(y, y_lp, lp_bound, True, upper, mip, stats, certificate, bound * form.scale)
 
 
 def _dual_prices(
@@ -341,9 +342,14 @@ def solve_exact(
     welfare = expected_welfare(model, y)
     tol = PROVEN_GAP * max(1.0, abs(welfare))
     # bounds on [P1] and [P0]: L(p) at the LP's duals (checked here), the MIP's bound (the
-    # solver's word); an integral LP vertex without duals is optimal by the solver's word
+    # solver's word, not taken where node probabilities are below its tolerances: there it
+    # was seen 2e-9 below a feasible point); an integral LP vertex without duals is optimal by
+    # the solver's word
     lp_upper = found.lp_certificate
-    if found.upper_bound is not None:
+    distrust_mip = found.fractional and lp_upper is not None and tree_has_tiny_nodes(model)
+    if distrust_mip:
+        upper_bound = max(lp_upper, welfare)
+    elif found.upper_bound is not None:
         upper_bound = max(found.upper_bound, welfare)
     else:
         upper_bound = welfare if lp_upper is None else max(lp_upper, welfare)
@@ -390,6 +396,12 @@ def solve_exact(
         supported_fact = Fact.REFUTED if lp_integral.refuted else Fact.UNKNOWN
     priced = support
     notes: list[str] = []
+    if distrust_mip and not optimal and found.mip_bound is not None:
+        notes.append(
+            f"the MIP solver's bound ({found.mip_bound:.10g}) is not taken as proof: node "
+            f"probabilities down to {model.tree.prob.min():.1e} are below its tolerances; the "
+            "bound is the Lagrangian bound at the LP's prices"
+        )
     if low_system is not None and certified - welfare > tol:
         excess = (certified - welfare) / max(1.0, abs(welfare))
         notes.append(
@@ -442,10 +454,8 @@ def solve_exact(
             "market equilibrium" + of_lp.format("price ranges" if opts.price_ranges else "prices")
         )
     elif not supported and not optimal:
-        notes.append(
-            "the integer problem was not solved to optimality within the time limit"
-            + of_lp.format("prices")
-        )
+        cause = "to a proven 1e-9" if distrust_mip else "to optimality within the time limit"
+        notes.append(f"the integer problem was not solved {cause}" + of_lp.format("prices"))
     timings["prices"] = time.perf_counter() - start
 
     if supported or optimal:
