@@ -86,6 +86,7 @@ def wait(jobs: Jobs, job: str, seconds: float = 60) -> dict:
 def test_a_solve_runs_in_its_own_process_and_can_be_cancelled(tmp_path: Path):
     jobs = Jobs()
     try:
+        jobs.warm().join(timeout=60)  # the process server, started before the first solve
         done = wait(jobs, jobs.start(WEATHER.read_text(), str(WEATHER), "exact"))
         assert done["state"] == "done"
         assert done["result"]["welfare"] == solve(load_ttp(WEATHER)).welfare

@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import forkserver
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -113,6 +114,18 @@ class Jobs:
         self._jobs: dict[str, Job] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
+
+    def warm(self) -> threading.Thread:
+        """Start the process server (it imports the library, a few seconds) in a background
+        thread, so that the page's first solve does not wait for it; the thread."""
+
+        def start() -> None:
+            _context()
+            forkserver.ensure_running()
+
+        thread = threading.Thread(target=start, daemon=True)
+        thread.start()
+        return thread
 
     def start(self, text: str, file: str | None, method: str, task: str = "solve") -> str:
         """Start ``task`` (solve, compare) on ``text`` with ``method`` in a new process; its

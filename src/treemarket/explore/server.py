@@ -95,6 +95,7 @@ def create_app(file: Path | None, token: str, port: int) -> ASGIApp:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        jobs.warm()
         yield
         jobs.close()
 

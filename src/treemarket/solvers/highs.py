@@ -48,9 +48,9 @@ FALLBACKS: tuple[tuple[str, int | str], ...] = (
 )
 
 #: MIPs with a time limit run in a child process from this many columns up: HiGHS's presolve
-#: does not look at the clock (2.3·10^5 columns: 570 s past a 170 s limit), and a child costs
-#: about a second to start.
-CHILD_COLUMNS = 100_000
+#: does not look at the clock (2.3·10^5 columns: 570 s past a 170 s limit; 5·10^4 columns: 17 s
+#: past a 300 s one), and a child costs about a second to start.
+CHILD_COLUMNS = 20_000
 #: LPs with a time limit (solved in one call) run in a child from this many columns up: the
 #: set-up of a warm start and crossover do not look at the clock (6.4·10^6 columns: an LP given
 #: 68 s took 128 s).
