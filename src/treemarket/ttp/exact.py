@@ -346,8 +346,8 @@ def solve_exact(
     # was seen 2e-9 below a feasible point); an integral LP vertex without duals is optimal by
     # the solver's word
     lp_upper = found.lp_certificate
-    distrust_mip = found.fractional and lp_upper is not None and tree_has_tiny_nodes(model)
-    if distrust_mip:
+    distrust_mip = bool(found.fractional) and lp_upper is not None and tree_has_tiny_nodes(model)
+    if distrust_mip and lp_upper is not None:
         upper_bound = max(lp_upper, welfare)
     elif found.upper_bound is not None:
         upper_bound = max(found.upper_bound, welfare)
