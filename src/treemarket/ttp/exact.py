@@ -6,7 +6,8 @@ stays the bound. Welfare is always recomputed from the integer assignment, in fl
 model's own numbers, and so are the bounds that prove it optimal: the Lagrangian bound L(p) at
 the LP's duals and at the supporting prices (:func:`~treemarket.ttp.market.oracle.lagrangian_bound`;
 prices support y exactly when L(p) = W(y)). Only the MIP's bound, when the LP is fractional,
-is the solver's word.
+is the solver's word, and it is not taken where node probabilities go below 1e-6 (its
+tolerances hide more than 1e-9 there).
 
 On large models both solves start from the market solver's answer, mapped into the program by
 :meth:`~treemarket.ttp.formulation.Formulation.start`: its prices give the LP a dual solution,
