@@ -290,13 +290,7 @@ def print_solution(solution: TTPSolution, full: bool = False) -> None:
     price_rows = solution.price_rows()
     if len(price_rows) > ALL_ROWS and not full:
         console.print(_price_summary(price_rows))
-    prices = Table(
-        title=_title(
-            "market-clearing prices per node (range that supports the optimum)",
-            len(price_rows),
-            full,
-        )
-    )
+    prices = Table(title=_title(_price_title(solution), len(price_rows), full))
     for col in ("time", "node", "supply", "sold", "min", "max"):
         prices.add_column(col, justify="left" if col == "node" else "right")
     for row in _shown(price_rows, full, key=lambda r: r["probability"]):
@@ -343,6 +337,20 @@ def print_solution(solution: TTPSolution, full: bool = False) -> None:
             f"(largest violation {report.worst:.2g}); expected revenue "
             f"{solution.revenue():.6g}"
         )
+
+
+def _price_title(solution: TTPSolution) -> str:
+    """The price table's title, as far as the prices are certified."""
+    if solution.method != "exact":
+        return f"prices per node (the {solution.method} solver's best prices: not certified)"
+    if not solution.prices_certified:
+        return "prices per node (not certified: see the notes)"
+    optimum = "the optimum" if solution.priced_y is solution.y else "the LP optimum"
+    if solution.ranges is None:
+        return (
+            f"market-clearing prices per node (one system supporting {optimum}: ranges not known)"
+        )
+    return f"market-clearing prices per node (range that supports {optimum})"
 
 
 def _title(title: str, n_rows: int, full: bool) -> str:

@@ -475,7 +475,11 @@ def solve_exact(
         prices=low_system,
         lp_bound=max(lp_bound, welfare),
         ranges=ranges,
-        y_lp=y_lp if found.fractional else None,
+        # a fractional vertex is worth showing (as lotteries) unless an integral point is proven
+        # as good and the prices belong to it
+        y_lp=y_lp
+        if found.fractional and (not lp_integral.proven or priced is not support)
+        else None,
         optimality=report,
         price_gap=price_gap,
         method="exact",

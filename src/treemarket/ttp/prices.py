@@ -225,7 +225,9 @@ class SupportLP:
     def _system(self, x: NDArray[np.float64]) -> PriceSystem:
         psi = np.zeros((self.model.n_buyers, self.n_nodes))
         psi[self.psi_buyer, self.psi_node] = x[self.n_nodes :]
-        return PriceSystem(price=x[: self.n_nodes] + 0.0, option_value=psi + 0.0)
+        # p, ψ ≥ 0: a solver's −1e-10 within its tolerance is 0
+        price = np.maximum(x[: self.n_nodes], 0.0) + 0.0
+        return PriceSystem(price=price, option_value=np.maximum(psi, 0.0) + 0.0)
 
     def ranges(self, time_limit: float = np.inf) -> PriceRanges:
         """min and max of every p(n) over the supporting prices; a :class:`SolverError` when
