@@ -201,6 +201,8 @@ def plot_price_fan(
     title = f"{name}: market prices across scenarios ({system_name}-revenue supporting prices)"
     if solution.supported.refuted:
         title = f"{name}: the LP's {system_name}-revenue prices (none support the integer optimum)"
+    elif not solution.prices_certified:
+        title = f"{name}: prices across scenarios (the {solution.method} solver's, not certified)"
     ax.set_title(title, fontsize=10)
     legend = ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     if owns:  # the caller's figure keeps the caller's layout

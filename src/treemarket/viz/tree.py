@@ -386,6 +386,8 @@ def plot_tree(solution: TTPSolution, *, max_nodes: int = 60, ax: Axes | None = N
     if solution.supported.refuted:
         bound = number(solution.lp_bound, 4)
         title += f"\nno prices support the integer optimum: LP prices (LP bound {bound})"
+    elif solution.prices is not None and not solution.prices_certified:
+        title += f"\nprices: the {solution.method} solver's, not certified"
     ax.set_title(title, fontsize=fontsize + 2, pad=18)
     sale = "box colour: the buyer who buys most there" if by_buyer else "green box: a sale"
     legend = (
