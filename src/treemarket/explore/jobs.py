@@ -25,12 +25,39 @@ def _context() -> Any:
     return ctx
 
 
+def _answer(conn: Connection, work: Callable[[], dict[str, Any]]) -> None:
+    """Send ``("done", work())``, or ``("error", {message, line})`` when the model is wrong or
+    the solver fails; then close the pipe."""
+    from treemarket.errors import ModelError, TreemarketError
+    from treemarket.explore.api import error_json
+
+    try:
+        conn.send(("done", work()))
+    except ModelError as exc:
+        conn.send(("error", error_json(exc)))
+    except TreemarketError as exc:
+        conn.send(("error", {"message": f"solver error: {exc}", "line": None}))
+    finally:
+        conn.close()
+
+
+def _ttp_model(text: str, file: str | None, doing: str) -> Any:
+    """The TTP model of ``text`` (a :class:`ModelError` for anything else)."""
+    from treemarket.errors import ModelError
+    from treemarket.explore.api import load_text
+    from treemarket.ttp import TTPModel
+
+    model = load_text(text, file).model
+    if not isinstance(model, TTPModel):
+        raise ModelError(f"only TTP models are {doing} here", file=file)
+    return model
+
+
 def run_solve(conn: Connection, text: str, file: str | None, method: str) -> None:
     """The body of a solve process: load the model, solve it, send ``("done", json)`` or
     ``("error", {message, line})``; ``("progress", {...})`` on the way."""
-    from treemarket.errors import ModelError, TreemarketError
-    from treemarket.explore.api import error_json, load_text, solution_json
-    from treemarket.ttp import ExactOptions, TTPModel, solve
+    from treemarket.explore.api import solution_json
+    from treemarket.ttp import ExactOptions, solve
 
     last = [0.0]
 
@@ -40,39 +67,20 @@ def run_solve(conn: Connection, text: str, file: str | None, method: str) -> Non
             last[0] = now
             conn.send(("progress", {"step": step, "bound": bound, "welfare": welfare, "gap": gap}))
 
-    try:
-        loaded = load_text(text, file)
-        if not isinstance(loaded.model, TTPModel):
-            raise ModelError("only TTP models are solved here", file=file)
+    def work() -> dict[str, Any]:
         exact = ExactOptions(range_time_limit=RANGE_SECONDS)
-        solution = solve(loaded.model, method, exact=exact, progress=report)
-        conn.send(("done", solution_json(solution)))
-    except ModelError as exc:
-        conn.send(("error", error_json(exc)))
-    except TreemarketError as exc:
-        conn.send(("error", {"message": f"solver error: {exc}", "line": None}))
-    finally:
-        conn.close()
+        model = _ttp_model(text, file, "solved")
+        return solution_json(solve(model, method, exact=exact, progress=report))
+
+    _answer(conn, work)
 
 
 def run_compare(conn: Connection, text: str, file: str | None, method: str) -> None:
     """The body of a comparison process (:func:`treemarket.explore.api.compare_json`); sends
     ``("done", json)`` or ``("error", {message, line})``. ``method`` is not used."""
-    from treemarket.errors import ModelError, TreemarketError
-    from treemarket.explore.api import compare_json, error_json, load_text
-    from treemarket.ttp import TTPModel
+    from treemarket.explore.api import compare_json
 
-    try:
-        loaded = load_text(text, file)
-        if not isinstance(loaded.model, TTPModel):
-            raise ModelError("only TTP models are compared here", file=file)
-        conn.send(("done", compare_json(loaded.model)))
-    except ModelError as exc:
-        conn.send(("error", error_json(exc)))
-    except TreemarketError as exc:
-        conn.send(("error", {"message": f"solver error: {exc}", "line": None}))
-    finally:
-        conn.close()
+    _answer(conn, lambda: compare_json(_ttp_model(text, file, "compared")))
 
 
 TASKS = {"solve": run_solve, "compare": run_compare}
