@@ -90,3 +90,21 @@ def test_a_huge_lp_is_solved_in_one_call_in_a_child(monkeypatch, fractional):
     assert sol.gap == 0.0
     assert sol.lp_integral is (Fact.REFUTED if fractional else Fact.PROVEN)
     assert sol.stats.get("branch", "skipped") == "skipped"
+
+
+def test_polish_stops_at_its_deadline():
+    """Polish re-solves subtrees until its deadline: with none left it returns y unchanged,
+    with time it returns a feasible y at least as good."""
+    import time
+
+    import numpy as np
+
+    from treemarket.testing import random_model
+    from treemarket.ttp.model import expected_welfare
+
+    model = random_model(np.random.default_rng(3), horizon=3, buyers=4, branching=2)
+    y = np.zeros_like(model.values)  # feasible: nobody buys
+    assert np.array_equal(exact.polish(model, y, deadline=time.perf_counter()), y)
+    polished = exact.polish(model, y, deadline=time.perf_counter() + 60.0)
+    assert assignment_violations(model, polished) == []
+    assert expected_welfare(model, polished) >= expected_welfare(model, y)

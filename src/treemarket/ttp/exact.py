@@ -273,6 +273,7 @@ def polish(
     y: NDArray[np.float64],
     formulation: str = "path",
     solver: Solver | str = "highs",
+    deadline: float = np.inf,
 ) -> NDArray[np.float64]:
     """Re-solve every subtree with probabilities conditional on its root, top down.
 
@@ -280,21 +281,31 @@ def polish(
     it with conditional probabilities makes the decisions at its root well scaled. This repairs
     decisions in subtrees whose absolute probability is below the LP solver's tolerances (the
     welfare changes by at most their negligible mass), so that supporting prices can be found.
+    At ``deadline`` (``time.perf_counter()``) it stops, with the subtrees done so far.
     """
     backend = get_solver(solver) if isinstance(solver, str) else solver
     tree = model.tree
     y = y.copy()
-    options = SolveOptions()
     inner = int(tree.level_offsets[-2])
     for node in range(int(tree.level_offsets[1]), inner):
+        left = _left(deadline)
+        if left <= 0:
+            break
         path = tree.path_to(int(tree.parent[node]))
         z_before = model.counts - y[:, path].sum(axis=1)
         stock = 0
         if model.carry_over:
             stock = int(round(float(model.node_supply[path].sum() - y[:, path].sum())))
         sub, node_map = model.submodel(node, np.maximum(z_before, 0), stock)
-        found = _optimal_assignment(sub, formulation, backend, options, {})
-        y[:, node_map] = found.y
+        try:
+            found = _optimal_assignment(
+                sub, formulation, backend, SolveOptions(time_limit=left), {}
+            )
+        except SolverError:  # out of time within the subtree: it keeps what it had
+            break
+        had = expected_welfare(sub, y[:, node_map])
+        if expected_welfare(sub, found.y) >= had - PROVEN_GAP * max(1.0, abs(had)):
+            y[:, node_map] = found.y  # (a subtree stopped by the deadline may do worse)
     return y
 
 
@@ -364,9 +375,9 @@ def solve_exact(
         if lp_bound - welfare <= tol:  # below the LP optimum no prices can support y
             low_system = support.price_system(revenue_weight(model, y), maximize=False)
         if low_system is None and lp_bound - welfare <= tol and tree_has_tiny_nodes(model):
-            y = polish(model, y, formulation, backend)
+            y = polish(model, y, formulation, backend, deadline)
             polished = True
-            welfare = max(welfare, expected_welfare(model, y))
+            welfare = expected_welfare(model, y)
             support = SupportLP(model, y, backend, _left(deadline))
             low_system = support.price_system(revenue_weight(model, y), maximize=False)
     except OutOfTime:
