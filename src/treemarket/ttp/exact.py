@@ -385,13 +385,13 @@ def solve_exact(
     # the solver's prices are checked in float64: L(p) = W(y) (every buyer best-responds,
     # unsold supply is free) and, since L(p) weighs a node by its probability (down to 1e-30
     # here and there), the optimality system node by node
-    certified, kkt = np.inf, np.inf
+    certified, report = np.inf, None
     if low_system is not None:
         certified = lagrangian_bound(model, low_system.price)
         lp_upper = certified if lp_upper is None else min(lp_upper, certified)
         upper_bound = min(upper_bound, max(certified, welfare))
-        kkt = check_optimality(model, y, low_system.price, low_system.option_value).worst
-    supported = certified - welfare <= tol and kkt <= KKT_TOL
+        report = check_optimality(model, y, low_system.price, low_system.option_value)
+    supported = certified - welfare <= tol and report is not None and report.worst <= KKT_TOL
     optimal = upper_bound - welfare <= tol
     # [P1] = [P0] is proven by a bound on [P1] at the integer point's welfare, and refuted by a
     # bound on [P0] below the LP optimum; supporting prices of the integer optimum exist
@@ -426,7 +426,7 @@ def solve_exact(
             low_system = priced.price_system(revenue_weight(model, y_lp), maximize=False)
         except OutOfTime:
             timed_out = True
-    ranges, report, price_gap = None, None, None
+    ranges, price_gap = None, None
     if low_system is not None:
         priced_welfare = welfare if priced is support else expected_welfare(model, priced.y)
         bound = certified if priced is support else lagrangian_bound(model, low_system.price)
@@ -441,7 +441,8 @@ def solve_exact(
                 ranges = priced.ranges(opts.range_time_limit)
             except SolverError as error:  # the system is feasible, its ranges not known
                 notes.append(f"price ranges not known: {error}")
-        report = check_optimality(model, priced.y, low_system.price, low_system.option_value)
+        if report is None:  # the LP optimum's prices (y's were checked above)
+            report = check_optimality(model, priced.y, low_system.price, low_system.option_value)
         if report.worst > KKT_TOL:
             notes.append(
                 f"the reported prices satisfy the optimality system only to {report.worst:.1e}, "

@@ -472,12 +472,14 @@ def simulate(
     optimum = solution.welfare
     system = solution.price_system(prices)
     reference = solution.y if solution.supported.proven else None
-    report = None
+    report, excess = None, None
     if system is not None:
         report = check_equilibrium(model, solution.priced_y, system.price)
-    price = None if system is None else system.price
-    supported = _supported(solution, report, price)
-    notes = _price_notes(solution, report, price)
+        # (L(p) − W) / |W| for the assignment the prices belong to: 0 when they support it
+        worth = expected_welfare(model, solution.priced_y)
+        excess = (lagrangian_bound(model, system.price) - worth) / max(1.0, abs(worth))
+    supported = _supported(solution, report, excess)
+    notes = _price_notes(solution, report, excess)
     outcomes: dict[str, PolicyOutcome] = {}
     trade_log: list[dict[str, Any]] = []
     for name in policies:
@@ -520,24 +522,21 @@ def simulate(
 
 
 def _supported(
-    solution: TTPSolution, report: EquilibriumReport | None, price: NDArray[np.float64] | None
+    solution: TTPSolution, report: EquilibriumReport | None, excess: float | None
 ) -> Fact:
     """Is the optimum [P0] an equilibrium at the markets' prices? Proven when the check holds
-    for the integer assignment and, as for the solvers' own claims, L(p) − W(y) ≤ 1e-9 |W|
-    (:func:`~treemarket.ttp.market.oracle.lagrangian_bound`); refuted when no prices can
-    support it (a fractional LP); otherwise not known."""
+    for the integer assignment and, as for the solvers' own claims, its ``excess``
+    (L(p) − W(y)) / |W| ≤ 1e-9 (:func:`~treemarket.ttp.market.oracle.lagrangian_bound`);
+    refuted when no prices can support it (a fractional LP); otherwise not known."""
     if solution.supported.refuted:
         return Fact.REFUTED
-    if report is None or price is None or not report.holds or solution.priced_y is not solution.y:
+    if report is None or excess is None or not report.holds or solution.priced_y is not solution.y:
         return Fact.UNKNOWN
-    welfare = solution.welfare
-    if lagrangian_bound(solution.model, price) - welfare <= PROVEN_GAP * max(1.0, abs(welfare)):
-        return Fact.PROVEN
-    return Fact.UNKNOWN
+    return Fact.PROVEN if excess <= PROVEN_GAP else Fact.UNKNOWN
 
 
 def _price_notes(
-    solution: TTPSolution, report: EquilibriumReport | None, price: NDArray[np.float64] | None
+    solution: TTPSolution, report: EquilibriumReport | None, excess: float | None
 ) -> list[str]:
     """What the ``market`` policy's prices are, said as the certificate allows."""
     if solution.supported.refuted:
@@ -549,11 +548,9 @@ def _price_notes(
         ]
     if solution.prices_certified:
         return []
-    if report is None or price is None:
+    if report is None or excess is None:
         return ["the solution has no prices: the market policy was not run"]
     verdict = "pass" if report.holds else "do not pass"
-    worth = expected_welfare(solution.model, solution.priced_y)
-    excess = (lagrangian_bound(solution.model, price) - worth) / max(1.0, abs(worth))
     return [
         f"the {solution.method} solver's prices are not certified (at them L(p) exceeds the "
         f"welfare by {excess:.2g}, relative): the markets run at them and they {verdict} the "
