@@ -1,5 +1,9 @@
 """A call in a child process stopped at a deadline, and the HiGHS MIPs that run there."""
 
+import os
+import subprocess
+import sys
+import textwrap
 import time
 
 import numpy as np
@@ -38,6 +42,32 @@ def test_a_child_past_its_deadline_is_stopped(monkeypatch):
         child.call_with_deadline(time.sleep, (60,), 0.5)
 
 
+def test_a_child_that_dies_without_an_answer_is_stopped_with_its_code():
+    start = time.monotonic()
+    with pytest.raises(child.Stopped, match="ended with code 3"):
+        child.call_with_deadline(_die, (np.ones(1_000_000),), 60.0)
+    assert time.monotonic() - start < 30  # seen when it dies, not at the deadline
+
+
+def test_a_script_without_a_main_guard_runs_its_child_once(tmp_path):
+    """multiprocessing's spawn would run the script again in the child, whose own call then
+    fails, and the parent hangs writing the call into a pipe nobody reads."""
+    script = tmp_path / "user_script.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import numpy as np
+            from treemarket.solvers.child import call_with_deadline
+            print("script ran")
+            print(call_with_deadline(np.sum, (np.ones(2_000_000),), 30.0))
+            """
+        )
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["script", "ran", "2000000.0"]
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_large_mip_in_a_child_has_the_answer_of_this_process(monkeypatch, seed):
     lp = _knapsacks(seed)
@@ -57,6 +87,10 @@ def test_a_mip_stopped_in_its_child_reports_the_time_limit(monkeypatch):
     monkeypatch.setattr(highs, "_solve_until", _sleeper)
     sol = get_solver("highs").solve(_knapsacks(0), SolveOptions(time_limit=0.5))
     assert sol.status == "time_limit" and sol.x is None and "no answer" in sol.detail
+
+
+def _die(data):  # a child that ends without a word
+    os._exit(3)
 
 
 def _sleeper(*args):  # a solve that never looks at its clock
