@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +63,7 @@ def branch_and_bound(
     node_limit: int = 10_000,
     patience: int | None = None,
     progress: Progress | None = None,
+    integer_bound: Callable[[float], float] | None = None,
 ) -> BranchResult:
     """Maximize ``lp`` (a maximization) over its integer columns, from the solved ``root``.
 
@@ -83,6 +85,9 @@ def branch_and_bound(
         method to fall back on).
     progress : callable, optional
         ``progress(nodes, bound, incumbent, gap)`` after every node.
+    integer_bound : callable, optional
+        A bound on the integer points from a bound of the relaxation, at most that bound: e.g.
+        rounded down onto a grid every integer point's objective lies on.
 
     Examples
     --------
@@ -99,6 +104,10 @@ def branch_and_bound(
     (1.0, 1.0, 'optimal')
     """
     started = time.perf_counter()
+
+    def rounded(bound: float) -> float:
+        return bound if integer_bound is None else min(bound, integer_bound(bound))
+
     best_x = None if incumbent is None else np.asarray(incumbent, dtype=np.float64)
     best = -np.inf if best_x is None else float(lp.c @ best_x)
     assert root.x is not None
@@ -107,11 +116,11 @@ def branch_and_bound(
     heap: list[tuple[float, int, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]]]
     heap = []
     plunge: tuple[float, NDArray[np.int64], NDArray[np.float64], NDArray[np.float64]] | None
-    plunge = (root.objective, none, np.zeros(0), np.zeros(0))
+    plunge = (rounded(root.objective), none, np.zeros(0), np.zeros(0))
     solution: Solution | None = root
     nodes, order, since_better = 0, 0, 0
     pruned = -np.inf  # the largest bound of the nodes closed by the incumbent
-    top = root.objective  # the proven bound so far
+    top = rounded(root.objective)  # the proven bound so far
 
     def open_bound() -> float:
         bounds = [-item[0] for item in heap] + ([plunge[0]] if plunge is not None else [])
@@ -137,7 +146,7 @@ def branch_and_bound(
         current, solution = solution, None
         if current.status != "optimal" or current.x is None:
             continue  # infeasible: nothing below
-        value = min(bound, float(current.objective))
+        value = rounded(min(bound, float(current.objective)))
         if closed(value):
             pruned = max(pruned, value)
         else:

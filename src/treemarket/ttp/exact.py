@@ -30,7 +30,7 @@ from treemarket.solvers import SolveOptions, Solver, Start, get_solver
 from treemarket.solvers.branch import Progress, branch_and_bound
 from treemarket.ttp.formulation import Formulation, build
 from treemarket.ttp.market.oracle import lagrangian_bound, valid_prices
-from treemarket.ttp.model import TTPModel, expected_welfare
+from treemarket.ttp.model import TTPModel, expected_welfare, integer_bound, welfare_grid
 from treemarket.ttp.optimality import check_optimality
 from treemarket.ttp.prices import OutOfTime, SupportLP, revenue_weight
 from treemarket.ttp.reduction import merge_identical_buyers
@@ -200,6 +200,20 @@ def _optimal_assignment(
     lp.integrality = np.zeros(lp.n_cols, dtype=bool)
     lp.integrality[: form.n_integer] = True
     first = None if market is None else market.y[form.col_buyer, form.col_node]
+    # every integral welfare lies on a grid δℤ: the LP's bound rounded down onto it may
+    # already prove the market's assignment optimal, and it prunes the branch and bound
+    grid = welfare_grid(model)
+    lp_upper = lp_bound if certificate is None else certificate
+    on_grid = integer_bound(lp_upper, grid)
+    stats["welfare_grid"] = grid
+    if market is not None and on_grid - expected_welfare(model, market.y) <= PROVEN_GAP * max(
+        1.0, abs(on_grid)
+    ):
+        timings["mip"] = timings.get("mip", 0.0) + time.perf_counter() - start
+        proven = {"nodes": 0, "branch": "skipped: the grid bound proves the warm start optimal"}
+        return _Assignment(
+            np.round(market.y), y_lp, lp_bound, True, on_grid, proven, stats, certificate, on_grid
+        )
     if session is None:  # no branch and bound in this process: the MIP from the market's point
         x, bound = _completed(form, first), lp_sol.objective
         mip: dict[str, Any] = {"nodes": 0, "branch": "skipped"}
@@ -214,6 +228,7 @@ def _optimal_assignment(
             time_limit=_left(deadline),
             patience=BRANCH_PATIENCE,
             progress=None if progress is None else _scaled(progress, form.scale),
+            integer_bound=lambda bound: integer_bound(bound * form.scale, grid) / form.scale,
         )
         x, bound, status = found.x, found.bound, found.status
         mip = {"nodes": found.nodes, "branch": found.status}
@@ -231,8 +246,7 @@ def _optimal_assignment(
     if x is None:
         raise SolverError("no integer assignment was found within the time limit")
     y = np.round(form.assignment(x))
-    lp_upper = lp_bound if certificate is None else certificate
-    upper = min(lp_upper, bound * form.scale)
+    upper = min(on_grid, integer_bound(bound * form.scale, grid))
     return _Assignment(y, y_lp, lp_bound, True, upper, mip, stats, certificate, bound * form.scale)
 
 
@@ -365,6 +379,9 @@ def solve_exact(
         upper_bound = max(found.upper_bound, welfare)
     else:
         upper_bound = welfare if lp_upper is None else max(lp_upper, welfare)
+    # every integral welfare is a multiple of the grid δ: [P0] ≤ δ⌊bound/δ⌋
+    grid = float(found.stats.get("welfare_grid", 0.0))
+    upper_bound = max(integer_bound(upper_bound, grid), welfare)
 
     start = time.perf_counter()
     timed_out = False  # the time limit ran out before the prices were known
@@ -408,6 +425,13 @@ def solve_exact(
         supported_fact = Fact.REFUTED if lp_integral.refuted else Fact.UNKNOWN
     priced = support
     notes: list[str] = []
+    lp_rounded = integer_bound(lp_reached, grid)
+    if found.fractional and lp_rounded < lp_reached - tol:
+        notes.append(
+            "every integral assignment's welfare is a multiple of "
+            f"{grid:.6g} (the values times the probabilities), so the bounds on it are rounded "
+            f"down to that grid (the LP's {lp_reached:.10g} to {lp_rounded:.10g})"
+        )
     if distrust_mip and not optimal and found.mip_bound is not None:
         notes.append(
             f"the MIP solver's bound ({found.mip_bound:.10g}) is not taken as proof: node "

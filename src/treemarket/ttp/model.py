@@ -324,3 +324,60 @@ class TTPModel:
 def expected_welfare(model: TTPModel, y: NDArray[np.float64]) -> float:
     """E[Σ_t Σ_i v_i(t) y_i(t)] = Σ_n P(n) Σ_i v_i(n) y_i(n)."""
     return float(np.sum(model.tree.prob * np.einsum("in,in->n", model.values, y)))
+
+
+def welfare_grid(model: TTPModel) -> float:
+    """A step δ > 0 with W(y) ∈ δℤ for every integral y (0 when none is representable).
+
+    Every float is a dyadic rational a·2^k (a odd), so P(n)·v_i(n) = a_P a_v 2^{k_P + k_v}
+    exactly, and δ = gcd(a_P)·gcd(a_v)·2^{min k} divides all of them. With integer values and
+    probabilities 2^-d (binary trees) δ is about the smallest probability; with generic reals
+    it is far below any gap (e.g. 1e-20). Then [P0] ≤ δ⌊U/δ⌋ for any bound U
+    (:func:`integer_bound`): the integrality of the objective, as MIP solvers use it.
+
+    Examples
+    --------
+    >>> from treemarket.ttp.examples import weather
+    >>> welfare_grid(weather())
+    0.5
+    """
+    pairs = model.can_buy & (model.values != 0)
+    buyer, node = np.nonzero(pairs)
+    if buyer.size == 0:
+        return 0.0
+    odd_v, exp_v = _dyadic(model.values[buyer, node])
+    odd_p, exp_p = _dyadic(model.tree.prob[node])
+    common = _gcd(odd_v) * _gcd(odd_p)
+    if common >= 2**53:  # not exact as a float: the power of two alone still divides
+        common = 1
+    return float(np.ldexp(float(common), int((exp_v + exp_p).min())))
+
+
+def integer_bound(bound: float, grid: float) -> float:
+    """δ⌊U/δ⌋: the largest multiple of the welfare grid δ (:func:`welfare_grid`) at most the
+    bound U of [P0]. U may carry a float64 rounding error of 1e-11 (relative): the floor
+    allows for it. U itself when the grid is too fine to help."""
+    steps = bound / grid if grid > 0 and np.isfinite(bound) else np.inf
+    if not abs(steps) < 1e12:
+        return bound
+    return min(bound, grid * float(np.floor(steps + 1e-11 * abs(steps) + 1e-9)))
+
+
+def _dyadic(x: NDArray[np.float64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """x = a·2^k with a odd (a = 0 for x = 0): the integers a and k, elementwise."""
+    mantissa, exponent = np.frexp(np.abs(x))
+    a = np.ldexp(mantissa, 53).astype(np.int64)
+    k = exponent.astype(np.int64) - 53
+    zeros = np.zeros_like(a)
+    trailing = np.log2(a & -a, out=np.zeros(a.shape), where=a != 0).astype(np.int64)
+    return np.where(a != 0, a >> trailing, zeros), np.where(a != 0, k + trailing, 0)
+
+
+def _gcd(a: NDArray[np.int64]) -> int:
+    """The gcd of the nonzero entries (1 as soon as it is 1; 1 for none)."""
+    g = 0
+    for value in np.unique(a[a != 0]).tolist():
+        g = np.gcd(g, value)
+        if g == 1:
+            break
+    return int(g) if g else 1
