@@ -68,6 +68,28 @@ def test_a_script_without_a_main_guard_runs_its_child_once(tmp_path):
     assert out.stdout.split() == ["script", "ran", "2000000.0"]
 
 
+def test_a_child_loads_the_solvers_only():
+    """A child starts by importing treemarket.solvers: not the TTP package, the file readers or
+    SciPy's statistics (over a second of start-up each time before they were lazy)."""
+    heavy = ("treemarket.ttp", "treemarket.io", "scipy.stats")
+    code = (
+        "import sys; import treemarket.solvers.child; "
+        f"print([m for m in sys.modules if m.startswith({heavy!r})])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
+
+
+def test_the_package_still_offers_its_names_on_first_use():
+    import treemarket
+
+    assert treemarket.solve is __import__("treemarket.ttp", fromlist=["solve"]).solve
+    assert "load_ttp" in dir(treemarket)
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        _ = treemarket.nothing
+
+
 @pytest.mark.parametrize("seed", [0, 1])
 def test_a_large_mip_in_a_child_has_the_answer_of_this_process(monkeypatch, seed):
     lp = _knapsacks(seed)

@@ -124,6 +124,6 @@ def test_a_warm_start_on_the_grid_bound_skips_the_branch_and_bound(monkeypatch):
 
     monkeypatch.setattr(market, "solve_market", market_at_the_optimum)
     sol = solve(model, "exact", price_ranges=False)
-    assert sol.stats["branch"].startswith("skipped: the grid bound")
+    assert sol.stats["branch"].startswith("skipped: the LP bound, on the welfare grid")
     assert sol.welfare == optimum.welfare and sol.gap == 0
     assert expected_welfare(model, sol.y) == optimum.welfare

@@ -210,9 +210,12 @@ def _optimal_assignment(
         1.0, abs(on_grid)
     ):
         timings["mip"] = timings.get("mip", 0.0) + time.perf_counter() - start
-        proven = {"nodes": 0, "branch": "skipped: the grid bound proves the warm start optimal"}
+        proven = {
+            "nodes": 0,
+            "branch": "skipped: the LP bound, on the welfare grid, proves the warm start optimal",
+        }
         return _Assignment(
-            np.round(market.y), y_lp, lp_bound, True, on_grid, proven, stats, certificate, on_grid
+            np.round(market.y), y_lp, lp_bound, True, on_grid, proven, stats, certificate
         )
     if session is None:  # no branch and bound in this process: the MIP from the market's point
         x, bound = _completed(form, first), lp_sol.objective

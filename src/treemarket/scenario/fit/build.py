@@ -33,7 +33,6 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy.cluster.vq import kmeans2
-from scipy.stats import wasserstein_distance
 
 from treemarket.errors import ModelError
 from treemarket.scenario.fit.data import PathData, Scaler
@@ -602,6 +601,8 @@ def stage_distances(fitted: FittedTree, data: PathData, nested: bool = True) -> 
     p = data.prob
     w1: list[dict[str, float]] = []
     joint: list[float | None] = []
+    from scipy.stats import wasserstein_distance  # scipy.stats takes most of a second to load
+
     notes: list[str] = []
     scaler = fitted.scaler
     for t in range(tree.horizon + 1):
