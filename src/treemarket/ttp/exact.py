@@ -26,7 +26,7 @@ from numpy.typing import NDArray
 
 from treemarket.errors import SolverError
 from treemarket.fact import Fact
-from treemarket.solvers import SolveOptions, Solver, Start, get_solver
+from treemarket.solvers import LinearProgram, SolveOptions, Solver, Start, get_solver
 from treemarket.solvers.branch import Progress, branch_and_bound
 from treemarket.ttp.formulation import Formulation, build
 from treemarket.ttp.market.oracle import lagrangian_bound, valid_prices
@@ -50,6 +50,10 @@ BRANCH_PATIENCE = 20  # branch-and-bound nodes without a better bound before the
 # backend may stop from outside at the deadline (HiGHS: a child process; its warm start's
 # set-up and crossover do not look at the clock), and a fractional LP goes straight to the MIP
 ONE_CALL_COLUMNS = 1_000_000
+# the neighbourhood search (_neighbourhood) may take this share of the time left, and at most
+# this many seconds when the solve has no time limit
+NEIGHBOURHOOD_SHARE = 0.25
+NEIGHBOURHOOD_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -235,6 +239,13 @@ def _optimal_assignment(
         )
         x, bound, status = found.x, found.bound, found.status
         mip = {"nodes": found.nodes, "branch": found.status}
+    far = x is not None and lp_sol.objective - float(lp.c @ x) > 10 * PROVEN_GAP * abs(bound)
+    if status != "optimal" and session is not None and far and _left(deadline) > 0:
+        assert x is not None
+        better = _neighbourhood(lp, backend, options, lp_sol.x, x, deadline)
+        mip["neighbourhood"] = better is not None
+        if better is not None:
+            x = better
     if status != "optimal" and _left(deadline) > 0:
         mip_sol = backend.solve(
             lp, replace(options, time_limit=_left(deadline)), None if x is None else Start(x)
@@ -251,6 +262,30 @@ def _optimal_assignment(
     y = np.round(form.assignment(x))
     upper = min(on_grid, integer_bound(bound * form.scale, grid))
     return _Assignment(y, y_lp, lp_bound, True, upper, mip, stats, certificate, bound * form.scale)
+
+
+def _neighbourhood(
+    lp: LinearProgram,
+    backend: Solver,
+    options: SolveOptions,
+    x_lp: NDArray[np.float64],
+    x: NDArray[np.float64],
+    deadline: float,
+) -> NDArray[np.float64] | None:
+    """A better integer point near ``x``, or None: the MIP over the integer columns on which the
+    LP optimum ``x_lp`` and the incumbent ``x`` disagree, the others fixed at their common value
+    (relaxation-induced neighbourhood search), in a share of the time left (at most
+    :data:`NEIGHBOURHOOD_SECONDS`). Its points are points of the whole program."""
+    integer = lp.integrality if lp.integrality is not None else np.ones(lp.n_cols, dtype=bool)
+    agree = integer & (np.abs(x_lp - x) <= INTEGRAL)
+    lower, upper = lp.col_lower.copy(), lp.col_upper.copy()
+    lower[agree] = upper[agree] = np.round(x[agree])
+    limit = min(NEIGHBOURHOOD_SHARE * _left(deadline), NEIGHBOURHOOD_SECONDS)
+    sub = replace(lp, col_lower=lower, col_upper=upper)
+    sol = backend.solve(sub, replace(options, time_limit=limit), Start(x))
+    if sol.x is None or not sol.objective > float(lp.c @ x):
+        return None
+    return sol.x
 
 
 def _dual_prices(
