@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from fractions import Fraction
 
 import numpy as np
 from scipy.optimize import linprog
@@ -155,3 +156,19 @@ def utility_range_lp(tree: IntermediationTree, node: int, floor: float) -> tuple
 
 def nash_log(u: list[float] | np.ndarray) -> float:
     return sum(math.log(x) for x in u) if min(u) > 0 else -math.inf
+
+
+def exact_utilities(tree: IntermediationTree, prices: list[float] | np.ndarray) -> list[Fraction]:
+    """Definition 2 in rational arithmetic: the utilities the float prices give, unrounded."""
+    kids = children_lists(tree)
+    p = [Fraction(float(x)) for x in prices]
+    u = []
+    for i in range(tree.n):
+        received = sum((p[k] for k in kids[i]), Fraction(0))
+        if i == 0:
+            u.append(received - Fraction(float(tree.limit[0])))
+        elif not kids[i]:
+            u.append(Fraction(float(tree.limit[i])) - p[i])
+        else:
+            u.append(received - p[i])
+    return u

@@ -1,9 +1,14 @@
-"""The tree: constructors agree, Definition 1 is enforced, Prop. 1 (t = r + x, chains)."""
+"""The tree: constructors agree, Definition 1 is enforced, Prop. 1 (t = r + x, chains), sums
+without cancellation."""
+
+import math
+from fractions import Fraction
 
 import networkx as nx
 import numpy as np
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from treemarket.errors import ModelError
 from treemarket.intermediation import (
@@ -14,10 +19,11 @@ from treemarket.intermediation import (
     leximin_utilities,
 )
 from treemarket.intermediation.generate import random_tree
-from treemarket.intermediation.tree import MAX_LEVELS
+from treemarket.intermediation.tree import MAX_LEVELS, bin_sums
+from treemarket.intermediation.waterfill import isotonic_target
 from treemarket.io.intermediation_file import tree_from_data, tree_from_networkx
 
-from .oracles import children_lists, subtree_nodes
+from .oracles import children_lists, exact_utilities, subtree_nodes
 from .strategies import trees
 
 
@@ -96,6 +102,67 @@ def test_deep_trees_use_depth_free_methods():
     np.testing.assert_allclose(tree.subtree_sum(values), expected, rtol=1e-13, atol=1e-12)
     u = leximin_utilities(tree)  # the heap algorithm here
     assert certificate(tree, tree.prices(u)).ok
+
+
+# ------------------------------------------------------------------ sums without cancellation
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 4), st.floats(-1e6, 1e6, allow_subnormal=False)),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_bin_sums_are_the_exact_sums_rounded(pairs):
+    bins = np.array([b for b, _ in pairs])
+    values = np.array([v for _, v in pairs])
+    values = np.r_[values, -values * (1 + 1e-13)]  # cancellation down to 1e-13 of the terms
+    bins = np.r_[bins, bins]
+    got = bin_sums(values, bins, 5)
+    for b in range(5):
+        terms = values[bins == b].tolist()
+        exact = math.fsum(terms)
+        slack = 2.0**-104 * len(terms) ** 2 * math.fsum(abs(t) for t in terms)
+        assert abs(got[b] - exact) <= np.spacing(abs(exact)) + slack, (b, got[b], exact)
+
+
+def _near_the_limits(tree: IntermediationTree) -> np.ndarray:
+    """Prices that leave every utility tiny beside the limits: ``B_j − |T_j| 1e-6 Σ b / n``."""
+    return tree.subtree_limit - tree.size * (1e-6 * tree.total_limit / tree.n)
+
+
+@settings(max_examples=60, deadline=None)
+@given(trees(max_nodes=25))
+def test_utilities_and_prices_are_exact_values_rounded(tree):
+    """Utilities of ``p`` by rational arithmetic against ``tree.utilities``, and back through
+    ``tree.prices``: each the exact value rounded once, however much the terms cancel."""
+    kids = children_lists(tree)
+    subs = subtree_nodes(tree)
+    for p in (_near_the_limits(tree), np.random.default_rng(tree.n).random(tree.n) * tree.unit):
+        p[0] = 0.0
+        u = tree.utilities(p)
+        exact = exact_utilities(tree, p)
+        for i in range(tree.n):
+            terms = abs(p[i]) + sum(abs(p[k]) for k in kids[i]) + abs(isotonic_target(tree)[i])
+            slack = 2.0**-100 * (tree.n * 2) ** 2 * terms
+            assert abs(u[i] - float(exact[i])) <= np.spacing(abs(float(exact[i]))) + slack
+        back = tree.prices(u)
+        for j in range(1, tree.n):
+            b = sum(Fraction(float(tree.limit[i])) for i in subs[j] if not kids[i])
+            p_exact = b - sum(Fraction(float(u[i])) for i in subs[j])
+            magnitude = tree.subtree_limit[j] + np.abs(u[subs[j]]).sum()
+            slack = 2.0**-100 * (tree.n * 2) ** 2 * tree.height * magnitude
+            assert abs(back[j] - float(p_exact)) <= np.spacing(abs(float(p_exact))) + slack
+
+
+def test_subtree_sums_of_several_arrays_add_them_exactly():
+    tree = example_tree(b=8, s=6)
+    big = np.full(tree.n, 1e16)
+    ones = np.ones(tree.n)
+    np.testing.assert_array_equal(tree.subtree_sum(big, ones, -big), tree.size.astype(float))
+    np.testing.assert_array_equal(tree.subtree_sum(big + ones - big), np.zeros(tree.n))
 
 
 def test_format_products():

@@ -141,7 +141,7 @@ def equal_utility(tree: IntermediationTree) -> EqualUtility:
     """
     h = tree.surplus / tree.n
     u = np.full(tree.n, h)
-    p = clean_prices(tree, tree.subtree_limit - tree.size * h, u)
+    p = clean_prices(tree, tree.prices(u), u)
     return EqualUtility(float(h), p, bool(p[1:].min() >= 0))
 
 
@@ -305,8 +305,9 @@ def price(tree: IntermediationTree, rule: str = "leximin", method: str = "auto")
         u = leximin_utilities(tree, method)
         prices = tree.prices(u)
     utilities = tree.utilities(prices)
-    prices = clean_prices(tree, prices, utilities)
-    utilities = tree.utilities(prices)
+    cleaned = clean_prices(tree, prices, utilities)
+    if not np.array_equal(cleaned, prices):
+        prices, utilities = cleaned, tree.utilities(cleaned)
     cert = certificate(
         tree, prices, tol=1e-5 if used.startswith("cvxpy") and "polish" not in used else CERT_TOL
     )

@@ -233,45 +233,83 @@ class IntermediationTree:
         return inside[self.parent[node + 1 : stop] == node]
 
     # ------------------------------------------------------------------ subtree algebra
-    def subtree_sum(self, values: ArrayLike) -> FloatArray:
-        """``Σ_{i ∈ T_j} values_i`` for every ``j``.
+    def subtree_sum(self, values: ArrayLike, *more: ArrayLike) -> FloatArray:
+        """``Σ_{i ∈ T_j} values_i`` for every ``j`` (with ``more``: the sum over all the arrays).
 
-        Accumulated level by level from the deepest (each sum is as accurate as its own
-        magnitude allows); trees higher than ``MAX_LEVELS`` use one extended-precision cumulative
-        sum over the preorder ranges instead.
+        Accumulated level by level from the deepest. Terms of both signs are added as a pair of
+        doubles (:func:`bin_sums`), so that every sum is the exact one rounded once, however much
+        its terms cancel (``p_j = B_j − Σ_{T_j} u`` is tiny beside ``B_j`` on a tree that is
+        barely profitable); one array of terms ``≥ 0`` cannot cancel and is added plainly (each
+        sum within its number of terms times ``2^-53`` of itself). Trees higher than
+        ``MAX_LEVELS`` use one extended-precision cumulative sum over the preorder ranges instead.
         """
-        v = np.asarray(values, dtype=np.float64)
+        terms = [np.asarray(v, dtype=np.float64) for v in (values, *more)]
+        if len(terms) == 1 and self.height <= MAX_LEVELS and not (terms[0] < 0).any():
+            order, offsets = self.levels
+            acc = terms[0].copy()
+            for d in range(offsets.size - 2, 0, -1):
+                idx = order[offsets[d] : offsets[d + 1]]
+                par = self.parent[idx]
+                starts = np.flatnonzero(np.r_[True, par[1:] != par[:-1]])
+                acc[par[starts]] += np.add.reduceat(acc[idx], starts)
+            return acc
         if self.height > MAX_LEVELS:
-            cs = np.zeros(self.n + 1, dtype=np.longdouble)
-            np.cumsum(v, dtype=np.longdouble, out=cs[1:])
+            total = np.zeros(self.n, dtype=np.longdouble)
             idx = np.arange(self.n)
-            return (cs[idx + self.size] - cs[idx]).astype(np.float64)
+            for v in terms:
+                cs = np.zeros(self.n + 1, dtype=np.longdouble)
+                np.cumsum(v, dtype=np.longdouble, out=cs[1:])
+                total += cs[idx + self.size] - cs[idx]
+            return total.astype(np.float64)
+        # each node's own terms as hi + lo exactly (lo: the rounding errors, tiny beside hi)
+        hi, lo = terms[0].copy(), np.zeros(self.n)
+        for v in terms[1:]:
+            hi, err = _two_sum(hi, v)
+            lo += err
         order, offsets = self.levels
-        acc = v.copy()
+        rank = np.empty(self.n, dtype=np.int64)  # a node's place within its level
+        rank[order] = np.arange(self.n) - np.repeat(offsets[:-1], np.diff(offsets))
         for d in range(offsets.size - 2, 0, -1):
-            idx = order[offsets[d] : offsets[d + 1]]
-            par = self.parent[idx]
-            starts = np.flatnonzero(np.r_[True, par[1:] != par[:-1]])
-            acc[par[starts]] += np.add.reduceat(acc[idx], starts)
-        return acc
+            kids = order[offsets[d] : offsets[d + 1]]
+            above = order[offsets[d - 1] : offsets[d]]
+            par = rank[self.parent[kids]]
+            own = np.arange(above.size)
+            # the large parts exactly; the small ones (all below 2^-52 of the terms) plainly
+            high, low = _split_sums(
+                np.concatenate([hi[above], hi[kids]]), np.concatenate([own, par]), above.size
+            )
+            lo[above] += low + _bincount(par, lo[kids], above.size)
+            hi[above] = high
+        return hi + lo
 
     def utilities(self, prices: ArrayLike) -> FloatArray:
         """Utilities under edge prices ``p`` (``prices[0]`` is ignored).
 
         ``u_0 = −s + Σ_{children} p_j``; ``u_i = −p_i + Σ_{children} p_j`` for an intermediary;
-        ``u_i = b_i − p_i`` for a customer.
+        ``u_i = b_i − p_i`` for a customer. Each is the exact value rounded once
+        (:func:`bin_sums`): on a barely profitable tree utilities are tiny differences of
+        prices of the size of the limits, and summing them in floating point would leave
+        rounding errors of that size in them.
         """
         p = np.asarray(prices, dtype=np.float64).copy()
-        p[0] = 0.0
-        received = np.bincount(self.parent[1:], weights=p[1:], minlength=self.n)
-        u = received - p + self.customer_limit
-        u[0] -= self.seller_limit
+        p[0] = self.seller_limit  # the root pays s, in effect
+        leaf = self.is_leaf
+        u = self.customer_limit - p  # a customer's: one operation, rounded once
+        inner = np.flatnonzero(~leaf)
+        slot = np.full(self.n, -1, dtype=np.int64)
+        slot[inner] = np.arange(inner.size)
+        u[inner] = bin_sums(
+            np.concatenate([-p[inner], p[1:]]),
+            np.concatenate([slot[inner], slot[self.parent[1:]]]),
+            inner.size,
+        )
         return u
 
     def prices(self, utilities: ArrayLike) -> FloatArray:
         """The unique prices giving ``utilities`` (which must sum to ``Σ b − s``):
-        ``p_j = B_j − Σ_{i ∈ T_j} u_i``; ``prices[0] = 0``."""
-        p = self.subtree_limit - self.subtree_sum(utilities)
+        ``p_j = B_j − Σ_{i ∈ T_j} u_i``, each the exact value rounded once; ``prices[0] = 0``."""
+        u = np.asarray(utilities, dtype=np.float64)
+        p = self.subtree_sum(self.customer_limit, -u)
         p[0] = 0.0
         return p
 
@@ -413,6 +451,56 @@ class IntermediationTree:
             doc["name"] = self.name
         doc["tree"] = nodes[0]
         return doc
+
+
+def _two_sum(a: FloatArray, b: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """``(s, e)`` with ``s = fl(a + b)`` and ``s + e = a + b`` exactly (Knuth), elementwise."""
+    s = a + b
+    bb = s - a
+    return s, (a - (s - bb)) + (b - bb)
+
+
+def _bincount(bins: IntArray, weights: FloatArray, n: int) -> FloatArray:
+    return np.bincount(bins, weights=weights, minlength=n).astype(np.float64, copy=False)
+
+
+def _split_sums(values: FloatArray, bins: IntArray, n: int) -> tuple[FloatArray, FloatArray]:
+    """Per bin, ``(hi, lo)`` with ``hi + lo`` the exact sum of ``values`` up to
+    ``2^-104 m^2 Σ|values|`` (``m`` terms in the bin; Rump's error-free extraction).
+
+    With ``σ`` a power of 2 above twice the bin's ``Σ|x|``, ``x_hi = (σ + x) − σ`` is ``x``
+    rounded to a multiple of ``2^-53 σ`` and ``x_lo = x − x_hi`` is exact; every partial sum of
+    the ``x_hi`` is such a multiple below ``σ`` in size, hence exact in any order; only the sum of
+    the tiny ``x_lo`` rounds.
+    """
+    mag = _bincount(bins, np.abs(values), n)
+    if not np.isfinite(mag).all():  # inf or nan: nothing exact to keep
+        return _bincount(bins, values, n), np.zeros(n)
+    # σ = 4 · 2^exponent(mag) > 2 mag: the exponent bits of mag, times 4 (0 for mag = 0 or
+    # subnormal, where every partial sum is exact anyway)
+    sigma = (mag.view(np.int64) & np.int64(0x7FF0000000000000)).view(np.float64) * 4.0
+    sigma = sigma[bins]
+    hi = sigma + values
+    hi -= sigma
+    lo = values - hi
+    return _bincount(bins, hi, n), _bincount(bins, lo, n)
+
+
+def bin_sums(values: ArrayLike, bins: ArrayLike, n: int) -> FloatArray:
+    """``Σ values[k]`` over each bin ``bins[k] ∈ 0..n-1``, as the exact sum rounded once (up to
+    ``2^-104 m^2 Σ|values|`` for a bin of ``m`` terms): vectorized like ``np.bincount``, exact
+    like ``math.fsum``, whatever the cancellation.
+
+    Examples
+    --------
+    >>> x = [1e16, 1.0, -1e16, 3.0, 0.1, 0.2]
+    >>> np.bincount([0, 0, 0, 1, 1, 1], weights=x).tolist()
+    [0.0, 3.3000000000000003]
+    >>> bin_sums(x, [0, 0, 0, 1, 1, 1], 2).tolist()
+    [1.0, 3.3]
+    """
+    hi, lo = _split_sums(np.asarray(values, dtype=np.float64), np.asarray(bins, dtype=np.int64), n)
+    return hi + lo
 
 
 def _depth_and_size(parent: IntArray) -> tuple[IntArray, IntArray]:
