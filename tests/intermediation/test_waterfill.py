@@ -1,6 +1,8 @@
 """The water-filling (:mod:`treemarket.intermediation.waterfill`): its pieces against plain loops,
 its answer against brute force over active sets and against the KKT certificate."""
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -46,6 +48,14 @@ def test_block_levels_are_the_block_means_of_the_target(tree, data):
         members = [i for i in range(tree.n) if top[i] == top[v]]
         expected.append(sum(c[i] for i in members) / len(members))
     np.testing.assert_allclose(block_levels(tree, tight), expected, atol=1e-12 * tree.scale)
+    # and to the last place: each block's sum is exact before the division (−s + Σ b cancels)
+    exact = [Fraction(0)] * tree.n
+    for v in range(tree.n):
+        exact[top[v]] += Fraction(c[v])
+    levels = block_levels(tree, tight)
+    for v in range(tree.n):
+        mean = float(exact[top[v]] / sum(1 for i in range(tree.n) if top[i] == top[v]))
+        assert abs(levels[v] - mean) <= 2 * np.spacing(abs(mean))
 
 
 @FAST

@@ -28,6 +28,7 @@ from treemarket.intermediation.tree import (
     FloatArray,
     IntArray,
     IntermediationTree,
+    bin_sums,
 )
 
 #: Relative tolerance (times ``tree.unit``) for a split of the water-filling.
@@ -89,10 +90,8 @@ def block_levels(tree: IntermediationTree, tight: BoolArray) -> FloatArray:
         if np.array_equal(nxt, top):
             break
         top = nxt
-    c = isotonic_target(tree)
-    mean = np.bincount(top, weights=c, minlength=tree.n) / np.maximum(
-        np.bincount(top, minlength=tree.n), 1
-    )
+    total = bin_sums(isotonic_target(tree), top, tree.n)  # exact: −s + Σ b cancels
+    mean = total / np.maximum(np.bincount(top, minlength=tree.n), 1)
     return mean[top]
 
 
@@ -231,9 +230,7 @@ def waterfill_heap(tree: IntermediationTree) -> FloatArray:
                 heapq.heappush(heap, item)
         total[j], count[j] = s, m
         heaps[j] = heap
-    top = list(range(n))
-    for i in range(1, n):
-        if merged_into[i] >= 0:
-            top[i] = top[merged_into[i]]
-    level = np.asarray(total) / np.asarray(count, dtype=np.float64)
-    return level[np.asarray(top)]
+    # the blocks' levels from their exact sums (the running totals above are rounded)
+    tight = np.asarray(merged_into) < 0
+    tight[0] = False
+    return block_levels(tree, tight)
