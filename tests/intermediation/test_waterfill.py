@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from treemarket.intermediation import certificate
+from treemarket.intermediation import IntermediationTree, certificate
 from treemarket.intermediation.generate import random_tree
 from treemarket.intermediation.waterfill import (
     add_to_parents,
@@ -104,6 +104,21 @@ def test_the_answer_is_the_block_means_of_its_own_blocks(tree):
     p = tree.prices(u)
     assert all(p[j] <= 1e-9 * tree.scale for j in range(1, tree.n) if tight[j])
     assert all(u[k] <= u[j] + 1e-9 * tree.unit for j in range(tree.n) for k in kids[j])
+
+
+@pytest.mark.parametrize("delta", [1e-10, 1e-12, 1e-13])
+def test_a_split_worth_far_less_than_the_limits_is_made(delta):
+    """Customers with limits 5, 5 and 1e-6 − δ, and Σ b − s = 4e-6: the last customer is held to
+    its limit (its price is 0) and the rest is shared equally. The split is worth δ, nothing beside
+    the limits but not beside the utilities: with a tolerance of 1e-12 times the largest limit
+    the water-filling by levels left it unmade and returned a negative price."""
+    b3 = 1e-6 - delta
+    tree = IntermediationTree.from_arrays([-1, 0, 0, 0], [10 + b3 - 4e-6, 5.0, 5.0, b3])
+    for u in (waterfill_levels(tree), waterfill_heap(tree)):
+        assert u[3] == b3
+        np.testing.assert_allclose(u[:3], (tree.surplus - b3) / 3, rtol=1e-9)
+        p = tree.prices(u)
+        assert p[3] == 0 and p.min() >= 0
 
 
 @pytest.mark.parametrize("shape", ["recursive", "network", "caterpillar"])

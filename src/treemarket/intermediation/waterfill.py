@@ -31,8 +31,10 @@ from treemarket.intermediation.tree import (
     bin_sums,
 )
 
-#: Relative tolerance (times ``tree.unit``) for a split of the water-filling.
-SPLIT_TOL = 1e-12
+#: Relative tolerance of a split of the water-filling, times the size of the terms summed in
+#: ``g_i`` (four units of roundoff): a set whose excess over its mean is within rounding is not
+#: split off.
+SPLIT_TOL = 2.0**-51
 
 
 def isotonic_target(tree: IntermediationTree) -> FloatArray:
@@ -132,7 +134,12 @@ def waterfill_levels(tree: IntermediationTree) -> FloatArray:
     position[order] = np.arange(n)
     label = np.empty(n, dtype=np.int64)  # final part of each node
     next_label = 0
-    tol = SPLIT_TOL * tree.unit
+    # |c| summed over the subtree of each node plus |θ| times its size bounds the terms of g_i,
+    # and so its rounding error: the tolerance of a split is SPLIT_TOL times that (working order)
+    magnitude = tree.subtree_limit.copy()
+    magnitude[0] += tree.seller_limit
+    tol_c = SPLIT_TOL * magnitude[order]
+    tol_theta = SPLIT_TOL * tree.size[order].astype(np.float64)
     glob = order.copy()  # working node -> tree node
     c = isotonic_target(tree)[order]
     wpar = np.r_[-1, position[tree.parent[order[1:]]]]  # working parent, -1 if absent
@@ -157,6 +164,10 @@ def waterfill_levels(tree: IntermediationTree) -> FloatArray:
                 w = np.maximum(g[a:b], 0.0)
                 w *= weight[a:b]
                 g[pa:a] += np.bincount(tgt[a:b], weights=w, minlength=a - pa)
+        # the split's test, relative to the terms of g: an absolute tolerance (a fraction of the
+        # largest limit) would hide a split worth far more than the utilities when they are tiny
+        tol = tol_theta * np.abs(theta)[part]
+        tol += tol_c
         up = g > tol
         for d in range(1, nlev):
             a, b = off[d], off[d + 1]
@@ -180,6 +191,8 @@ def waterfill_levels(tree: IntermediationTree) -> FloatArray:
             new = np.cumsum(keep) - 1
             glob = glob[keep]
             c = c[keep]
+            tol_c = tol_c[keep]
+            tol_theta = tol_theta[keep]
             wk = wpar[keep]
             alive = wk >= 0
             alive[alive] = keep[wk[alive]]
