@@ -172,3 +172,55 @@ def exact_utilities(tree: IntermediationTree, prices: list[float] | np.ndarray) 
         else:
             u.append(received - p[i])
     return u
+
+
+def exact_block_optimum(
+    tree: IntermediationTree, tight: list[bool]
+) -> tuple[list[Fraction], list[Fraction]]:
+    """``(u, p)`` in rational arithmetic when exactly the edges ``tight`` carry the price 0 and
+    each block (what is left after cutting them) shares its limits equally."""
+    n = tree.n
+    kids = children_lists(tree)
+    top = list(range(n))
+    for v in range(1, n):  # preorder: parents first
+        top[v] = v if tight[v] else top[int(tree.parent[v])]
+    share: dict[int, Fraction] = {}
+    count: dict[int, int] = {}
+    for v in range(n):
+        c = Fraction(float(tree.limit[v])) if (v and not kids[v]) else Fraction(0)
+        if v == 0:
+            c = -Fraction(float(tree.limit[0]))
+        share[top[v]] = share.get(top[v], Fraction(0)) + c
+        count[top[v]] = count.get(top[v], 0) + 1
+    u = [share[top[v]] / count[top[v]] for v in range(n)]
+    subs = subtree_nodes(tree)
+    p = [Fraction(0)]
+    for j in range(1, n):
+        b = sum((Fraction(float(tree.limit[i])) for i in subs[j] if not kids[i]), Fraction(0))
+        p.append(b - sum((u[i] for i in subs[j]), Fraction(0)))
+    return u, p
+
+
+def float64_resolution(
+    tree: IntermediationTree, prices: np.ndarray, utilities: np.ndarray
+) -> np.ndarray:
+    """Per edge ``j ≥ 1``: how far float64 alone may move ``(u_parent − u_j)/u_parent`` (the
+    Nash multiplier ``μ_j`` scaled by ``u_j``) from its exact value.
+
+    A price is held to half a unit in its last place, ``2^-53 |p|``, so
+    ``u_i = b_i − p_i + Σ_children p_k`` moves by up to ``2^-53 P_i`` with
+    ``P_i = |p_i| + Σ_children |p_k|`` (``b`` and ``s`` are exact inputs), and rounding ``u_i``
+    itself adds ``2^-53 u_i``. A drop ``u_parent − u_j`` that is 0 at the optimum can so be
+    ``2^-53 (P_j + P_parent + u_j + u_parent)`` in float64. Returned: twice that (a price may be a
+    whole unit in the last place off), over ``u_parent``.
+    """
+    kids = children_lists(tree)
+    p = [abs(float(x)) for x in prices]
+    p[0] = 0.0
+    size = [p[i] + sum(p[k] for k in kids[i]) + abs(float(utilities[i])) for i in range(tree.n)]
+    eps = float(np.finfo(np.float64).eps)  # 2^-52: a whole unit in the last place
+    out = []
+    for j in range(1, tree.n):
+        par = int(tree.parent[j])
+        out.append(eps * (size[j] + size[par]) / abs(float(utilities[par])))
+    return np.array(out)
