@@ -104,6 +104,12 @@ def _lex_greater(a: list[float], b: list[float], tol: float) -> bool:
     return False
 
 
+#: HiGHS's feasibility tolerances for the oracles' LPs, as the library's own LPs use: the default,
+#: 1e-7 in units of the largest limit, is as large as a seller's limit of 1e-7 and let an LP
+#: leave the seller a utility of −1e-7.
+LP_TOLERANCES = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+
+
 def _feasible_lp(tree: IntermediationTree) -> tuple[np.ndarray, np.ndarray]:
     """``u = A p + c`` written out by definition (dense), for scipy's linprog, in units of
     ``tree.unit`` (so that the LP's absolute tolerances mean the same on every tree)."""
@@ -131,6 +137,7 @@ def max_sum_of_smallest(tree: IntermediationTree, k: int) -> float:
         b_ub=c,
         bounds=[(0, None)] * (n - 1) + [(None, None)] + [(0, None)] * n,
         method="highs",
+        options=LP_TOLERANCES,
     )
     assert res.status == 0, res.message
     return -float(res.fun) * tree.unit
@@ -148,6 +155,7 @@ def utility_range_lp(tree: IntermediationTree, node: int, floor: float) -> tuple
             b_ub=c - floor / tree.unit + 1e-12,
             bounds=[(0, None)] * (n - 1),
             method="highs",
+            options=LP_TOLERANCES,
         )
         assert res.status == 0, res.message
         out.append((sign * float(res.fun) + float(c[node])) * tree.unit)

@@ -2,10 +2,11 @@
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from treemarket.intermediation import (
+    IntermediationTree,
     NashUndefinedError,
     egalitarian_ranges,
     egalitarian_value,
@@ -91,6 +92,9 @@ def test_unprofitable_trees_share_the_shortfall_equally(tree):
 
 @settings(max_examples=30, deadline=None)
 @given(trees(max_nodes=8))
+@example(  # s = 1e-7: an LP at HiGHS's default tolerances left the seller u = −1e-7
+    IntermediationTree.from_arrays([-1, 0, 1, 0, 0, 0, 0], [1e-7, np.nan, 1, 0, 0, 0, 0])
+)
 def test_egalitarian_value_and_ranges_match_lps(tree):
     m, low, high = egalitarian_ranges(tree)
     assert m == pytest.approx(egalitarian_value(tree))
