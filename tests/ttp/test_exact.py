@@ -147,6 +147,26 @@ def test_the_lp_duals_bound_the_optimum(model):
     assert found.lp_certificate >= exact - 1e-9 * max(1.0, abs(exact))
 
 
+def test_the_lp_duals_certify_the_lp_optimum_where_probabilities_are_tiny():
+    """With objective coefficients up to LARGEST_COST, HiGHS's absolute dual tolerance is tight
+    for the nodes that matter: L(p) at the duals meets the LP optimum to 1e-11 (with
+    coefficients up to 1 it was 1.8e-9 above it here, beyond the 1e-9 of a proof)."""
+    from treemarket.solvers import SolveOptions, get_solver
+    from treemarket.testing import zoo
+    from treemarket.ttp.exact import _dual_prices
+    from treemarket.ttp.formulation import build
+    from treemarket.ttp.market.oracle import lagrangian_bound
+    from treemarket.ttp.model import expected_welfare
+
+    model = zoo.make("markov_paths", 20_000, 0)
+    assert model.tree.prob.min() < 1e-15
+    form = build(model, "path", integer=False)
+    sol = get_solver("highs").solve(form.lp, SolveOptions())
+    welfare = expected_welfare(model, form.assignment(sol.x))
+    bound = lagrangian_bound(model, _dual_prices(model, form, sol.row_duals))
+    assert -1e-12 <= (bound - welfare) / welfare <= 1e-11
+
+
 def test_a_mip_bound_is_not_proof_where_probabilities_are_below_the_tolerances(monkeypatch):
     """Where node probabilities are below the solver's tolerances, the MIP's bound was seen
     2e-9 below a feasible point (markov_paths at 10^5 pairs, benchmarks/README.md): then only

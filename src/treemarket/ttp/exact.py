@@ -32,7 +32,7 @@ from treemarket.ttp.formulation import Formulation, build
 from treemarket.ttp.market.oracle import lagrangian_bound, valid_prices
 from treemarket.ttp.model import TTPModel, expected_welfare, integer_bound, welfare_grid
 from treemarket.ttp.optimality import check_optimality
-from treemarket.ttp.prices import OutOfTime, SupportLP, revenue_weight
+from treemarket.ttp.prices import OutOfTime, PriceRanges, SupportLP, revenue_weight
 from treemarket.ttp.reduction import merge_identical_buyers
 from treemarket.ttp.result import KKT_TOL, PROVEN_GAP, TTPSolution
 
@@ -288,6 +288,13 @@ def _neighbourhood(
     return sol.x
 
 
+def _contains(ranges: PriceRanges, price: NDArray[np.float64], tolerance: float) -> bool:
+    """Do the ranges hold the supporting prices ``price`` (the LPs' tolerance, relative to the
+    largest price)? They must: a range LP that says otherwise was not solved right."""
+    slack = 10 * tolerance * max(1.0, float(np.abs(price).max(initial=0.0)))
+    return bool(np.all(ranges.low <= price + slack) and np.all(price <= ranges.high + slack))
+
+
 def _dual_prices(
     model: TTPModel, form: Formulation, row_duals: NDArray[np.float64] | None
 ) -> NDArray[np.float64] | None:
@@ -503,6 +510,13 @@ def solve_exact(
                 ranges = priced.ranges(opts.range_time_limit)
             except SolverError as error:  # the system is feasible, its ranges not known
                 notes.append(f"price ranges not known: {error}")
+            if ranges is not None and not _contains(ranges, low_system.price, priced.tolerance):
+                ranges = None
+                notes.append(
+                    "price ranges not known: the range LPs exclude the supporting prices found "
+                    f"(node probabilities down to {model.tree.prob.min():.1e} are below the LP "
+                    "solver's resolution)"
+                )
         if report is None:  # the LP optimum's prices (y's were checked above)
             report = check_optimality(model, priced.y, low_system.price, low_system.option_value)
         if report.worst > KKT_TOL:

@@ -10,7 +10,7 @@ windows, early benefits and carry-over make the question real.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from numpy.typing import ArrayLike
 
 from treemarket.errors import SolverError
-from treemarket.solvers import LinearProgram, SolveOptions, get_solver
+from treemarket.solvers import LinearProgram, SolveOptions, Start, get_solver
 from treemarket.ttp.exact import expected_welfare, solve_exact
 from treemarket.ttp.formulation import build
 from treemarket.ttp.model import TTPModel
@@ -54,7 +54,8 @@ def optimal_schedule(
     lower: ArrayLike | None = None,
     upper: ArrayLike | None = None,
 ) -> tuple[list[int], float]:
-    """The schedule μ(0..T) with Σ μ ≤ ``capacity`` (and bounds) maximizing [P0], exactly.
+    """The schedule μ(0..T) with Σ μ ≤ ``capacity`` (and bounds) maximizing [P0], exactly; among
+    equally good schedules the latest (the largest Σ_t t μ(t)).
 
     Examples
     --------
@@ -101,11 +102,23 @@ def optimal_schedule(
         integrality=np.ones(lp.n_cols + horizon + 1, dtype=bool),
         maximize=True,
     )
-    sol = get_solver("highs").solve(program, SolveOptions())
+    backend = get_solver("highs")
+    sol = backend.solve(program, SolveOptions())
     if sol.status != "optimal" or sol.x is None:
         raise SolverError(f"the schedule problem ended with status {sol.status}")
-    supply = [int(round(v)) for v in sol.x[lp.n_cols :]]
-    y = np.round(form.assignment(sol.x))
+    # among the optimal schedules the latest (most information): max Σ_t t μ(t) at the optimum
+    welfare_row = sp.csr_array(program.c[None, :])
+    at_optimum = replace(
+        program,
+        c=np.concatenate([np.zeros(lp.n_cols), np.arange(horizon + 1, dtype=np.float64)]),
+        A=sp.csc_array(sp.vstack([program.A, welfare_row])),
+        row_lower=np.append(program.row_lower, sol.objective - 1e-9 * max(1.0, sol.objective)),
+        row_upper=np.append(program.row_upper, np.inf),
+    )
+    latest = backend.solve(at_optimum, SolveOptions(), Start(sol.x))
+    x = latest.x if latest.status == "optimal" and latest.x is not None else sol.x
+    supply = [int(round(v)) for v in x[lp.n_cols :]]
+    y = np.round(form.assignment(x))
     return supply, expected_welfare(model.with_supply(supply), y)
 
 
