@@ -23,12 +23,14 @@ from treemarket.ttp.equilibrium import best_response
 from treemarket.ttp.model import TTPModel
 
 FORMULATIONS = ("path", "z")
-# the largest objective coefficient. HiGHS's dual feasibility tolerance (1e-10) is absolute: with
-# coefficients up to 1, those of nodes with probability 1e-3 were held only to 1e-7 of
-# themselves, and L(p) at the LP's duals exceeded the LP optimum by 7e-9 (relative) on
-# markov_paths at 10^5 pairs; with coefficients up to 1e3, by 6e-12, and the LP solved faster
-# (10^6 made some LPs slower; benchmarks/README.md)
+# the largest objective coefficient where node probabilities go below SMALL_PROBABILITY (else
+# 1). HiGHS's dual feasibility tolerance (1e-10) is absolute: with coefficients up to 1, L(p)
+# at the LP's duals exceeded the LP optimum by 7e-9 (relative) on markov_paths at 10^5 pairs;
+# with coefficients up to 1e3, by 6e-12, and the LP solved faster. Elsewhere L(p) meets the
+# LP optimum to 1e-15 either way, and HiGHS's MIP was slower on buyer_types (83 s, not 23 s);
+# 1e6 made some LPs slower (benchmarks/README.md)
 LARGEST_COST = 1e3
+SMALL_PROBABILITY = 1e-6
 
 
 @dataclass
@@ -158,7 +160,8 @@ def build(
     col_node = col_node.astype(np.int64)
     n_y = col_buyer.shape[0]
     weight = model.tree.prob[col_node] * model.values[col_buyer, col_node]
-    scale = float(weight.max()) / LARGEST_COST if n_y else 1.0
+    small = model.tree.prob.min() < SMALL_PROBABILITY
+    scale = float(weight.max()) / (LARGEST_COST if small else 1.0) if n_y else 1.0
     colindex = np.full(mask.shape, -1, dtype=np.int64)
     colindex[col_buyer, col_node] = np.arange(n_y)
 
