@@ -73,11 +73,7 @@ def leximin_bruteforce(tree: IntermediationTree, tol: float = 1e-12) -> list[flo
     best: list[float] | None = None
     best_key: list[float] | None = None
     for mask in itertools.product([False, True], repeat=n - 1):
-        tight = [False, *mask]
-        # block of each node: nearest ancestor-or-self that is the root or has a tight edge
-        top = list(range(n))
-        for v in range(1, n):  # preorder: parents first
-            top[v] = v if tight[v] else top[int(tree.parent[v])]
+        top = block_tops(tree, [False, *mask])
         share: dict[int, float] = {}
         count: dict[int, int] = {}
         for v in range(n):
@@ -182,6 +178,15 @@ def exact_utilities(tree: IntermediationTree, prices: list[float] | np.ndarray) 
     return u
 
 
+def block_tops(tree: IntermediationTree, tight: list[bool]) -> list[int]:
+    """The block of each node when the edges ``tight`` are cut: its nearest ancestor-or-self
+    that is the root or has a tight edge."""
+    top = list(range(tree.n))
+    for v in range(1, tree.n):  # preorder: parents first
+        top[v] = v if tight[v] else top[int(tree.parent[v])]
+    return top
+
+
 def exact_block_optimum(
     tree: IntermediationTree, tight: list[bool]
 ) -> tuple[list[Fraction], list[Fraction]]:
@@ -189,9 +194,7 @@ def exact_block_optimum(
     each block (what is left after cutting them) shares its limits equally."""
     n = tree.n
     kids = children_lists(tree)
-    top = list(range(n))
-    for v in range(1, n):  # preorder: parents first
-        top[v] = v if tight[v] else top[int(tree.parent[v])]
+    top = block_tops(tree, tight)
     share: dict[int, Fraction] = {}
     count: dict[int, int] = {}
     for v in range(n):
