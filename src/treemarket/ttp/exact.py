@@ -28,7 +28,7 @@ from treemarket.errors import SolverError
 from treemarket.fact import Fact
 from treemarket.solvers import LinearProgram, SolveOptions, Solver, Start, get_solver
 from treemarket.solvers.branch import Progress, branch_and_bound
-from treemarket.ttp.formulation import SMALL_PROBABILITY, Formulation, build
+from treemarket.ttp.formulation import Formulation, build, tree_has_tiny_nodes
 from treemarket.ttp.market.oracle import lagrangian_bound, valid_prices
 from treemarket.ttp.model import TTPModel, expected_welfare, integer_bound, welfare_grid
 from treemarket.ttp.optimality import check_optimality
@@ -606,8 +606,3 @@ def _unfinished(model: TTPModel, found: _Assignment, timings: dict[str, float]) 
             "bound are those of the market solver that started it (no prices are certified)"
         ],
     )
-
-
-def tree_has_tiny_nodes(model: TTPModel, threshold: float = SMALL_PROBABILITY) -> bool:
-    """Are some node probabilities small enough for the solver's tolerances to blur them?"""
-    return bool(model.tree.prob.min() < threshold)

@@ -137,6 +137,11 @@ def subtree_mask(model: TTPModel, mask: NDArray[np.bool_]) -> NDArray[np.bool_]:
     return out
 
 
+def tree_has_tiny_nodes(model: TTPModel, threshold: float = SMALL_PROBABILITY) -> bool:
+    """Are some node probabilities small enough for the solver's tolerances to blur them?"""
+    return bool(model.tree.prob.min() < threshold)
+
+
 def build(
     model: TTPModel,
     kind: str = "path",
@@ -160,8 +165,8 @@ def build(
     col_node = col_node.astype(np.int64)
     n_y = col_buyer.shape[0]
     weight = model.tree.prob[col_node] * model.values[col_buyer, col_node]
-    small = model.tree.prob.min() < SMALL_PROBABILITY
-    scale = float(weight.max()) / (LARGEST_COST if small else 1.0) if n_y else 1.0
+    largest = LARGEST_COST if tree_has_tiny_nodes(model) else 1.0
+    scale = float(weight.max()) / largest if n_y else 1.0
     colindex = np.full(mask.shape, -1, dtype=np.int64)
     colindex[col_buyer, col_node] = np.arange(n_y)
 
