@@ -97,3 +97,38 @@ def test_a_start_changes_the_time_never_the_optimum(backend, seed):
     mip_warm = get_solver(backend).solve(lp, start=Start(np.zeros(lp.n_cols)))
     assert mip_warm.status == "optimal"
     assert mip_warm.objective == pytest.approx(mip_cold.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("seed", range(6))
+def test_a_vertex_s_proven_extremes_are_each_column_s_min_and_max(backend, seed):
+    """``vertex_extremes``: every column it marks is at its min (max) over the feasible set,
+    as one LP per column finds; a backend that cannot tell says None."""
+    lp = _random_lp(seed)
+    session = get_solver(backend).session(lp)
+    assert session.solve_with_objective(lp.c, maximize=True).status == "optimal"
+    proven = session.vertex_extremes()
+    if proven is None:
+        assert backend != "highs"
+        return
+    x, minimizes, maximizes = proven
+    assert np.all(lp.A @ x <= lp.row_upper + 1e-9)
+    # a vertex has a column at a bound for every column beyond the rows: those are marked
+    assert (minimizes | maximizes).sum() >= lp.n_cols - lp.n_rows
+    for j in range(lp.n_cols):
+        unit = np.zeros(lp.n_cols)
+        unit[j] = 1.0
+        low = get_solver(backend).solve(
+            LinearProgram(
+                unit, lp.A, lp.row_lower, lp.row_upper, lp.col_lower, lp.col_upper, None, False
+            )
+        )
+        high = get_solver(backend).solve(
+            LinearProgram(
+                unit, lp.A, lp.row_lower, lp.row_upper, lp.col_lower, lp.col_upper, None, True
+            )
+        )
+        if minimizes[j]:
+            assert x[j] == pytest.approx(low.objective, abs=1e-9)
+        if maximizes[j]:
+            assert x[j] == pytest.approx(high.objective, abs=1e-9)

@@ -8,11 +8,12 @@ from hypothesis import strategies as st
 from tests.ttp.strategies import maybe, random_models
 from treemarket.errors import SolverError
 from treemarket.fact import Fact
-from treemarket.solvers import Solution, Solver
-from treemarket.testing import random_model
+from treemarket.solvers import Solution, Solver, get_solver
+from treemarket.testing import random_model, zoo
 from treemarket.ttp import solve_exact
 from treemarket.ttp.examples import weather
-from treemarket.ttp.prices import SupportLP, extreme_prices
+from treemarket.ttp.formulation import tree_has_tiny_nodes
+from treemarket.ttp.prices import SupportLP, _Ends, extreme_prices
 
 
 def test_lowest_revenue_prices_are_below_the_highest_everywhere_in_revenue():
@@ -110,3 +111,108 @@ def test_ranges_equal_one_lp_per_node(model):
     finite = np.isfinite(high)
     assert np.allclose(found.high[finite], high[finite], rtol=0, atol=1e-7 * scale)
     assert np.allclose(found.low, low, rtol=0, atol=1e-7 * scale)
+
+
+def _reference_case(family, pairs=600, seed=0):
+    model = zoo.make(family, pairs, seed)
+    sol = solve_exact(model, price_ranges=False)
+    if sol.supported is not Fact.PROVEN:
+        return None
+    return model, sol.priced_y
+
+
+def _assert_ranges_match(model, found, low, high):
+    scale = max(1.0, float(np.abs(model.values).max()))
+    assert np.array_equal(np.isinf(found.high), np.isinf(high))
+    finite = np.isfinite(high)
+    assert np.allclose(found.high[finite], high[finite], rtol=0, atol=1e-7 * scale)
+    assert np.allclose(found.low, low, rtol=0, atol=1e-7 * scale)
+
+
+# Families whose node probabilities go below 1e-6 are left out: there a price moves by
+# (violation / probability), so the ranges are known only to the LPs' tolerance over it
+# (test_zoo.py checks that they are computed or said to be unknown).
+ORDINARY_FAMILIES = [
+    name
+    for name in sorted(zoo.FAMILIES)
+    if not tree_has_tiny_nodes(zoo.make(name, 600, 0)) and name != "skewed_probabilities"
+]
+
+
+@pytest.mark.parametrize("family", ORDINARY_FAMILIES)
+def test_ranges_equal_one_lp_per_node_on_every_zoo_family(family):
+    case = _reference_case(family)
+    if case is None:
+        pytest.skip("fractional LP: no supporting prices")
+    model, y = case
+    support = SupportLP(model, y)
+    found = support.ranges()
+    _assert_ranges_match(model, found, *one_lp_per_node(support))
+
+
+def test_ranges_without_the_backend_s_vertex_proofs_are_the_same():
+    """A backend without cost ranging (scipy) leaves steps 3 and 4 to settle every end."""
+    model, y = _reference_case("random_walk", 2_000)
+    found = SupportLP(model, y, get_solver("scipy")).ranges()
+    _assert_ranges_match(model, found, *one_lp_per_node(SupportLP(model, y)))
+
+
+def test_local_relaxations_bound_every_end_from_outside_and_settle_the_reached_ones():
+    model, y = _reference_case("deep_narrow", 600)
+    support = SupportLP(model, y)
+    low, high = one_lp_per_node(support)
+    n = support.n_nodes
+    for height in (1, 2):
+        ends = _Ends(n, support._zero())
+        ends.reach(low)
+        ends.reach(high)  # inf where unbounded: the relaxation's cap never meets it
+        support._local_bounds(ends, height, deadline=np.inf)
+        settled_low, settled_high = ~ends.low_open, ~ends.high_open
+        assert settled_low.sum() + settled_high.sum() > 0
+        assert np.allclose(ends.low[settled_low], low[settled_low], atol=1e-9)
+        assert np.allclose(ends.high[settled_high], high[settled_high], atol=1e-9)
+        # nodes less than `height` below the top are not in any relaxation of this height
+        shallow = model.tree.time < height
+        assert ends.low_open[shallow].all() and ends.high_open[shallow].all()
+
+
+def test_a_vertex_settles_only_the_ends_it_provably_attains():
+    model, y = _reference_case("random_walk", 2_000)
+    support = SupportLP(model, y)
+    low, high = one_lp_per_node(support)
+    ends = _Ends(support.n_nodes, support._zero())
+    sense = np.zeros(support.lp.n_cols)
+    sense[: support.n_nodes] = 1.0
+    assert support._harvest(sense, ends) is not None
+    settled_low, settled_high = ~ends.low_open, ~ends.high_open
+    assert settled_low.any() and settled_high.any()
+    assert np.allclose(ends.low[settled_low], low[settled_low], atol=1e-9)
+    assert np.allclose(ends.high[settled_high], high[settled_high], atol=1e-9)
+    assert np.all(ends.reached_low >= low - 1e-9) and np.all(ends.reached_high <= high + 1e-9)
+
+
+class _OffTheSystem(Solver):
+    """HiGHS, except that every answer is moved off the feasible set and still called optimal."""
+
+    name = "off"
+
+    def solve(self, lp, options=None, start=None):
+        sol = get_solver("highs").solve(lp, options, start)
+        if sol.x is not None:
+            sol.x = sol.x + 1.0
+        return sol
+
+
+def test_answers_off_the_system_are_never_reported_as_ranges():
+    model = weather()
+    sol = solve_exact(model, price_ranges=False)
+    with pytest.raises(SolverError, match="off the system"):
+        SupportLP(model, sol.y, _OffTheSystem()).ranges()
+
+
+def test_ranges_past_their_time_limit_are_not_known_and_said_so():
+    model, _ = _reference_case("random_walk", 2_000)
+    sol = solve_exact(model, range_time_limit=0.0)
+    assert sol.ranges is None
+    assert sol.prices is not None  # the supporting prices themselves are kept
+    assert any(note == "price ranges not known: not finished within 0 s" for note in sol.notes)

@@ -143,6 +143,15 @@ class SolverSession(ABC):
     ) -> Solution:
         """Solve with columns ``index`` bounded by ``lower``/``upper`` (the others as given)."""
 
+    def vertex_extremes(
+        self,
+    ) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]] | None:
+        """The last solve's vertex ``x`` and the columns it provably minimizes and maximizes
+        over the feasible set: those whose ``x_j`` alone as the objective leaves its basis
+        optimal (cost ranging at the zero objective). ``None`` where the backend cannot tell
+        or no basis is at hand; a column not marked may still be at its extreme."""
+        return None
+
 
 class _ColdSession(SolverSession):
     """Every solve from scratch (backends without warm starts)."""

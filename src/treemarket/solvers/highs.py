@@ -56,6 +56,9 @@ CHILD_COLUMNS = 20_000
 #: 68 s took 128 s).
 CHILD_LP_COLUMNS = 1_000_000
 
+#: a session re-solves by primal simplex when the objective changes in at most this many columns
+FEW_COSTS = 8
+
 _banner_shown = False
 
 
@@ -265,9 +268,19 @@ class _HighsSession(SolverSession):
         self.n = lp.n_cols
         self.index = np.arange(self.n, dtype=np.int32)
         self.changed = np.zeros(0, dtype=np.int64)  # columns whose bounds differ from the LP's
+        self.cost = np.array(self.lp.c, dtype=np.float64)  # the objective of the last solve
 
     def solve_with_objective(self, c: NDArray[np.float64], maximize: bool) -> Solution:
-        self.h.changeColsCost(self.n, self.index, np.asarray(c, dtype=np.float64))
+        c = np.asarray(c, dtype=np.float64)
+        # A new objective leaves the last vertex primal feasible. When it changes in a few
+        # columns, primal simplex goes on from there (one price range LP at 1.6·10^4 nodes:
+        # half the time of dual simplex); otherwise dual simplex from the last basis (the
+        # ranges' sum LPs: about half the time of solving them from scratch, on 3 families).
+        few = int(np.count_nonzero(c != self.cost)) <= FEW_COSTS
+        warm = self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        self.h.setOptionValue("simplex_strategy", 4 if few and warm else 1)
+        self.cost = c.copy()
+        self.h.changeColsCost(self.n, self.index, c)
         sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
         self.h.changeObjectiveSense(sense)
         return self._run(confirm_infeasible=True)
@@ -307,6 +320,27 @@ class _HighsSession(SolverSession):
             )
         self.changed = np.asarray(index, dtype=np.int64)
         return self._run()
+
+    def vertex_extremes(
+        self,
+    ) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]] | None:
+        if self.n == 0 or self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        # at the zero objective every basis of the vertex is optimal; cost ranging then says
+        # for which c_j > 0 (c_j < 0) it stays optimal when minimizing c_j x_j
+        self.cost = np.zeros(self.n)
+        self.h.changeColsCost(self.n, self.index, self.cost)
+        self.h.changeObjectiveSense(highspy.ObjSense.kMinimize)
+        _run_until(self.h, self.deadline)
+        if self.h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        status, ranging = self.h.getRanging()
+        if status != highspy.HighsStatus.kOk or not ranging.valid:
+            return None
+        x = np.asarray(self.h.getSolution().col_value, dtype=np.float64)
+        up = np.asarray(ranging.col_cost_up.value_, dtype=np.float64)
+        down = np.asarray(ranging.col_cost_dn.value_, dtype=np.float64)
+        return x, up > 0.0, down < 0.0
 
     def _run(self, confirm_infeasible: bool = False) -> Solution:
         if self.n == 0:

@@ -66,9 +66,9 @@ class ExactOptions:
         The formulation of [P0]/[P1] (:mod:`treemarket.ttp.formulation`).
     price_ranges : bool
         Compute the range [min, max] of supporting prices at every node
-        (:meth:`~treemarket.ttp.prices.SupportLP.ranges`: a few LPs settle the nodes whose
-        price is 0 at one end, one LP per end for the others). Without it, one supporting
-        price system is still returned.
+        (:meth:`~treemarket.ttp.prices.SupportLP.ranges`: supporting vertices proven to
+        reach many ends at once, local relaxations on subtrees, one LP per end left). Without
+        it, one supporting price system is still returned.
     range_time_limit : float
         Seconds for the ranges; past them the solution has none and a note says they are
         not known.

@@ -32,6 +32,12 @@ from treemarket.ttp.model import TTPModel
 POSITIVE = 1e-7  # an LP value above this counts as positive (sold, held, bought)
 TOLERANCES = (1e-9, 1e-7)  # feasibility tolerances tried for the supporting prices
 ZERO_PRICE = 1e-9  # the smallest tolerance of a zero price, relative to the largest value
+#: steps 2 and 3 of the price ranges go on while a round settles this share of the open ends
+SETTLE_SHARE = 0.1
+#: heights of the ancestors whose subtrees bound an end locally (SupportLP.ranges, step 3)
+LOCAL_HEIGHTS = (1, 2, 3, 4)
+#: the most columns of one local relaxation LP (ranges, step 3)
+LOCAL_COLUMNS = 4_000
 
 
 class OutOfTime(SolverError):
@@ -233,52 +239,179 @@ class SupportLP:
         """min and max of every p(n) over the supporting prices; a :class:`SolverError` when
         they take more than ``time_limit`` seconds.
 
-        Since p ≥ 0, a supporting point with p(n) = 0 proves min p(n) = 0, and
-        max Σ_{n ∈ S} p(n) = 0 proves max p(n) = 0 for all of S. One LP (min Σ p) and a few
-        rounds of max Σ_S p (each dropping from S the nodes it finds positive) settle those
-        nodes at once; without carry-over a node where nobody buys and supply is not left
-        unsold has no upper price (ψ + p ≥ v are its only rows). The other nodes get one LP
-        per side, warm-started from the last.
+        Each end is settled by a proof, cheapest first (:class:`_Ends` keeps the score):
+
+        1. ends fixed by the system: p = 0 where supply is unsold; no upper price where nobody
+           buys (without carry-over, ψ + p ≥ v are then the node's only rows);
+        2. supporting vertices maximizing Σ (open highs) − Σ (open lows), while a round settles
+           a tenth of the open ends: at each, the solver's cost ranging proves which p(n) the
+           vertex maximizes or minimizes (``vertex_extremes`` of the session);
+        3. local relaxations (:meth:`_local_bounds`): the system on the subtree of an ancestor,
+           without the rows that tie it to the rest, bounds p(n); an end some supporting point
+           reaches to within the tolerance is proven;
+        4. one LP per end left, over the whole system.
         """
         own = time.perf_counter() + time_limit
-        deadline = min(own, self.deadline)
         late = f"{time_limit:g} s" if own <= self.deadline else "the solve's time limit"
+        saved = self.deadline
+        if own < self.deadline:  # the ranges' own limit binds: their LPs stop there
+            self.deadline, self._session = own, None
+        try:
+            return self._ranges(self.deadline, late)
+        except OutOfTime as error:
+            raise SolverError(f"not finished within {late}") from error
+        finally:
+            if self.deadline != saved:
+                self.deadline, self._session = saved, None
+
+    def _ranges(self, deadline: float, late: str) -> PriceRanges:
+        """:meth:`ranges` up to ``deadline``."""
         n = self.n_nodes
-        low = np.zeros(n)
-        high = np.zeros(n)
-        free = np.nonzero(self.lp.col_upper[:n] != 0.0)[0]
-        x = self._sum_optimum(free, maximize=False)
-        zero = self._zero()
-        own_low = free if x is None else free[x[free] > zero]
-        group = free
+        ends = _Ends(n, self._zero())
+        fixed = self.lp.col_upper[:n] == 0.0
+        ends.settle_low(fixed, 0.0)
+        ends.settle_high(fixed, 0.0)
         if not self.model.carry_over:
-            unbought = self.y[:, free].sum(axis=0) <= POSITIVE
-            high[free[unbought]] = np.inf
-            group = free[~unbought]
-        own_high: list[NDArray[np.int64]] = []
-        while group.size:
-            x = self._sum_optimum(group, maximize=True)
-            zero = self._zero()
-            if x is None:  # unbounded somewhere in the group: one LP per node
-                own_high.append(group)
+            unbought = self.y.sum(axis=0) <= POSITIVE
+            ends.settle_high(unbought & ~fixed, np.inf)
+        sense = np.zeros(self.lp.n_cols)
+        while not ends.done:
+            left = ends.open_count
+            sense[:n] = np.where(ends.high_open, 1.0, 0.0) - np.where(ends.low_open, 1.0, 0.0)
+            if self._harvest(sense, ends) is None:
                 break
-            positive = x[group] > zero
-            if not positive.any():
+            if ends.open_count > (1.0 - SETTLE_SHARE) * left or time.perf_counter() > deadline:
                 break
-            own_high.append(group[positive])
-            group = group[~positive]
+        for height in LOCAL_HEIGHTS:
+            left = ends.open_count
+            if ends.done or time.perf_counter() > deadline:
+                break
+            self._local_bounds(ends, height, deadline)
+            if ends.open_count > (1.0 - SETTLE_SHARE) * left:
+                break
         c = np.zeros(self.lp.n_cols)
-        for nodes, maximize, out in (
-            (own_low, False, low),
-            (np.concatenate(own_high) if own_high else free[:0], True, high),
-        ):
-            for node in nodes.tolist():
-                if time.perf_counter() > deadline:
-                    raise SolverError(f"not finished within {late}")
-                c[node] = 1.0
-                out[node] = self._node_optimum(c, node, maximize)
-                c[node] = 0.0
-        return PriceRanges(low=_clean(low), high=_clean(high))
+        for node, maximize in ends.open_ends():
+            if time.perf_counter() > deadline:
+                raise SolverError(f"not finished within {late}")
+            c[node] = 1.0
+            value = self._node_optimum(c, node, maximize)
+            c[node] = 0.0
+            (ends.settle_high if maximize else ends.settle_low)(node, value)
+        # p ≥ 0: a solver's −1e-12 within its tolerance is 0
+        return PriceRanges(
+            low=_clean(np.maximum(ends.low, 0.0) + 0.0),
+            high=_clean(np.maximum(ends.high, 0.0) + 0.0),
+        )
+
+    def _harvest(self, sense: NDArray[np.float64], ends: _Ends) -> NDArray[np.float64] | None:
+        """A supporting vertex maximizing ``sense · x``; the ends it provably attains are
+        settled, and every p(n) it reaches is kept as reached. None when unbounded or when the
+        backend cannot prove extremes."""
+        sol = self._solve_feasible(sense, maximize=True)
+        if sol.status == "unbounded":
+            return None
+        if sol.status == "time_limit":
+            raise OutOfTime("the price range LP ran out of time")
+        if sol.status != "optimal" or sol.x is None:
+            raise SolverError(f"the price range LP ended {sol.status}")
+        assert self._session is not None
+        proven = self._session.vertex_extremes()
+        x = sol.x if proven is None else proven[0]
+        if _violation(self.lp, x) > self._zero():  # not a supporting point after all
+            return None
+        ends.reach(x[: self.n_nodes])
+        if proven is None:
+            return None
+        _, minimizes, maximizes = proven
+        n = self.n_nodes
+        low = minimizes[:n] & ends.low_open
+        high = maximizes[:n] & ends.high_open
+        ends.settle_low(low, x[:n][low])
+        ends.settle_high(high, x[:n][high])
+        return x
+
+    def _local_bounds(self, ends: _Ends, height: int, deadline: float) -> None:
+        """Settle open ends of nodes ``height`` levels or more below the top by the relaxation
+        on the subtree of their ancestor ``height`` levels up.
+
+        A row of the system ties a node to its children, so the rows whose top node lies in
+        subtree(a) involve subtree(a) alone: keeping just those relaxes the system, and its
+        min/max of p(n) bound the true ones. Disjoint subtrees are independent blocks of one LP
+        whose objective sums one end per block, up to LOCAL_COLUMNS columns an LP; rounds take
+        the next end of each block. Subtrees of more than LOCAL_COLUMNS columns are left to
+        the LPs over the whole system.
+        """
+        tree = self.model.tree
+        n = self.n_nodes
+        col_node = np.concatenate([np.arange(n), self.psi_node])
+        A = sp.csr_array(self.lp.A)
+        row_top = np.minimum.reduceat(col_node[A.indices], A.indptr[:-1])
+        size = np.bincount(col_node, minlength=n).astype(np.int64)  # columns per subtree
+        for t in range(tree.horizon, 0, -1):
+            level = tree.level(t)
+            size += np.bincount(tree.parent[level], weights=size[level], minlength=n).astype(
+                np.int64
+            )
+        cap = 2.0 * max(1.0, float(np.abs(self.model.values).max(initial=0.0)))
+        tolerance = self._zero()
+        root = np.arange(n)
+        deep = tree.time >= height
+        for _ in range(height):
+            root[deep] = tree.parent[root[deep]]
+        deep &= size[root] <= LOCAL_COLUMNS
+        ends.tried[:] = False
+        while not ends.done and time.perf_counter() < deadline:
+            node, maximize = ends.open_pairs()
+            keep = deep[node]
+            node, maximize = node[keep], maximize[keep]
+            if node.size == 0:
+                return
+            # one end per subtree, subtrees pairwise disjoint (scenario intervals), at most
+            # LOCAL_COLUMNS columns in all
+            order = np.lexsort((node, root[node]))
+            node, maximize = node[order], maximize[order]
+            first = np.r_[True, root[node][1:] != root[node][:-1]]
+            node, maximize = node[first], maximize[first]
+            top = root[node]
+            start, stop = tree.event_start[top], tree.event_stop[top]
+            chosen = np.zeros(top.size, dtype=bool)
+            reach, total = -1, 0
+            for k in np.lexsort((tree.time[top], start)).tolist():
+                if start[k] >= reach and (total == 0 or total + size[top[k]] <= LOCAL_COLUMNS):
+                    chosen[k], reach, total = True, int(stop[k]), total + int(size[top[k]])
+            node, maximize, top = node[chosen], maximize[chosen], top[chosen]
+            tops = top[np.argsort(tree.event_start[top])]
+            k = np.maximum(
+                np.searchsorted(tree.event_start[tops], tree.event_start, "right") - 1, 0
+            )
+            inside = tree.event_start[tops[k]] <= tree.event_start
+            inside &= tree.event_stop <= tree.event_stop[tops[k]]
+            inside &= tree.time >= tree.time[tops[k]]
+            cols = np.nonzero(inside[col_node])[0]
+            rows = np.nonzero(inside[row_top])[0]
+            where = np.searchsorted(cols, node)
+            c = np.zeros(cols.size)
+            c[where] = np.where(maximize, -1.0, 1.0)
+            col_upper = self.lp.col_upper[cols].copy()
+            col_upper[where[maximize]] = np.minimum(col_upper[where[maximize]], cap)
+            relaxed = LinearProgram(
+                c=c,
+                A=sp.csc_array(A[rows][:, cols]),
+                row_lower=self.lp.row_lower[rows],
+                row_upper=self.lp.row_upper[rows],
+                col_lower=self.lp.col_lower[cols],
+                col_upper=col_upper,
+                maximize=False,
+            )
+            left = max(0.0, deadline - time.perf_counter())
+            options = SolveOptions(feasibility_tol=self.tolerance, time_limit=left)
+            sol = self.solver.solve(relaxed, options)
+            if sol.status != "optimal" or sol.x is None or _violation(relaxed, sol.x) > tolerance:
+                ends.give_up(node, maximize)
+                continue
+            bound = sol.x[where]
+            bound[maximize & (bound >= cap * (1.0 - 1e-9))] = np.inf
+            ends.settle_by_bound(node, maximize, bound)
 
     def _zero(self) -> float:
         """A price this small is 0: the LP's feasibility tolerance (at least 1e-9) times the
@@ -286,25 +419,108 @@ class SupportLP:
         largest = float(np.abs(self.model.values).max(initial=0.0))
         return max(ZERO_PRICE, self.tolerance) * max(1.0, largest)
 
-    def _sum_optimum(self, nodes: NDArray[np.int64], maximize: bool) -> NDArray[np.float64] | None:
-        """A supporting point optimizing Σ_{n ∈ nodes} p(n); None when it is unbounded."""
-        c = np.zeros(self.lp.n_cols)
-        c[nodes] = 1.0
-        sol = self._solve_feasible(c, maximize)
-        if sol.status == "unbounded":
-            return None
-        if sol.status != "optimal" or sol.x is None:
-            raise SolverError(f"the price range LP over {nodes.size} nodes ended {sol.status}")
-        return sol.x
-
     def _node_optimum(self, c: NDArray[np.float64], node: int, maximize: bool) -> float:
         """min or max of p(node) (``c`` its unit vector); inf when unbounded."""
         sol = self._solve_feasible(c, maximize)
         if sol.status == "unbounded":
             return np.inf
+        if sol.status == "time_limit":
+            raise OutOfTime("the price range LP ran out of time")
         if sol.status != "optimal" or sol.x is None:
             raise SolverError(f"the price range LP at node {node} ended {sol.status}")
+        if _violation(self.lp, sol.x) > self._zero():
+            # a warm start can end off the system where probabilities are tiny: from scratch
+            self._session = None
+            sol = self._solve_feasible(c, maximize)
+            off = np.inf if sol.x is None else _violation(self.lp, sol.x)
+            if sol.status != "optimal" or sol.x is None or off > self._zero():
+                raise SolverError(
+                    f"the price range LP at node {node} ended {sol.status}, off the system by "
+                    f"{off:.1e}"
+                )
         return max(0.0, float(sol.x[node]))
+
+
+Index = NDArray[np.bool_] | NDArray[np.int64] | int
+
+
+class _Ends:
+    """The two ends of every node's price range: settled (proven) or open, and the lowest and
+    highest p(n) reached by a supporting point so far."""
+
+    def __init__(self, n: int, tolerance: float) -> None:
+        self.low = np.zeros(n)
+        self.high = np.zeros(n)
+        self.low_open = np.ones(n, dtype=bool)
+        self.high_open = np.ones(n, dtype=bool)
+        self.reached_low = np.full(n, np.inf)
+        self.reached_high = np.full(n, -np.inf)
+        self.tried = np.zeros((2, n), dtype=bool)  # open ends a local relaxation left open
+        self.tolerance = tolerance
+
+    @property
+    def open_count(self) -> int:
+        return int(self.low_open.sum() + self.high_open.sum())
+
+    @property
+    def done(self) -> bool:
+        return self.open_count == 0
+
+    def settle_low(self, where: Index, value: NDArray[np.float64] | float) -> None:
+        """min p(n) = ``value`` at ``where`` (a mask or indices; ``value`` one per selected)."""
+        self.low[where] = value
+        self.low_open[where] = False
+
+    def settle_high(self, where: Index, value: NDArray[np.float64] | float) -> None:
+        """max p(n) = ``value`` at ``where``."""
+        self.high[where] = value
+        self.high_open[where] = False
+
+    def reach(self, price: NDArray[np.float64]) -> None:
+        """p = ``price`` is a supporting point."""
+        np.minimum(self.reached_low, price, out=self.reached_low)
+        np.maximum(self.reached_high, price, out=self.reached_high)
+
+    def open_pairs(self) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """Open ends not yet tried: nodes, and True for a high end."""
+        low = np.nonzero(self.low_open & ~self.tried[0])[0]
+        high = np.nonzero(self.high_open & ~self.tried[1])[0]
+        return np.concatenate([low, high]), np.r_[
+            np.zeros(low.size, bool), np.ones(high.size, bool)
+        ]
+
+    def open_ends(self) -> list[tuple[int, bool]]:
+        low = np.nonzero(self.low_open)[0].tolist()
+        high = np.nonzero(self.high_open)[0].tolist()
+        return [(k, False) for k in low] + [(k, True) for k in high]
+
+    def settle_by_bound(
+        self, node: NDArray[np.int64], high: NDArray[np.bool_], bound: NDArray[np.float64]
+    ) -> None:
+        """``bound`` bounds each end from outside (above a high end, below a low end): an end a
+        supporting point reaches to within the tolerance is settled there; the others are
+        marked tried."""
+        reached = np.where(high, self.reached_high[node], self.reached_low[node])
+        met = np.where(high, bound <= reached + self.tolerance, bound >= reached - self.tolerance)
+        self.settle_high(node[met & high], reached[met & high])
+        self.settle_low(node[met & ~high], reached[met & ~high])
+        self.give_up(node[~met], high[~met])
+
+    def give_up(self, node: NDArray[np.int64], high: NDArray[np.bool_]) -> None:
+        self.tried[high.astype(np.int64), node] = True
+
+
+def _violation(lp: LinearProgram, x: NDArray[np.float64]) -> float:
+    """How far ``x`` lies outside ``lp``'s rows and column bounds (0 inside)."""
+    ax = lp.A @ x
+    return float(
+        max(
+            np.max(lp.row_lower - ax, initial=0.0),
+            np.max(ax - lp.row_upper, initial=0.0),
+            np.max(lp.col_lower - x, initial=0.0),
+            np.max(x - lp.col_upper, initial=0.0),
+        )
+    )
 
 
 def _clean(x: NDArray[np.float64]) -> NDArray[np.float64]:
