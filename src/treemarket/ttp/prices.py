@@ -253,16 +253,12 @@ class SupportLP:
         """
         own = time.perf_counter() + time_limit
         late = f"{time_limit:g} s" if own <= self.deadline else "the solve's time limit"
-        saved = self.deadline
-        if own < self.deadline:  # the ranges' own limit binds: their LPs stop there
-            self.deadline, self._session = own, None
+        # the LPs go on from the last basis (that of the supporting prices, where they were
+        # just found): the time limit is checked between them
         try:
-            return self._ranges(self.deadline, late)
+            return self._ranges(min(own, self.deadline), late)
         except OutOfTime as error:
             raise SolverError(f"not finished within {late}") from error
-        finally:
-            if self.deadline != saved:
-                self.deadline, self._session = saved, None
 
     def _ranges(self, deadline: float, late: str) -> PriceRanges:
         """:meth:`ranges` up to ``deadline``."""
