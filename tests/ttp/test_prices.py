@@ -183,7 +183,7 @@ def test_a_vertex_settles_only_the_ends_it_provably_attains():
     ends = _Ends(support.n_nodes, support._zero())
     sense = np.zeros(support.lp.n_cols)
     sense[: support.n_nodes] = 1.0
-    assert support._harvest(sense, ends) is not None
+    assert support._harvest(sense, ends) == "proven"
     settled_low, settled_high = ~ends.low_open, ~ends.high_open
     assert settled_low.any() and settled_high.any()
     assert np.allclose(ends.low[settled_low], low[settled_low], atol=1e-9)
@@ -216,3 +216,26 @@ def test_ranges_past_their_time_limit_are_not_known_and_said_so():
     assert sol.ranges is None
     assert sol.prices is not None  # the supporting prices themselves are kept
     assert any(note == "price ranges not known: not finished within 0 s" for note in sol.notes)
+
+
+@pytest.mark.parametrize("seed", [2, 6])
+def test_an_unbounded_sum_of_highs_leaves_the_lows_to_the_vertices(seed, monkeypatch):
+    """With carry-over some prices have no upper end, and the sum LP over the open highs is then
+    unbounded: the next vertices take the lows alone, and the ranges still match."""
+    rng = np.random.default_rng(seed)
+    model = random_model(rng, horizon=3, buyers=4, branching=2, supply=(0, 2), carry_over=True)
+    sol = solve_exact(model, price_ranges=False)
+    support = SupportLP(model, sol.priced_y)
+    outcomes = []
+    harvest = SupportLP._harvest
+
+    def recorded(self, sense, ends):
+        outcomes.append((harvest(self, sense, ends), bool((sense > 0).any())))
+        return outcomes[-1][0]
+
+    monkeypatch.setattr(SupportLP, "_harvest", recorded)
+    found = support.ranges()
+    after = outcomes.index(("unbounded", True)) + 1
+    assert outcomes[after:] and not any(highs for _, highs in outcomes[after:])  # lows alone
+    assert np.isinf(found.high).any()
+    _assert_ranges_match(model, found, *one_lp_per_node(support))

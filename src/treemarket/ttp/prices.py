@@ -271,10 +271,15 @@ class SupportLP:
             unbought = self.y.sum(axis=0) <= POSITIVE
             ends.settle_high(unbought & ~fixed, np.inf)
         sense = np.zeros(self.lp.n_cols)
+        highs = 1.0  # 0 once the sum over the open highs is unbounded: the lows alone then
         while not ends.done:
             left = ends.open_count
-            sense[:n] = np.where(ends.high_open, 1.0, 0.0) - np.where(ends.low_open, 1.0, 0.0)
-            if self._harvest(sense, ends) is None:
+            sense[:n] = highs * ends.high_open - 1.0 * ends.low_open
+            outcome = self._harvest(sense, ends)
+            if outcome == "unbounded" and highs and ends.low_open.any():
+                highs = 0.0
+                continue
+            if outcome != "proven":
                 break
             if ends.open_count > (1.0 - SETTLE_SHARE) * left or time.perf_counter() > deadline:
                 break
@@ -299,13 +304,13 @@ class SupportLP:
             high=_clean(np.maximum(ends.high, 0.0) + 0.0),
         )
 
-    def _harvest(self, sense: NDArray[np.float64], ends: _Ends) -> NDArray[np.float64] | None:
-        """A supporting vertex maximizing ``sense · x``; the ends it provably attains are
-        settled, and every p(n) it reaches is kept as reached. None when unbounded or when the
-        backend cannot prove extremes."""
+    def _harvest(self, sense: NDArray[np.float64], ends: _Ends) -> str:
+        """A supporting vertex maximizing ``sense · x``: the ends it provably attains are
+        settled, and every p(n) it reaches is kept as reached. Returns "proven", "unbounded",
+        or "stop" (the backend cannot prove extremes, or its vertex is off the system)."""
         sol = self._solve_feasible(sense, maximize=True)
         if sol.status == "unbounded":
-            return None
+            return "unbounded"
         if sol.status == "time_limit":
             raise OutOfTime("the price range LP ran out of time")
         if sol.status != "optimal" or sol.x is None:
@@ -314,17 +319,17 @@ class SupportLP:
         proven = self._session.vertex_extremes()
         x = sol.x if proven is None else proven[0]
         if _violation(self.lp, x) > self._zero():  # not a supporting point after all
-            return None
+            return "stop"
         ends.reach(x[: self.n_nodes])
         if proven is None:
-            return None
+            return "stop"
         _, minimizes, maximizes = proven
         n = self.n_nodes
         low = minimizes[:n] & ends.low_open
         high = maximizes[:n] & ends.high_open
         ends.settle_low(low, x[:n][low])
         ends.settle_high(high, x[:n][high])
-        return x
+        return "proven"
 
     def _local_bounds(self, ends: _Ends, height: int, deadline: float) -> None:
         """Settle open ends of nodes ``height`` levels or more below the top by the relaxation
