@@ -184,6 +184,9 @@ class SupportLP:
         self.n_nodes = n_nodes
         self.tolerance = TOLERANCES[0]
         self._session: SolverSession | None = None
+        self._layout: (
+            tuple[sp.csr_array, NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]] | None
+        ) = None
         self.solves = 0  # LPs solved so far
 
     def _solve(self, c: NDArray[np.float64], maximize: bool):
@@ -291,7 +294,8 @@ class SupportLP:
             if ends.open_count > (1.0 - SETTLE_SHARE) * left:
                 break
         c = np.zeros(self.lp.n_cols)
-        for node, maximize in ends.open_ends():
+        nodes, is_high = ends.open_pairs(untried_only=False)
+        for node, maximize in zip(nodes.tolist(), is_high.tolist(), strict=True):
             if time.perf_counter() > deadline:
                 raise SolverError(f"not finished within {late}")
             c[node] = 1.0
@@ -344,15 +348,7 @@ class SupportLP:
         """
         tree = self.model.tree
         n = self.n_nodes
-        col_node = np.concatenate([np.arange(n), self.psi_node])
-        A = sp.csr_array(self.lp.A)
-        row_top = np.minimum.reduceat(col_node[A.indices], A.indptr[:-1])
-        size = np.bincount(col_node, minlength=n).astype(np.int64)  # columns per subtree
-        for t in range(tree.horizon, 0, -1):
-            level = tree.level(t)
-            size += np.bincount(tree.parent[level], weights=size[level], minlength=n).astype(
-                np.int64
-            )
+        A, col_node, row_top, size = self._subtrees()
         cap = 2.0 * max(1.0, float(np.abs(self.model.values).max(initial=0.0)))
         tolerance = self._zero()
         root = np.arange(n)
@@ -413,6 +409,26 @@ class SupportLP:
             bound = sol.x[where]
             bound[maximize & (bound >= cap * (1.0 - 1e-9))] = np.inf
             ends.settle_by_bound(node, maximize, bound)
+
+    def _subtrees(
+        self,
+    ) -> tuple[sp.csr_array, NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """The system by rows, and the node of every column, the top node of every row (the
+        node whose subtree holds all of the row) and the columns in every node's subtree."""
+        if self._layout is None:
+            tree = self.model.tree
+            n = self.n_nodes
+            col_node = np.concatenate([np.arange(n), self.psi_node])
+            A = sp.csr_array(self.lp.A)
+            row_top = np.minimum.reduceat(col_node[A.indices], A.indptr[:-1])
+            size = np.bincount(col_node, minlength=n).astype(np.int64)
+            for t in range(tree.horizon, 0, -1):
+                level = tree.level(t)
+                size += np.bincount(tree.parent[level], weights=size[level], minlength=n).astype(
+                    np.int64
+                )
+            self._layout = (A, col_node, row_top, size)
+        return self._layout
 
     def _zero(self) -> float:
         """A price this small is 0: the LP's feasibility tolerance (at least 1e-9) times the
@@ -482,18 +498,14 @@ class _Ends:
         np.minimum(self.reached_low, price, out=self.reached_low)
         np.maximum(self.reached_high, price, out=self.reached_high)
 
-    def open_pairs(self) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
-        """Open ends not yet tried: nodes, and True for a high end."""
-        low = np.nonzero(self.low_open & ~self.tried[0])[0]
-        high = np.nonzero(self.high_open & ~self.tried[1])[0]
+    def open_pairs(self, untried_only: bool = True) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
+        """Open ends (not yet tried by a local relaxation, by default): nodes, and True for a
+        high end."""
+        low = np.nonzero(self.low_open & ~(untried_only & self.tried[0]))[0]
+        high = np.nonzero(self.high_open & ~(untried_only & self.tried[1]))[0]
         return np.concatenate([low, high]), np.r_[
             np.zeros(low.size, bool), np.ones(high.size, bool)
         ]
-
-    def open_ends(self) -> list[tuple[int, bool]]:
-        low = np.nonzero(self.low_open)[0].tolist()
-        high = np.nonzero(self.high_open)[0].tolist()
-        return [(k, False) for k in low] + [(k, True) for k in high]
 
     def settle_by_bound(
         self, node: NDArray[np.int64], high: NDArray[np.bool_], bound: NDArray[np.float64]
