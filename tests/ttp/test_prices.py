@@ -9,6 +9,7 @@ from tests.ttp.strategies import maybe, random_models
 from treemarket.errors import SolverError
 from treemarket.fact import Fact
 from treemarket.solvers import Solution, Solver, get_solver
+from treemarket.solvers.base import SolveOptions
 from treemarket.testing import random_model, zoo
 from treemarket.ttp import solve_exact
 from treemarket.ttp.examples import weather
@@ -166,6 +167,39 @@ def test_local_relaxations_bound_every_end_from_outside_and_settle_the_reached_o
         # nodes less than `height` below the top are not in any relaxation of this height
         shallow = model.tree.time < height
         assert ends.low_open[shallow].all() and ends.high_open[shallow].all()
+
+
+@pytest.mark.parametrize("family", ["windows", "wide_shallow"])
+def test_local_restrictions_reach_supporting_points_only(family):
+    """From a supporting point, re-optimizing one subtree and its path (the rest kept) gives
+    supporting points: every price reached lies in its range, and the ends settled with the
+    relaxations' bounds are the true ones."""
+    model, y = _reference_case(family, 2_000)
+    support = SupportLP(model, y)
+    low, high = one_lp_per_node(support)
+    tree = model.tree
+    ends = _Ends(support.n_nodes, support._zero())
+    ends.point = support._solve_feasible(np.zeros(support.lp.n_cols), False).x
+    ends.reach(ends.point[: support.n_nodes])
+    below = np.nonzero(tree.time == tree.horizon)[0]
+    options = SolveOptions(feasibility_tol=support.tolerance)
+    both = np.r_[below, below], np.r_[np.zeros(below.size, bool), np.ones(below.size, bool)]
+    support._reach_locally(ends, tree.parent[both[0]], *both, cap=1e3, options=options)
+    tolerance = 1e-7 * max(1.0, float(np.abs(model.values).max()))
+    assert np.all(ends.reached_low >= low - tolerance)
+    assert np.all(ends.reached_high <= high + tolerance)
+    moved = (ends.reached_low < ends.point[: support.n_nodes] - tolerance) | (
+        ends.reached_high > ends.point[: support.n_nodes] + tolerance
+    )
+    assert moved.any()
+    for height in (1, 2):
+        support._local_bounds(ends, height, deadline=np.inf)
+    settled_low, settled_high = ~ends.low_open, ~ends.high_open
+    assert settled_low.any() and settled_high.any()
+    assert np.allclose(ends.low[settled_low], low[settled_low], atol=tolerance)
+    assert np.allclose(ends.high[settled_high], high[settled_high], atol=tolerance)
+    assert np.all(ends.reached_low >= low - tolerance)
+    assert np.all(ends.reached_high <= high + tolerance)
 
 
 def test_a_vertex_settles_only_the_ends_it_provably_attains():

@@ -24,6 +24,7 @@ import scipy.sparse as sp
 from numpy.typing import NDArray
 
 from treemarket.errors import SolverError
+from treemarket.scenario import ScenarioTree
 from treemarket.solvers import LinearProgram, Solver, get_solver
 from treemarket.solvers.base import SolveOptions, SolverSession
 from treemarket.ttp.formulation import candidate_mask, subtree_mask
@@ -37,7 +38,7 @@ SETTLE_SHARE = 0.1
 #: heights of the ancestors whose subtrees bound an end locally (SupportLP.ranges, step 3)
 LOCAL_HEIGHTS = (1, 2, 3, 4)
 #: the most columns of one local relaxation LP (ranges, step 3)
-LOCAL_COLUMNS = 4_000
+LOCAL_COLUMNS = 9_000
 
 
 class OutOfTime(SolverError):
@@ -187,6 +188,7 @@ class SupportLP:
         self._layout: (
             tuple[sp.csr_array, NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]] | None
         ) = None
+        self._by_node: NDArray[np.int64] | None = None
         self.solves = 0  # LPs solved so far
 
     def _solve(self, c: NDArray[np.float64], maximize: bool):
@@ -251,7 +253,9 @@ class SupportLP:
            vertex maximizes or minimizes (``vertex_extremes`` of the session);
         3. local relaxations (:meth:`_local_bounds`): the system on the subtree of an ancestor,
            without the rows that tie it to the rest, bounds p(n); an end some supporting point
-           reaches to within the tolerance is proven;
+           reaches to within the tolerance is proven. Besides the vertices, the supporting
+           points include restrictions (:meth:`_reach_locally`): the last vertex re-optimized
+           on the subtree and the path above it only;
         4. one LP per end left, over the whole system.
         """
         own = time.perf_counter() + time_limit
@@ -325,6 +329,7 @@ class SupportLP:
         if _violation(self.lp, x) > self._zero():  # not a supporting point after all
             return "stop"
         ends.reach(x[: self.n_nodes])
+        ends.point = x
         if proven is None:
             return "stop"
         _, minimizes, maximizes = proven
@@ -345,6 +350,11 @@ class SupportLP:
         whose objective sums one end per block, up to LOCAL_COLUMNS columns an LP; rounds take
         the next end of each block. Subtrees of more than LOCAL_COLUMNS columns are left to
         the LPs over the whole system.
+
+        Where no supporting point reaches a bound yet, the round moves the last supporting
+        vertex on the same blocks (:meth:`_reach_locally`), for as long as such a round settles
+        SETTLE_SHARE of its ends at this height. Bounds are kept from height to height
+        (``_Ends.bound_low``, ``bound_high``).
         """
         tree = self.model.tree
         n = self.n_nodes
@@ -357,6 +367,7 @@ class SupportLP:
             root[deep] = tree.parent[root[deep]]
         deep &= size[root] <= LOCAL_COLUMNS
         ends.tried[:] = False
+        reaching = ends.point is not None  # while restrictions settle enough ends
         while not ends.done and time.perf_counter() < deadline:
             node, maximize = ends.open_pairs()
             keep = deep[node]
@@ -377,13 +388,9 @@ class SupportLP:
                 if start[k] >= reach and (total == 0 or total + size[top[k]] <= LOCAL_COLUMNS):
                     chosen[k], reach, total = True, int(stop[k]), total + int(size[top[k]])
             node, maximize, top = node[chosen], maximize[chosen], top[chosen]
-            tops = top[np.argsort(tree.event_start[top])]
-            k = np.maximum(
-                np.searchsorted(tree.event_start[tops], tree.event_start, "right") - 1, 0
-            )
-            inside = tree.event_start[tops[k]] <= tree.event_start
-            inside &= tree.event_stop <= tree.event_stop[tops[k]]
-            inside &= tree.time >= tree.time[tops[k]]
+            left = max(0.0, deadline - time.perf_counter())
+            options = SolveOptions(feasibility_tol=self.tolerance, time_limit=left)
+            _, _, inside = _blocks(tree, top)
             cols = np.nonzero(inside[col_node])[0]
             rows = np.nonzero(inside[row_top])[0]
             where = np.searchsorted(cols, node)
@@ -400,15 +407,98 @@ class SupportLP:
                 col_upper=col_upper,
                 maximize=False,
             )
-            left = max(0.0, deadline - time.perf_counter())
-            options = SolveOptions(feasibility_tol=self.tolerance, time_limit=left)
             sol = self.solver.solve(relaxed, options)
             if sol.status != "optimal" or sol.x is None or _violation(relaxed, sol.x) > tolerance:
                 ends.give_up(node, maximize)
                 continue
             bound = sol.x[where]
             bound[maximize & (bound >= cap * (1.0 - 1e-9))] = np.inf
-            ends.settle_by_bound(node, maximize, bound)
+            ends.bound(node, maximize, bound)
+            open_ = ~ends.settle_met(node, maximize)
+            if reaching and open_.any():
+                # no supporting point reached the bound yet: move the last vertex there
+                self._reach_locally(ends, top[open_], node[open_], maximize[open_], cap, options)
+                met = ends.settle_met(node[open_], maximize[open_])
+                reaching = met.mean() >= SETTLE_SHARE
+                open_[open_] = ~met
+            ends.give_up(node[open_], maximize[open_])
+
+    def _reach_locally(
+        self,
+        ends: _Ends,
+        top: NDArray[np.int64],
+        node: NDArray[np.int64],
+        maximize: NDArray[np.bool_],
+        cap: float,
+        options: SolveOptions,
+    ) -> None:
+        """Supporting points that differ from ``ends.point`` only on one subtree and the path
+        above it: the end ``node[j]`` is optimized over the columns of subtree(``top[j]``) and
+        of its ancestors, every other column kept at ``ends.point``.
+
+        The subtrees are disjoint. Each is one block, a restriction of the system with its own
+        copy of the path and of the rows it shares with other blocks: each block's solution,
+        with ``ends.point`` elsewhere, is a supporting point, and every p(n) in it is reached.
+        """
+        tree = self.model.tree
+        tops, block_of, inside = _blocks(tree, np.unique(top))
+        block = block_of[node]
+        n_blocks = tops.size
+        member = [np.nonzero(inside)[0], block_of[inside]]
+        up = tree.parent[tops]
+        blocks = np.arange(n_blocks)
+        while (up >= 0).any():
+            keep = up >= 0
+            member[0] = np.concatenate([member[0], up[keep]])
+            member[1] = np.concatenate([member[1], blocks[keep]])
+            up, blocks = tree.parent[up[keep]], blocks[keep]
+        free_node, free_block = member
+        # the columns of those nodes, block by block
+        start, count = self._node_columns()
+        width = count[free_node]
+        col_block = np.repeat(free_block, width)
+        offsets = np.arange(int(width.sum())) - np.repeat(np.cumsum(width) - width, width)
+        cols = self._by_node[np.repeat(start[free_node], width) + offsets]
+        order = np.lexsort((cols, col_block))
+        cols, col_block = cols[order], col_block[order]
+        x0 = ends.point
+        sub = sp.csc_array(self.lp.A)[:, cols].tocoo()
+        key = sub.row.astype(np.int64) * n_blocks + col_block[sub.col]
+        keys, row = np.unique(key, return_inverse=True)
+        rows = keys // n_blocks
+        # each row copy keeps the columns of other blocks and of the rest at ends.point
+        own = np.bincount(row, weights=sub.data * x0[cols[sub.col]], minlength=keys.size)
+        shift = (self.lp.A @ x0)[rows] - own
+        target = np.searchsorted(col_block * self.lp.n_cols + cols, block * self.lp.n_cols + node)
+        c = np.zeros(cols.size)
+        c[target] = np.where(maximize, -1.0, 1.0)
+        col_upper = self.lp.col_upper[cols].copy()
+        col_upper[target[maximize]] = np.minimum(col_upper[target[maximize]], cap)
+        restricted = LinearProgram(
+            c=c,
+            A=sp.csc_array((sub.data, (row, sub.col)), shape=(keys.size, cols.size)),
+            row_lower=self.lp.row_lower[rows] - shift,
+            row_upper=self.lp.row_upper[rows] - shift,
+            col_lower=self.lp.col_lower[cols],
+            col_upper=col_upper,
+            maximize=False,
+        )
+        sol = self.solver.solve(restricted, options)
+        if sol.status != "optimal" or sol.x is None:
+            return
+        if _violation(restricted, sol.x) > self._zero():
+            return
+        prices = cols < self.n_nodes
+        ends.reach_at(cols[prices], sol.x[prices])
+
+    def _node_columns(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+        """Where every node's columns start in ``_by_node`` (the columns ordered by node),
+        and how many it has."""
+        _, col_node, _, _ = self._subtrees()
+        if self._by_node is None:
+            self._by_node = np.argsort(col_node, kind="stable")
+        count = np.bincount(col_node, minlength=self.n_nodes)
+        return np.cumsum(count) - count, count
 
     def _subtrees(
         self,
@@ -473,6 +563,9 @@ class _Ends:
         self.reached_low = np.full(n, np.inf)
         self.reached_high = np.full(n, -np.inf)
         self.tried = np.zeros((2, n), dtype=bool)  # open ends a local relaxation left open
+        self.point: NDArray[np.float64] | None = None  # a supporting point (all columns)
+        self.bound_low = np.full(n, -np.inf)  # every supporting point has p ≥ bound_low
+        self.bound_high = np.full(n, np.inf)  # and p ≤ bound_high
         self.tolerance = tolerance
 
     @property
@@ -498,6 +591,11 @@ class _Ends:
         np.minimum(self.reached_low, price, out=self.reached_low)
         np.maximum(self.reached_high, price, out=self.reached_high)
 
+    def reach_at(self, node: NDArray[np.int64], price: NDArray[np.float64]) -> None:
+        """Some supporting point has p(``node[j]``) = ``price[j]`` (a node may repeat)."""
+        np.minimum.at(self.reached_low, node, price)
+        np.maximum.at(self.reached_high, node, price)
+
     def open_pairs(self, untried_only: bool = True) -> tuple[NDArray[np.int64], NDArray[np.bool_]]:
         """Open ends (not yet tried by a local relaxation, by default): nodes, and True for a
         high end."""
@@ -507,20 +605,38 @@ class _Ends:
             np.zeros(low.size, bool), np.ones(high.size, bool)
         ]
 
-    def settle_by_bound(
+    def bound(
         self, node: NDArray[np.int64], high: NDArray[np.bool_], bound: NDArray[np.float64]
     ) -> None:
-        """``bound`` bounds each end from outside (above a high end, below a low end): an end a
-        supporting point reaches to within the tolerance is settled there; the others are
-        marked tried."""
+        """``bound`` bounds each end from outside: above a high end, below a low end."""
+        np.minimum.at(self.bound_high, node[high], bound[high])
+        np.maximum.at(self.bound_low, node[~high], bound[~high])
+
+    def settle_met(self, node: NDArray[np.int64], high: NDArray[np.bool_]) -> NDArray[np.bool_]:
+        """Settle the ends a supporting point reaches to within the tolerance of their bound
+        from outside; True where settled."""
         reached = np.where(high, self.reached_high[node], self.reached_low[node])
+        bound = np.where(high, self.bound_high[node], self.bound_low[node])
         met = np.where(high, bound <= reached + self.tolerance, bound >= reached - self.tolerance)
         self.settle_high(node[met & high], reached[met & high])
         self.settle_low(node[met & ~high], reached[met & ~high])
-        self.give_up(node[~met], high[~met])
+        return met
 
     def give_up(self, node: NDArray[np.int64], high: NDArray[np.bool_]) -> None:
         self.tried[high.astype(np.int64), node] = True
+
+
+def _blocks(
+    tree: ScenarioTree, top: NDArray[np.int64]
+) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.bool_]]:
+    """Disjoint subtrees: their top nodes ordered by scenario, for every node the index of the
+    subtree holding it (where it is inside one), and whether it is inside one."""
+    tops = top[np.argsort(tree.event_start[top])]
+    k = np.maximum(np.searchsorted(tree.event_start[tops], tree.event_start, "right") - 1, 0)
+    inside = tree.event_start[tops[k]] <= tree.event_start
+    inside &= tree.event_stop <= tree.event_stop[tops[k]]
+    inside &= tree.time >= tree.time[tops[k]]
+    return tops, k, inside
 
 
 def _violation(lp: LinearProgram, x: NDArray[np.float64]) -> float:
