@@ -188,7 +188,7 @@ class SupportLP:
         self._layout: (
             tuple[sp.csr_array, NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]] | None
         ) = None
-        self._by_node: NDArray[np.int64] | None = None
+        self._by_node: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]] | None = None
         self.solves = 0  # LPs solved so far
 
     def _solve(self, c: NDArray[np.float64], maximize: bool):
@@ -440,6 +440,9 @@ class SupportLP:
         copy of the path and of the rows it shares with other blocks: each block's solution,
         with ``ends.point`` elsewhere, is a supporting point, and every p(n) in it is reached.
         """
+        x0 = ends.point
+        if x0 is None:
+            return
         tree = self.model.tree
         tops, block_of, inside = _blocks(tree, np.unique(top))
         block = block_of[node]
@@ -454,14 +457,13 @@ class SupportLP:
             up, blocks = tree.parent[up[keep]], blocks[keep]
         free_node, free_block = member
         # the columns of those nodes, block by block
-        start, count = self._node_columns()
+        by_node, start, count = self._node_columns()
         width = count[free_node]
         col_block = np.repeat(free_block, width)
         offsets = np.arange(int(width.sum())) - np.repeat(np.cumsum(width) - width, width)
-        cols = self._by_node[np.repeat(start[free_node], width) + offsets]
+        cols = by_node[np.repeat(start[free_node], width) + offsets]
         order = np.lexsort((cols, col_block))
         cols, col_block = cols[order], col_block[order]
-        x0 = ends.point
         sub = sp.csc_array(self.lp.A)[:, cols].tocoo()
         key = sub.row.astype(np.int64) * n_blocks + col_block[sub.col]
         keys, row = np.unique(key, return_inverse=True)
@@ -491,14 +493,14 @@ class SupportLP:
         prices = cols < self.n_nodes
         ends.reach_at(cols[prices], sol.x[prices])
 
-    def _node_columns(self) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-        """Where every node's columns start in ``_by_node`` (the columns ordered by node),
-        and how many it has."""
-        _, col_node, _, _ = self._subtrees()
+    def _node_columns(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
+        """The columns ordered by node, where every node's columns start in that order, and
+        how many it has."""
         if self._by_node is None:
-            self._by_node = np.argsort(col_node, kind="stable")
-        count = np.bincount(col_node, minlength=self.n_nodes)
-        return np.cumsum(count) - count, count
+            _, col_node, _, _ = self._subtrees()
+            count = np.bincount(col_node, minlength=self.n_nodes).astype(np.int64)
+            self._by_node = (np.argsort(col_node, kind="stable"), np.cumsum(count) - count, count)
+        return self._by_node
 
     def _subtrees(
         self,
