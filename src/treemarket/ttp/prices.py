@@ -394,18 +394,14 @@ class SupportLP:
             cols = np.nonzero(inside[col_node])[0]
             rows = np.nonzero(inside[row_top])[0]
             where = np.searchsorted(cols, node)
-            c = np.zeros(cols.size)
-            c[where] = np.where(maximize, -1.0, 1.0)
-            col_upper = self.lp.col_upper[cols].copy()
-            col_upper[where[maximize]] = np.minimum(col_upper[where[maximize]], cap)
-            relaxed = LinearProgram(
-                c=c,
-                A=sp.csc_array(A[rows][:, cols]),
-                row_lower=self.lp.row_lower[rows],
-                row_upper=self.lp.row_upper[rows],
-                col_lower=self.lp.col_lower[cols],
-                col_upper=col_upper,
-                maximize=False,
+            relaxed = self._ends_lp(
+                cols,
+                where,
+                maximize,
+                cap,
+                A[rows][:, cols],
+                self.lp.row_lower[rows],
+                self.lp.row_upper[rows],
             )
             sol = self.solver.solve(relaxed, options)
             if sol.status != "optimal" or sol.x is None or _violation(relaxed, sol.x) > tolerance:
@@ -472,18 +468,14 @@ class SupportLP:
         own = np.bincount(row, weights=sub.data * x0[cols[sub.col]], minlength=keys.size)
         shift = (self.lp.A @ x0)[rows] - own
         target = np.searchsorted(col_block * self.lp.n_cols + cols, block * self.lp.n_cols + node)
-        c = np.zeros(cols.size)
-        c[target] = np.where(maximize, -1.0, 1.0)
-        col_upper = self.lp.col_upper[cols].copy()
-        col_upper[target[maximize]] = np.minimum(col_upper[target[maximize]], cap)
-        restricted = LinearProgram(
-            c=c,
-            A=sp.csc_array((sub.data, (row, sub.col)), shape=(keys.size, cols.size)),
-            row_lower=self.lp.row_lower[rows] - shift,
-            row_upper=self.lp.row_upper[rows] - shift,
-            col_lower=self.lp.col_lower[cols],
-            col_upper=col_upper,
-            maximize=False,
+        restricted = self._ends_lp(
+            cols,
+            target,
+            maximize,
+            cap,
+            sp.csc_array((sub.data, (row, sub.col)), shape=(keys.size, cols.size)),
+            self.lp.row_lower[rows] - shift,
+            self.lp.row_upper[rows] - shift,
         )
         sol = self.solver.solve(restricted, options)
         if sol.status != "optimal" or sol.x is None:
@@ -492,6 +484,32 @@ class SupportLP:
             return
         prices = cols < self.n_nodes
         ends.reach_at(cols[prices], sol.x[prices])
+
+    def _ends_lp(
+        self,
+        cols: NDArray[np.int64],
+        target: NDArray[np.int64],
+        maximize: NDArray[np.bool_],
+        cap: float,
+        A: sp.sparray,
+        row_lower: NDArray[np.float64],
+        row_upper: NDArray[np.float64],
+    ) -> LinearProgram:
+        """min Σ p(target) for low ends − Σ p(target) for high ends, these capped at ``cap``,
+        over the columns ``cols`` of the system (``target`` indexes ``cols``) and rows ``A``."""
+        c = np.zeros(cols.size)
+        c[target] = np.where(maximize, -1.0, 1.0)
+        col_upper = self.lp.col_upper[cols].copy()
+        col_upper[target[maximize]] = np.minimum(col_upper[target[maximize]], cap)
+        return LinearProgram(
+            c=c,
+            A=sp.csc_array(A),
+            row_lower=row_lower,
+            row_upper=row_upper,
+            col_lower=self.lp.col_lower[cols],
+            col_upper=col_upper,
+            maximize=False,
+        )
 
     def _node_columns(self) -> tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]]:
         """The columns ordered by node, where every node's columns start in that order, and
