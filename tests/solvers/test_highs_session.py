@@ -1,0 +1,58 @@
+"""The HiGHS session's choice of simplex for a new objective never changes the optimum."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+import treemarket.solvers.highs as highs_backend
+from treemarket.solvers import LinearProgram, get_solver
+
+
+def _covering_lp(seed: int, rows: int = 1_500, cols: int = 2_500) -> LinearProgram:
+    """min c·x over A x ≥ A·½, 0 ≤ x ≤ 1 (x = ½ is feasible)."""
+    rng = np.random.default_rng(seed)
+    A = sp.random_array((rows, cols), density=0.004, rng=rng, format="csc")
+    A = sp.csc_array(A + sp.eye_array(rows, cols, format="csc"))
+    return LinearProgram(
+        c=rng.uniform(0.0, 1.0, cols),
+        A=A,
+        row_lower=0.5 * (A @ np.ones(cols)),
+        row_upper=np.full(rows, np.inf),
+        col_lower=np.zeros(cols),
+        col_upper=np.ones(cols),
+        maximize=False,
+    )
+
+
+class _CountingHighs:
+    """A HiGHS instance that counts the bases set on it (the hand-over to primal simplex)."""
+
+    def __init__(self, h):
+        self.h = h
+        self.bases_set = 0
+
+    def setBasis(self, basis):  # noqa: N802 (HiGHS's name)
+        self.bases_set += 1
+        return self.h.setBasis(basis)
+
+    def __getattr__(self, name):
+        return getattr(self.h, name)
+
+
+def test_a_dual_simplex_out_of_time_hands_over_to_primal_with_the_same_optimum(monkeypatch):
+    monkeypatch.setattr(highs_backend, "DUAL_SECONDS", 0.0)  # every dual run stops at once
+    lp = _covering_lp(0)
+    session = get_solver("highs").session(lp)
+    spy = _CountingHighs(session.h)
+    session.h = spy
+    rng = np.random.default_rng(1)
+    for _ in range(4):
+        c = rng.uniform(0.0, 1.0, lp.n_cols)
+        found = session.solve_with_objective(c, maximize=False)
+        alone = get_solver("highs").solve(dataclasses.replace(lp, c=c))
+        assert found.status == alone.status == "optimal"
+        assert found.objective == pytest.approx(alone.objective, rel=1e-9)
+        assert np.all(lp.A @ found.x >= lp.row_lower - 1e-7)
+    assert spy.bases_set >= 3  # the three warm solves each handed over
