@@ -300,12 +300,15 @@ class SupportLP:
         c = np.zeros(self.lp.n_cols)
         nodes, is_high = ends.open_pairs(untried_only=False)
         for node, maximize in zip(nodes.tolist(), is_high.tolist(), strict=True):
+            if not (ends.high_open if maximize else ends.low_open)[node]:
+                continue  # met its bound at an earlier end's optimum
             if time.perf_counter() > deadline:
                 raise SolverError(f"not finished within {late}")
             c[node] = 1.0
-            value = self._node_optimum(c, node, maximize)
+            value = self._node_optimum(c, node, maximize, ends)
             c[node] = 0.0
             (ends.settle_high if maximize else ends.settle_low)(node, value)
+            ends.settle_met(*ends.open_pairs(untried_only=False))
         # p ≥ 0: a solver's −1e-12 within its tolerance is 0
         return PriceRanges(
             low=_clean(np.maximum(ends.low, 0.0) + 0.0),
@@ -546,8 +549,11 @@ class SupportLP:
         largest = float(np.abs(self.model.values).max(initial=0.0))
         return max(ZERO_PRICE, self.tolerance) * max(1.0, largest)
 
-    def _node_optimum(self, c: NDArray[np.float64], node: int, maximize: bool) -> float:
-        """min or max of p(node) (``c`` its unit vector); inf when unbounded."""
+    def _node_optimum(
+        self, c: NDArray[np.float64], node: int, maximize: bool, ends: _Ends | None = None
+    ) -> float:
+        """min or max of p(node) (``c`` its unit vector); inf when unbounded. The optimal
+        point is a supporting point: ``ends`` (if given) keeps every price it reaches."""
         sol = self._solve_feasible(c, maximize)
         if sol.status == "unbounded":
             return np.inf
@@ -565,6 +571,8 @@ class SupportLP:
                     f"the price range LP at node {node} ended {sol.status}, off the system by "
                     f"{off:.1e}"
                 )
+        if ends is not None:
+            ends.reach(sol.x[: self.n_nodes])
         return max(0.0, float(sol.x[node]))
 
 
