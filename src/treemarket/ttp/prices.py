@@ -37,8 +37,9 @@ ZERO_PRICE = 1e-9  # the smallest tolerance of a zero price, relative to the lar
 SETTLE_SHARE = 0.1
 #: heights of the ancestors whose subtrees bound an end locally (SupportLP.ranges, step 3)
 LOCAL_HEIGHTS = (1, 2, 3, 4)
-#: the most columns of one local relaxation LP (ranges, step 3)
+#: the most columns of one local LP (ranges, step 3), and at most this share of the system's
 LOCAL_COLUMNS = 9_000
+LOCAL_SHARE = 0.25
 
 
 class OutOfTime(SolverError):
@@ -350,9 +351,10 @@ class SupportLP:
         A row of the system ties a node to its children, so the rows whose top node lies in
         subtree(a) involve subtree(a) alone: keeping just those relaxes the system, and its
         min/max of p(n) bound the true ones. Disjoint subtrees are independent blocks of one LP
-        whose objective sums one end per block, up to LOCAL_COLUMNS columns an LP; rounds take
-        the next end of each block. Subtrees of more than LOCAL_COLUMNS columns are left to
-        the LPs over the whole system.
+        whose objective sums one end per block, up to LOCAL_COLUMNS columns an LP (and a
+        LOCAL_SHARE of the system's: a larger one costs as much as the LP over the whole
+        system); rounds take the next end of each block. Larger subtrees are left to the LPs
+        over the whole system.
 
         Where no supporting point reaches a bound yet, the round moves the last supporting
         vertex on the same blocks (:meth:`_reach_locally`), for as long as such a round settles
@@ -368,7 +370,8 @@ class SupportLP:
         deep = tree.time >= height
         for _ in range(height):
             root[deep] = tree.parent[root[deep]]
-        deep &= size[root] <= LOCAL_COLUMNS
+        most = min(LOCAL_COLUMNS, int(LOCAL_SHARE * self.lp.n_cols))
+        deep &= size[root] <= most
         ends.tried[:] = False
         reaching = ends.point is not None  # while restrictions settle enough ends
         while not ends.done and time.perf_counter() < deadline:
@@ -378,7 +381,7 @@ class SupportLP:
             if node.size == 0:
                 return
             # one end per subtree, subtrees pairwise disjoint (scenario intervals), at most
-            # LOCAL_COLUMNS columns in all
+            # `most` columns in all
             order = np.lexsort((node, root[node]))
             node, maximize = node[order], maximize[order]
             first = np.r_[True, root[node][1:] != root[node][:-1]]
@@ -388,7 +391,7 @@ class SupportLP:
             chosen = np.zeros(top.size, dtype=bool)
             reach, total = -1, 0
             for k in np.lexsort((tree.time[top], start)).tolist():
-                if start[k] >= reach and (total == 0 or total + size[top[k]] <= LOCAL_COLUMNS):
+                if start[k] >= reach and (total == 0 or total + size[top[k]] <= most):
                     chosen[k], reach, total = True, int(stop[k]), total + int(size[top[k]])
             node, maximize, top = node[chosen], maximize[chosen], top[chosen]
             left = max(0.0, deadline - time.perf_counter())
