@@ -449,15 +449,16 @@ class SupportLP:
         tops, block_of, inside = _blocks(tree, np.unique(top))
         block = block_of[node]
         n_blocks = tops.size
-        member = [np.nonzero(inside)[0], block_of[inside]]
-        up = tree.parent[tops]
-        blocks = np.arange(n_blocks)
+        # each block's nodes: its subtree, then its path up to the top
+        nodes, owners = [np.nonzero(inside)[0]], [block_of[inside]]
+        up, blocks = tree.parent[tops], np.arange(n_blocks)
         while (up >= 0).any():
             keep = up >= 0
-            member[0] = np.concatenate([member[0], up[keep]])
-            member[1] = np.concatenate([member[1], blocks[keep]])
-            up, blocks = tree.parent[up[keep]], blocks[keep]
-        free_node, free_block = member
+            up, blocks = up[keep], blocks[keep]
+            nodes.append(up)
+            owners.append(blocks)
+            up = tree.parent[up]
+        free_node, free_block = np.concatenate(nodes), np.concatenate(owners)
         # the columns of those nodes, block by block
         by_node, start, count = self._node_columns()
         width = count[free_node]
