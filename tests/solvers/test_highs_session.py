@@ -56,3 +56,22 @@ def test_a_dual_simplex_out_of_time_hands_over_to_primal_with_the_same_optimum(m
         assert found.objective == pytest.approx(alone.objective, rel=1e-9)
         assert np.all(lp.A @ found.x >= lp.row_lower - 1e-7)
     assert spy.bases_set >= 3  # the three warm solves each handed over
+
+
+def test_a_session_from_scratch_by_primal_simplex_reaches_the_same_optimum():
+    """``SolveOptions(simplex="primal")`` changes the method of the first solve only."""
+    from treemarket.solvers import SolveOptions
+
+    lp = _covering_lp(2)
+    c = np.random.default_rng(3).uniform(0.0, 1.0, lp.n_cols)
+    found = {}
+    for simplex in ("dual", "primal"):
+        session = get_solver("highs").session(lp, SolveOptions(simplex=simplex))
+        assert highs_backend._option_value(session.h, "simplex_strategy") == (
+            4 if simplex == "primal" else 1
+        )
+        found[simplex] = session.solve_with_objective(c, maximize=False)
+        assert found[simplex].status == "optimal"
+    assert found["primal"].objective == pytest.approx(found["dual"].objective, rel=1e-9)
+    alone = get_solver("highs").solve(dataclasses.replace(lp, c=c), SolveOptions(simplex="primal"))
+    assert alone.objective == pytest.approx(found["dual"].objective, rel=1e-9)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -107,6 +108,9 @@ class SolveOptions:
     optimality_tol: float = 1e-10
     threads: int = 1
     verbose: bool = False
+    #: the simplex method of an LP solved from scratch (a session's first solve included),
+    #: where the backend has the choice
+    simplex: Literal["dual", "primal"] = "dual"
 
 
 class Solver(ABC):

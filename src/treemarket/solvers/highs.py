@@ -246,6 +246,7 @@ def _solve_until(
             _incumbent(h, start.x)
     else:
         h.setOptionValue("solver", "simplex")
+        h.setOptionValue("simplex_strategy", 4 if options.simplex == "primal" else 1)
         if start is not None and start.row_duals is not None:
             crossover = _crossover(h, lp, start)
     _run_until(h, deadline)
@@ -267,6 +268,8 @@ class _HighsSession(SolverSession):
         self.deadline = time.monotonic() + options.time_limit  # every run stops there
         self.h = _highs(self.lp, options)
         self.h.setOptionValue("solver", "simplex")
+        self.primal_from_scratch = options.simplex == "primal"
+        self.h.setOptionValue("simplex_strategy", 4 if self.primal_from_scratch else 1)
         self.n = lp.n_cols
         self.index = np.arange(self.n, dtype=np.int32)
         self.changed = np.zeros(0, dtype=np.int64)  # columns whose bounds differ from the LP's
@@ -278,9 +281,11 @@ class _HighsSession(SolverSession):
         # columns, primal simplex goes on from there (one price range LP at 1.6·10^4 nodes:
         # half the time of dual simplex); otherwise dual simplex from the last basis (the
         # ranges' sum LPs: about half the time of solving them from scratch, on 3 families).
+        # From scratch: the method the options name.
         few = int(np.count_nonzero(c != self.cost)) <= FEW_COSTS
         warm = self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        self.h.setOptionValue("simplex_strategy", 4 if few and warm else 1)
+        primal = few if warm else self.primal_from_scratch
+        self.h.setOptionValue("simplex_strategy", 4 if primal else 1)
         self.cost = c.copy()
         self.h.changeColsCost(self.n, self.index, c)
         sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
