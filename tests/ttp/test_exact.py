@@ -121,7 +121,7 @@ def test_prices_that_do_not_certify_are_not_reported_as_supporting(monkeypatch):
 
     found = SupportLP.price_system
 
-    def shifted(self, objective, maximize):
+    def shifted(self, objective, maximize, accept=None):
         system = found(self, objective, maximize)
         if system is not None:
             system.price = system.price + 1.0
@@ -187,3 +187,70 @@ def test_a_mip_bound_is_not_proof_where_probabilities_are_below_the_tolerances(m
     assert any("not taken as proof" in note for note in sol.notes)
     assert not any("time limit" in note for note in sol.notes)
     assert sol.upper_bound <= lagrangian_bound(model, sol.prices.price) + 1e-12
+
+
+def _mip_welfare(model):
+    """[P0] solved by HiGHS's MIP alone (no LP first, no repair, no warm start)."""
+    from treemarket.solvers import SolveOptions, get_solver
+    from treemarket.ttp.formulation import build
+    from treemarket.ttp.model import expected_welfare
+
+    form = build(model, "path", integer=True)
+    sol = get_solver("highs").solve(form.lp, SolveOptions())
+    assert sol.status == "optimal"
+    return expected_welfare(model, np.round(form.assignment(sol.x)))
+
+
+@pytest.mark.parametrize("family, seed", [("skewed_probabilities", 2), ("markov_paths", 0)])
+def test_a_fractional_vertex_repaired_below_the_root_reaches_the_lp_bound(family, seed):
+    """Where probabilities are tiny and the LP's vertex is fractional only below the root,
+    re-solving its subtrees gave an integral point at the LP bound: optimal without a MIP,
+    and the same optimum as HiGHS's MIP alone."""
+    from treemarket.testing import zoo
+
+    model = zoo.make(family, 10_000, seed)
+    sol = solve_exact(model, price_ranges=False, merge_identical=False)
+    assert sol.stats["branch"].startswith("skipped: the LP's vertex, its subtrees re-solved")
+    assert sol.gap == 0.0 and sol.lp_integral.proven and sol.supported.proven
+    assert assignment_violations(model, sol.y) == []
+    assert sol.welfare == pytest.approx(_mip_welfare(model), rel=1e-9)
+
+
+def test_polish_re_solves_fractional_subtrees_and_rare_ones_only():
+    """With share 0 polish re-solves only the subtrees where y is fractional: an integral y
+    comes back unchanged, a fractional one integral, feasible and at least as good."""
+    from treemarket.ttp import exact
+    from treemarket.ttp.model import expected_welfare
+
+    rng = np.random.default_rng(11)
+    model = random_model(rng, horizon=4, buyers=3, branching=2, supply=1)
+    y = np.zeros_like(model.values)
+    assert np.array_equal(exact.polish(model, y, share=0.0), y)
+    leaf = int(model.tree.leaves[0])
+    y[0, leaf] = 0.5  # feasible for [P1], not for [P0]
+    polished = exact.polish(model, y, share=0.0)
+    assert np.array_equal(polished, np.round(polished))
+    assert assignment_violations(model, polished) == []
+    assert expected_welfare(model, polished) >= expected_welfare(model, y) - 1e-12
+    # outside the subtree (below the root) that holds the fractional leaf, nothing changed
+    top = leaf
+    while model.tree.time[top] > 1:
+        top = int(model.tree.parent[top])
+    outside = np.ones(model.tree.n_nodes, dtype=bool)
+    outside[model.tree.subtree(top)[1]] = False
+    assert np.array_equal(polished[:, outside], y[:, outside])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 3])
+def test_supporting_prices_where_probabilities_are_tiny(seed):
+    """skewed_probabilities at 3,000 pairs: seed 0's system was found only by dual simplex,
+    seed 1's only after re-solving the rare subtrees, seed 3's only after re-solving every
+    subtree; each must end with certified prices."""
+    from treemarket.testing import zoo
+
+    model = zoo.make("skewed_probabilities", 3_000, seed)
+    sol = solve_exact(model, price_ranges=False, merge_identical=False)
+    assert sol.supported.proven and sol.gap == 0.0
+    assert sol.stats["polished"]
+    assert check_optimality(model, sol.y, sol.prices.price, sol.prices.option_value).holds(1e-7)
+    assert sol.welfare == pytest.approx(_mip_welfare(model), rel=1e-9)

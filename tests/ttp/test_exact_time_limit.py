@@ -59,7 +59,7 @@ def test_without_a_time_limit_no_market_answer_is_computed_for_carry_over(monkey
 
 
 def test_prices_cut_off_by_the_time_limit_are_not_known(monkeypatch):
-    def out_of_time(self, objective, maximize):
+    def out_of_time(self, objective, maximize, accept=None):
         raise OutOfTime("the supporting prices were not found within the time limit")
 
     monkeypatch.setattr(SupportLP, "price_system", out_of_time)

@@ -32,7 +32,13 @@ from treemarket.ttp.formulation import Formulation, build, tree_has_tiny_nodes
 from treemarket.ttp.market.oracle import lagrangian_bound, valid_prices
 from treemarket.ttp.model import TTPModel, expected_welfare, integer_bound, welfare_grid
 from treemarket.ttp.optimality import check_optimality
-from treemarket.ttp.prices import OutOfTime, PriceRanges, SupportLP, revenue_weight
+from treemarket.ttp.prices import (
+    OutOfTime,
+    PriceRanges,
+    PriceSystem,
+    SupportLP,
+    revenue_weight,
+)
 from treemarket.ttp.reduction import merge_identical_buyers
 from treemarket.ttp.result import KKT_TOL, PROVEN_GAP, TTPSolution
 
@@ -54,6 +60,11 @@ ONE_CALL_COLUMNS = 1_000_000
 # this many seconds when the solve has no time limit
 NEIGHBOURHOOD_SHARE = 0.25
 NEIGHBOURHOOD_SECONDS = 30.0
+# polish re-solves a subtree whose probability, conditional on the last one re-solved above
+# it, is below this share (markov_paths, 10^5 pairs: every subtree, 2,023 LPs, 17.6 s, then
+# the prices in 3.8 s; below 1e-2, 434 LPs, 5.6 s, prices 4.8 s; below 1e-3, 3.1 s and
+# 11.7 s; below 1e-6, 1.6 s and no prices)
+POLISH_SHARE = 1e-2
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,7 @@ class _Assignment:
     stats: dict[str, Any]
     lp_certificate: float | None = None  # L(p) at the LP's duals: a bound on [P1] we checked
     mip_bound: float | None = None  # the MIP solver's (or branch and bound's) bound on [P0]
+    polished: bool = False  # y is the output of :func:`polish`
 
 
 def _use_warm_start(
@@ -134,11 +146,16 @@ def _optimal_assignment(
     timings: dict[str, float],
     warm_start: bool | None = False,
     progress: Progress | None = None,
+    repair: bool = True,
 ) -> _Assignment:
     """LP first; when its optimal vertex is fractional, branch and bound from the LP's basis,
     then (if that stalls) the backend's MIP from the best point found. ``options.time_limit``
     is the budget of the whole call: when it runs out the best assignment found is returned
-    with its proven bound (the market solver's, when even the LP did not finish)."""
+    with its proven bound (the market solver's, when even the LP did not finish).
+
+    With ``repair``, where node probabilities go below 1e-6 and the LP's vertex is integral at
+    the root, the vertex's subtrees are first re-solved (:func:`polish`): a fractional part
+    that only sits below the root can give an integral point at the LP bound."""
     deadline = time.perf_counter() + options.time_limit
     start = time.perf_counter()
     form = build(model, formulation, integer=False)
@@ -195,7 +212,7 @@ def _optimal_assignment(
     lp_bound = expected_welfare(model, y_lp)
     lp_price = _dual_prices(model, form, lp_sol.row_duals)
     certificate = None if lp_price is None else lagrangian_bound(model, lp_price)
-    fractional = bool(np.any(np.abs(y_lp - np.round(y_lp)) > INTEGRAL))
+    fractional = not _integral(y_lp)
     if not fractional:
         return _Assignment(np.round(y_lp), y_lp, lp_bound, False, None, {}, stats, certificate)
 
@@ -221,6 +238,26 @@ def _optimal_assignment(
         return _Assignment(
             np.round(market.y), y_lp, lp_bound, True, on_grid, proven, stats, certificate
         )
+    if repair and tree_has_tiny_nodes(model) and _integral(y_lp[:, model.tree.level(0)]):
+        # skewed_probabilities, 10^5 pairs: the LP's vertex fractional at 404 nodes of
+        # probability 7e-5 and less; re-solving its subtrees (14 s) reached the LP bound,
+        # where the MIP took 50 s and the prices then needed the same re-solve
+        repaired = polish(model, y_lp, formulation, backend, deadline)
+        if _integral(repaired):
+            repaired = np.round(repaired)
+            welfare = expected_welfare(model, repaired)
+            if on_grid - welfare <= PROVEN_GAP * max(1.0, abs(on_grid)):
+                timings["mip"] = timings.get("mip", 0.0) + time.perf_counter() - start
+                proven = {
+                    "nodes": 0,
+                    "branch": "skipped: the LP's vertex, its subtrees re-solved, reaches the "
+                    "LP bound",
+                }
+                return _Assignment(
+                    repaired, y_lp, lp_bound, True, on_grid, proven, stats, certificate, None, True
+                )
+            if market is None or welfare > expected_welfare(model, market.y):
+                first = repaired[form.col_buyer, form.col_node]
     if session is None:  # no branch and bound in this process: the MIP from the market's point
         x, bound = _completed(form, first), lp_sol.objective
         mip: dict[str, Any] = {"nodes": 0, "branch": "skipped"}
@@ -262,6 +299,18 @@ def _optimal_assignment(
     y = np.round(form.assignment(x))
     upper = min(on_grid, integer_bound(bound * form.scale, grid))
     return _Assignment(y, y_lp, lp_bound, True, upper, mip, stats, certificate, bound * form.scale)
+
+
+def _certifies(model: TTPModel, y: NDArray[np.float64], system: PriceSystem, tol: float) -> bool:
+    """Do the prices prove y optimal, L(p) ≤ W(y) + tol, and meet the optimality system node
+    by node to KKT_TOL?"""
+    if lagrangian_bound(model, system.price) - expected_welfare(model, y) > tol:
+        return False
+    return check_optimality(model, y, system.price, system.option_value).worst <= KKT_TOL
+
+
+def _integral(y: NDArray[np.float64]) -> bool:
+    return bool(np.all(np.abs(y - np.round(y)) <= INTEGRAL))
 
 
 def _neighbourhood(
@@ -333,35 +382,51 @@ def polish(
     formulation: str = "path",
     solver: Solver | str = "highs",
     deadline: float = np.inf,
+    share: float = POLISH_SHARE,
 ) -> NDArray[np.float64]:
-    """Re-solve every subtree with probabilities conditional on its root, top down.
+    """Re-solve subtrees with probabilities conditional on their root, top down.
 
     Given the opportunities entering a subtree, its problem is independent of the rest; solving
     it with conditional probabilities makes the decisions at its root well scaled. This repairs
     decisions in subtrees whose absolute probability is below the LP solver's tolerances (the
     welfare changes by at most their negligible mass), so that supporting prices can be found.
-    At ``deadline`` (``time.perf_counter()``) it stops, with the subtrees done so far.
+    A subtree is re-solved when its probability, conditional on the last subtree re-solved
+    above it (at first the whole tree), is below ``share`` (1: every subtree), or when ``y``
+    is fractional in it. At ``deadline`` (``time.perf_counter()``) it stops, with the subtrees
+    done so far.
     """
     backend = get_solver(solver) if isinstance(solver, str) else solver
     tree = model.tree
     y = y.copy()
     inner = int(tree.level_offsets[-2])
+    # fractional[n]: y is fractional somewhere in the subtree of n (when polish starts)
+    fractional = np.abs(y - np.round(y)).max(axis=0, initial=0.0) > INTEGRAL
+    for t in range(tree.horizon, 0, -1):
+        np.logical_or.at(fractional, tree.parent[tree.level(t)], fractional[tree.level(t)])
+    anchor = np.ones(tree.n_nodes)  # the probability of the last subtree re-solved above
     for node in range(int(tree.level_offsets[1]), inner):
         left = _left(deadline)
         if left <= 0:
             break
+        above = anchor[tree.parent[node]]
+        anchor[node] = above
+        if tree.prob[node] >= share * above and not fractional[node]:
+            continue
         path = tree.path_to(int(tree.parent[node]))
         z_before = model.counts - y[:, path].sum(axis=1)
         stock = 0
         if model.carry_over:
             stock = int(round(float(model.node_supply[path].sum() - y[:, path].sum())))
         sub, node_map = model.submodel(node, np.maximum(z_before, 0), stock)
+        if tree.prob[node] >= share * above and _integral(y[:, node_map]):
+            continue  # re-solved above: no longer fractional
         try:
             found = _optimal_assignment(
-                sub, formulation, backend, SolveOptions(time_limit=left), {}
+                sub, formulation, backend, SolveOptions(time_limit=left), {}, repair=False
             )
         except SolverError:  # out of time within the subtree: it keeps what it had
             break
+        anchor[node] = tree.prob[node]
         had = expected_welfare(sub, y[:, node_map])
         if expected_welfare(sub, found.y) >= had - PROVEN_GAP * max(1.0, abs(had)):
             y[:, node_map] = found.y  # (a subtree stopped by the deadline may do worse)
@@ -432,16 +497,29 @@ def solve_exact(
     timed_out = False  # the time limit ran out before the prices were known
     support = SupportLP(model, y, backend, _left(deadline))
     low_system = None
-    polished = False
+    polished = found.polished
     try:
-        if lp_bound - welfare <= tol:  # below the LP optimum no prices can support y
-            low_system = support.price_system(revenue_weight(model, y), maximize=False)
-        if low_system is None and lp_bound - welfare <= tol and tree_has_tiny_nodes(model):
-            y = polish(model, y, formulation, backend, deadline)
+        # below the LP optimum no prices can support y; where probabilities are tiny, a MIP's
+        # optimum is first re-solved in its rare subtrees (markov_paths, 10^5 pairs: 45 s to
+        # find no prices for the MIP's optimum, then 18 s of polish and 4 s)
+        tiny = tree_has_tiny_nodes(model)
+
+        def accept(system: PriceSystem) -> bool:
+            return _certifies(model, support.y, system, tol)
+
+        if lp_bound - welfare <= tol and (polished or not tiny or not found.fractional):
+            low_system = support.price_system(revenue_weight(model, y), False, accept)
+        shares = () if not tiny else (1.0,) if polished else (POLISH_SHARE, 1.0)
+        for share in shares:
+            if (low_system is not None and accept(low_system)) or lp_bound - welfare > tol:
+                break
+            # some systems were found only after re-solving every subtree, others only after
+            # re-solving fewer (skewed_probabilities, 3,000 pairs, seeds 1 and 3)
+            y = polish(model, y, formulation, backend, deadline, share)
             polished = True
             welfare = expected_welfare(model, y)
             support = SupportLP(model, y, backend, _left(deadline))
-            low_system = support.price_system(revenue_weight(model, y), maximize=False)
+            low_system = support.price_system(revenue_weight(model, y), False, accept)
     except OutOfTime:
         timed_out = True
     # the solver's prices are checked in float64: L(p) = W(y) (every buyer best-responds,

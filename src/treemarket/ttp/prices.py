@@ -17,7 +17,9 @@ the LP relaxation is fractional, no prices satisfy them for the integer optimum.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import scipy.sparse as sp
@@ -27,11 +29,14 @@ from treemarket.errors import SolverError
 from treemarket.scenario import ScenarioTree
 from treemarket.solvers import LinearProgram, Solver, get_solver
 from treemarket.solvers.base import SolveOptions, SolverSession
-from treemarket.ttp.formulation import candidate_mask, subtree_mask
+from treemarket.ttp.formulation import candidate_mask, subtree_mask, tree_has_tiny_nodes
 from treemarket.ttp.model import TTPModel
 
 POSITIVE = 1e-7  # an LP value above this counts as positive (sold, held, bought)
 TOLERANCES = (1e-9, 1e-7)  # feasibility tolerances tried for the supporting prices
+#: where node probabilities go below 1e-6 only the looser one: the system was infeasible at
+#: 1e-9 on both such families of the zoo (and took 10-56 s to be found so)
+TINY_TOLERANCES = (1e-7,)
 ZERO_PRICE = 1e-9  # the smallest tolerance of a zero price, relative to the largest value
 #: steps 2 and 3 of the price ranges go on while a round settles this share of the open ends
 SETTLE_SHARE = 0.1
@@ -184,7 +189,15 @@ class SupportLP:
             maximize=False,
         )
         self.n_nodes = n_nodes
-        self.tolerance = TOLERANCES[0]
+        # with tiny probabilities either simplex method may fail on the system where the other
+        # finds it: dual simplex stalled on skewed_probabilities at 10^5 pairs (no prices in
+        # 60 s; primal: 12 s), primal declared small ones infeasible (dual: 0.1 s)
+        tiny = tree_has_tiny_nodes(model)
+        self.tolerances = TINY_TOLERANCES if tiny else TOLERANCES
+        self.methods: tuple[Literal["dual", "primal"], ...] = (
+            ("primal", "dual") if tiny else ("dual",)
+        )
+        self.tolerance, self.simplex = self.tolerances[0], self.methods[0]
         self._session: SolverSession | None = None
         self._layout: (
             tuple[sp.csr_array, NDArray[np.int64], NDArray[np.int64], NDArray[np.int64]] | None
@@ -196,7 +209,9 @@ class SupportLP:
         self.solves += 1
         if self._session is None:
             left = max(0.0, self.deadline - time.perf_counter())
-            options = SolveOptions(feasibility_tol=self.tolerance, time_limit=left)
+            options = SolveOptions(
+                feasibility_tol=self.tolerance, time_limit=left, simplex=self.simplex
+            )
             self._session = self.solver.session(self.lp, options)
         return self._session.solve_with_objective(c, maximize)
 
@@ -204,31 +219,44 @@ class SupportLP:
         """:meth:`_solve`, again at the looser tolerance when the system (known to be
         feasible) is found infeasible or the solver fails at the tighter one."""
         sol = self._solve(c, maximize)
-        if sol.status in ("error", "infeasible") and self.tolerance < TOLERANCES[-1]:
-            self.tolerance, self._session = TOLERANCES[-1], None
+        if sol.status in ("error", "infeasible") and self.tolerance < self.tolerances[-1]:
+            self.tolerance, self._session = self.tolerances[-1], None
             sol = self._solve(c, maximize)
         return sol
 
-    def price_system(self, objective: NDArray[np.float64], maximize: bool) -> PriceSystem | None:
+    def price_system(
+        self,
+        objective: NDArray[np.float64],
+        maximize: bool,
+        accept: Callable[[PriceSystem], bool] | None = None,
+    ) -> PriceSystem | None:
         """The supporting prices optimizing ``objective · p``; None when no prices support y.
 
         Solved from scratch (a warm start from another objective was slower here), at the
         feasibility tolerance 1e-9 first, then 1e-7 (per-node units): with node probabilities
-        near the solver's resolution the system can be feasible at a single point only.
+        near the solver's resolution the system can be feasible at a single point only. Where
+        they go below 1e-6, at 1e-7 alone, by primal simplex, then by dual simplex. With
+        ``accept``, the first system it accepts (the next tolerance or method is tried after
+        one it rejects), else the last one found.
         ``tolerance`` keeps the one that worked. :class:`OutOfTime` when the system's time
         limit ran out first (then nothing is known about the prices).
         """
         c = np.zeros(self.lp.n_cols)
         top = float(np.abs(objective).max()) if objective.size else 0.0
         c[: self.n_nodes] = objective / top if top > 0 else objective
-        for tolerance in TOLERANCES:
-            self.tolerance, self._session = tolerance, None
-            sol = self._solve(c, maximize)
-            if sol.status == "optimal" and sol.x is not None:
-                return self._system(sol.x)
-            if sol.status == "time_limit":
-                raise OutOfTime("the supporting prices were not found within the time limit")
-        return None
+        rejected = None
+        for tolerance in self.tolerances:
+            for simplex in self.methods:
+                self.tolerance, self.simplex, self._session = tolerance, simplex, None
+                sol = self._solve(c, maximize)
+                if sol.status == "optimal" and sol.x is not None:
+                    system = self._system(sol.x)
+                    if accept is None or accept(system):
+                        return system
+                    rejected = system
+                if sol.status == "time_limit":
+                    raise OutOfTime("the supporting prices were not found within the time limit")
+        return rejected
 
     def feasible(self) -> bool:
         """Do supporting prices exist at all?"""
