@@ -53,8 +53,8 @@ docs: install $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
 
 lint: install
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks docs/tutorial.ipynb
+	$(BIN)/ruff format --check src tests benchmarks docs/tutorial.ipynb
 
 typecheck: install
 	$(BIN)/mypy
