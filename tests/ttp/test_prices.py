@@ -265,3 +265,26 @@ def test_an_unbounded_sum_of_highs_leaves_the_lows_to_the_vertices(seed, monkeyp
     assert outcomes[after:] and not any(highs for _, highs in outcomes[after:])  # lows alone
     assert np.isinf(found.high).any()
     _assert_ranges_match(model, found, *one_lp_per_node(support))
+
+
+def test_a_price_system_the_caller_rejects_sends_it_to_the_next_tolerance():
+    """``accept`` sees each system found; after rejecting them all the caller gets the last,
+    with the tolerance it was found at (and None only when none was found)."""
+    from treemarket.ttp.prices import TOLERANCES, revenue_weight
+
+    model = weather()
+    y = solve_exact(model, price_ranges=False).y
+    seen = []
+
+    def reject(system):
+        seen.append(system.price.copy())
+        return False
+
+    support = SupportLP(model, y)
+    system = support.price_system(revenue_weight(model, y), False, reject)
+    assert len(seen) == len(TOLERANCES) and system is not None
+    assert support.tolerance == TOLERANCES[-1]
+    support = SupportLP(model, y)
+    first = support.price_system(revenue_weight(model, y), False, lambda system: True)
+    assert support.tolerance == TOLERANCES[0]
+    np.testing.assert_allclose(first.price, seen[0])

@@ -253,10 +253,13 @@ class SupportLP:
                     system = self._system(sol.x)
                     if accept is None or accept(system):
                         return system
-                    rejected = system
+                    rejected = (system, tolerance)
                 if sol.status == "time_limit":
                     raise OutOfTime("the supporting prices were not found within the time limit")
-        return rejected
+        if rejected is None:
+            return None
+        system, self.tolerance = rejected
+        return system
 
     def feasible(self) -> bool:
         """Do supporting prices exist at all?"""
