@@ -45,6 +45,8 @@ LOCAL_HEIGHTS = (1, 2, 3, 4)
 #: the most columns of one local LP (ranges, step 3), and at most this share of the system's
 LOCAL_COLUMNS = 9_000
 LOCAL_SHARE = 0.25
+#: a round of local LPs over fewer subtrees than this takes each one's ends on its own sessions
+SESSION_BLOCKS = 3
 
 
 class OutOfTime(SolverError):
@@ -390,7 +392,11 @@ class SupportLP:
         Where no supporting point reaches a bound yet, the round moves the last supporting
         vertex on the same blocks (:meth:`_reach_locally`), for as long as such a round settles
         SETTLE_SHARE of its ends at this height. Bounds are kept from height to height
-        (``_Ends.bound_low``, ``bound_high``).
+        (``_Ends.bound_low``, ``bound_high``). Where fewer than SESSION_BLOCKS subtrees fit in a
+        round (large subtrees), each one's open ends go one after the other through its own
+        relaxation and restriction, each a session re-solved per end (:meth:`_local_block`):
+        wide_shallow at 10^5 pairs (subtrees of 4,600 columns, two to a round) took 24 s in
+        rounds, 7 s so (benchmarks/README.md).
         """
         tree = self.model.tree
         n = self.n_nodes
@@ -427,6 +433,15 @@ class SupportLP:
             node, maximize, top = node[chosen], maximize[chosen], top[chosen]
             left = max(0.0, deadline - time.perf_counter())
             options = SolveOptions(feasibility_tol=self.tolerance, time_limit=left)
+            if top.size < SESSION_BLOCKS:
+                # few subtrees fit: every open end of each, one after the other, on sessions
+                for block in top.tolist():
+                    mine, high = ends.open_pairs()
+                    keep = deep[mine] & (root[mine] == block)
+                    reaching = self._local_block(
+                        ends, block, mine[keep], high[keep], reaching, options
+                    )
+                continue
             _, _, inside = _blocks(tree, top)
             cols = np.nonzero(inside[col_node])[0]
             rows = np.nonzero(inside[row_top])[0]
@@ -469,16 +484,44 @@ class SupportLP:
         above it: the end ``node[j]`` is optimized over the columns of subtree(``top[j]``) and
         of its ancestors, every other column kept at ``ends.point``.
 
-        The subtrees are disjoint. Each is one block, a restriction of the system with its own
-        copy of the path and of the rows it shares with other blocks: each block's solution,
-        with ``ends.point`` elsewhere, is a supporting point, and every p(n) in it is reached.
+        The subtrees are disjoint. Each is one block (:meth:`_restriction`): each block's
+        solution, with ``ends.point`` elsewhere, is a supporting point, and every p(n) in it is
+        reached.
         """
         x0 = ends.point
         if x0 is None:
             return
         tree = self.model.tree
-        tops, block_of, inside = _blocks(tree, np.unique(top))
-        block = block_of[node]
+        _, block_of, _ = _blocks(tree, np.unique(top))
+        cols, col_block, A, row_lower, row_upper = self._restriction(np.unique(top), x0)
+        target = np.searchsorted(
+            col_block * self.lp.n_cols + cols, block_of[node] * self.lp.n_cols + node
+        )
+        restricted = self._ends_lp(cols, target, maximize, cap, A, row_lower, row_upper)
+        sol = self.solver.solve(restricted, options)
+        if sol.status != "optimal" or sol.x is None:
+            return
+        if _violation(restricted, sol.x) > self._zero():
+            return
+        prices = cols < self.n_nodes
+        ends.reach_at(cols[prices], sol.x[prices])
+
+    def _restriction(
+        self, top: NDArray[np.int64], x0: NDArray[np.float64]
+    ) -> tuple[
+        NDArray[np.int64],
+        NDArray[np.int64],
+        sp.csc_array,
+        NDArray[np.float64],
+        NDArray[np.float64],
+    ]:
+        """The system restricted to the columns of subtree(``top[k]``) and of its ancestors,
+        one block per subtree (``top`` disjoint subtrees), every other column kept at ``x0``:
+        each block has its own copy of the path and of the rows it shares with other blocks.
+        Returns the columns (block by block, in order within a block), their blocks (in the
+        order of :func:`_blocks`), and the rows."""
+        tree = self.model.tree
+        tops, block_of, inside = _blocks(tree, top)
         n_blocks = tops.size
         # each block's nodes: its subtree, then its path up to the top
         nodes, owners = [np.nonzero(inside)[0]], [block_of[inside]]
@@ -502,26 +545,96 @@ class SupportLP:
         key = sub.row.astype(np.int64) * n_blocks + col_block[sub.col]
         keys, row = np.unique(key, return_inverse=True)
         rows = keys // n_blocks
-        # each row copy keeps the columns of other blocks and of the rest at ends.point
+        # each row copy keeps the columns of other blocks and of the rest at x0
         own = np.bincount(row, weights=sub.data * x0[cols[sub.col]], minlength=keys.size)
         shift = (self.lp.A @ x0)[rows] - own
-        target = np.searchsorted(col_block * self.lp.n_cols + cols, block * self.lp.n_cols + node)
-        restricted = self._ends_lp(
+        A = sp.csc_array((sub.data, (row, sub.col)), shape=(keys.size, cols.size))
+        return (
             cols,
-            target,
-            maximize,
-            cap,
-            sp.csc_array((sub.data, (row, sub.col)), shape=(keys.size, cols.size)),
+            col_block,
+            A,
             self.lp.row_lower[rows] - shift,
             self.lp.row_upper[rows] - shift,
         )
-        sol = self.solver.solve(restricted, options)
-        if sol.status != "optimal" or sol.x is None:
-            return
-        if _violation(restricted, sol.x) > self._zero():
-            return
-        prices = cols < self.n_nodes
-        ends.reach_at(cols[prices], sol.x[prices])
+
+    def _local_block(
+        self,
+        ends: _Ends,
+        top: int,
+        node: NDArray[np.int64],
+        maximize: NDArray[np.bool_],
+        reaching: bool,
+        options: SolveOptions,
+    ) -> bool:
+        """The open ends ``node`` (high where ``maximize``) of subtree(``top``) one after the
+        other, each LP a session re-solved with the next end's objective: the relaxation on
+        subtree(``top``) bounds the end; where no supporting point reaches the bound yet (and
+        ``reaching``), the restriction of ``ends.point`` to subtree(``top``) and its path
+        (:meth:`_restriction`) moves there. An end left open is given up at this height.
+        Returns whether the restrictions still settle SETTLE_SHARE of the ends they try."""
+        tree = self.model.tree
+        deadline = time.perf_counter() + options.time_limit
+        A, col_node, row_top, _ = self._subtrees()
+        _, _, inside = _blocks(tree, np.array([top]))
+        cols = np.nonzero(inside[col_node])[0]
+        rows = np.nonzero(inside[row_top])[0]
+        relaxed = LinearProgram(
+            c=np.zeros(cols.size),
+            A=sp.csc_array(A[rows][:, cols]),
+            row_lower=self.lp.row_lower[rows],
+            row_upper=self.lp.row_upper[rows],
+            col_lower=self.lp.col_lower[cols],
+            col_upper=self.lp.col_upper[cols],
+            maximize=False,
+        )
+        bounds = self.solver.session(relaxed, options)
+        moved: tuple[SolverSession, LinearProgram, NDArray[np.int64]] | None = None
+        tolerance = self._zero()
+        tries = met = 0
+        for end, high in zip(node.tolist(), maximize.tolist(), strict=True):
+            one, is_high = np.array([end]), np.array([high])
+            if time.perf_counter() > deadline:
+                ends.give_up(one, is_high)
+                continue
+            c = np.zeros(cols.size)
+            c[np.searchsorted(cols, end)] = 1.0
+            sol = bounds.solve_with_objective(c, high)
+            if sol.status != "optimal" or sol.x is None or _violation(relaxed, sol.x) > tolerance:
+                ends.give_up(one, is_high)  # unbounded here: left to the LPs of later steps
+                continue
+            ends.bound(one, is_high, np.array([float(c @ sol.x)]))
+            if ends.settle_met(one, is_high)[0]:
+                continue
+            if reaching and ends.point is not None:
+                if moved is None:
+                    r_cols, _, r_A, r_lower, r_upper = self._restriction(
+                        np.array([top]), ends.point
+                    )
+                    restricted = LinearProgram(
+                        c=np.zeros(r_cols.size),
+                        A=r_A,
+                        row_lower=r_lower,
+                        row_upper=r_upper,
+                        col_lower=self.lp.col_lower[r_cols],
+                        col_upper=self.lp.col_upper[r_cols],
+                        maximize=False,
+                    )
+                    moved = (self.solver.session(restricted, options), restricted, r_cols)
+                session, restricted, r_cols = moved
+                c = np.zeros(r_cols.size)
+                c[np.searchsorted(r_cols, end)] = 1.0
+                sol = session.solve_with_objective(c, high)
+                x = sol.x if sol.status == "optimal" else None
+                if x is not None and _violation(restricted, x) <= tolerance:
+                    prices = r_cols < self.n_nodes
+                    ends.reach_at(r_cols[prices], x[prices])
+                tries += 1
+                if ends.settle_met(one, is_high)[0]:
+                    met += 1
+                    continue
+                reaching = tries * SETTLE_SHARE < 1.0 or met >= SETTLE_SHARE * tries
+            ends.give_up(one, is_high)
+        return reaching
 
     def _ends_lp(
         self,
