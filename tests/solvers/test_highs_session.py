@@ -75,3 +75,33 @@ def test_a_session_from_scratch_by_primal_simplex_reaches_the_same_optimum():
     assert found["primal"].objective == pytest.approx(found["dual"].objective, rel=1e-9)
     alone = get_solver("highs").solve(dataclasses.replace(lp, c=c), SolveOptions(simplex="primal"))
     assert alone.objective == pytest.approx(found["dual"].objective, rel=1e-9)
+
+
+def test_a_fork_goes_on_from_the_last_basis_and_then_on_its_own():
+    """A fork re-solves the parent's last objective in no iteration; forks solved in two
+    threads at once reach the optima of one-off solves, and leave the parent's basis alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    lp = _covering_lp(4)
+    rng = np.random.default_rng(5)
+    session = get_solver("highs").session(lp)
+    first = session.solve_with_objective(rng.uniform(0.0, 1.0, lp.n_cols), maximize=False)
+    forks = [session.fork() for _ in range(2)]
+    again = forks[0].solve_with_objective(session.cost, maximize=False)
+    assert again.status == "optimal" and again.iterations == 0
+    assert again.objective == pytest.approx(first.objective, rel=1e-12)
+    costs = [np.zeros(lp.n_cols) for _ in range(6)]
+    for k, c in enumerate(costs):
+        c[k] = 1.0  # one column at a time, as the price ranges' last step
+
+    def run(fork, share):
+        return [fork.solve_with_objective(c, maximize=True) for c in share]
+
+    with ThreadPoolExecutor(2) as pool:
+        found = list(pool.map(run, forks, [costs[:3], costs[3:]]))
+    for c, sol in zip(costs, found[0] + found[1], strict=True):
+        alone = get_solver("highs").solve(dataclasses.replace(lp, c=c, maximize=True))
+        assert sol.status == alone.status == "optimal"
+        assert sol.objective == pytest.approx(alone.objective, abs=1e-9)
+    # the parent still stands at its own optimum
+    assert session.solve_with_objective(session.cost, maximize=False).iterations == 0

@@ -8,10 +8,10 @@ from hypothesis import strategies as st
 from tests.ttp.strategies import maybe, random_models
 from treemarket.errors import SolverError
 from treemarket.fact import Fact
-from treemarket.solvers import Solution, Solver, get_solver
-from treemarket.solvers.base import SolveOptions
+from treemarket.solvers import Solution, Solver, get_solver, highs
+from treemarket.solvers.base import SolveOptions, SolverSession
 from treemarket.testing import random_model, zoo
-from treemarket.ttp import solve_exact
+from treemarket.ttp import prices, solve_exact
 from treemarket.ttp.examples import weather
 from treemarket.ttp.formulation import tree_has_tiny_nodes
 from treemarket.ttp.prices import SupportLP, _Ends, extreme_prices
@@ -244,6 +244,56 @@ def test_one_subtree_s_ends_on_sessions_are_bounded_from_outside_and_settled_rig
             assert ends.reached_low[end] >= true - tolerance
             if not ends.low_open[end]:
                 assert ends.low[end] == pytest.approx(true, abs=tolerance)
+
+
+def _threads_case():
+    model = zoo.make("windows", 8_000, 0)
+    return model, solve_exact(model, price_ranges=False).priced_y
+
+
+def test_the_single_lps_on_threads_give_the_ranges_of_one_thread(monkeypatch):
+    """Step 4 on two threads (two forks of the session, even on one processor) settles every
+    end as the serial step does (51 ends are open there on this case)."""
+    model, y = _threads_case()
+    monkeypatch.setattr(prices, "range_threads", lambda: 1)
+    serial = SupportLP(model, y).ranges()
+    forks = []
+    fork = highs._HighsSession.fork
+    monkeypatch.setattr(highs._HighsSession, "fork", lambda self: forks.append(1) or fork(self))
+    monkeypatch.setattr(prices, "range_threads", lambda: 2)
+    threaded = SupportLP(model, y).ranges()
+    assert len(forks) == 2
+    assert np.array_equal(np.isinf(threaded.high), np.isinf(serial.high))
+    finite = np.isfinite(serial.high)
+    assert np.allclose(threaded.high[finite], serial.high[finite], rtol=0, atol=1e-9)
+    assert np.allclose(threaded.low, serial.low, rtol=0, atol=1e-9)
+
+
+class _FailingFork(SolverSession):
+    """A fork whose every solve ends in an error."""
+
+    def solve_with_objective(self, c, maximize):
+        return Solution("error", detail="a failing fork")
+
+    def solve_from(self, start=None):
+        return Solution("error")
+
+    def solve_with_bounds(self, index, lower, upper):
+        return Solution("error")
+
+
+def test_an_end_a_thread_fails_on_is_solved_again_on_the_main_session(monkeypatch):
+    model, y = _threads_case()
+    monkeypatch.setattr(prices, "range_threads", lambda: 1)
+    serial = SupportLP(model, y).ranges()
+    monkeypatch.setattr(prices, "range_threads", lambda: 2)
+    monkeypatch.setattr(highs._HighsSession, "fork", lambda self: _FailingFork())
+    support = SupportLP(model, y)
+    found = support.ranges()
+    assert np.array_equal(np.isinf(found.high), np.isinf(serial.high))
+    finite = np.isfinite(serial.high)
+    assert np.allclose(found.high[finite], serial.high[finite], rtol=0, atol=1e-9)
+    assert np.allclose(found.low, serial.low, rtol=0, atol=1e-9)
 
 
 def test_a_vertex_settles_only_the_ends_it_provably_attains():

@@ -147,6 +147,12 @@ class SolverSession(ABC):
     ) -> Solution:
         """Solve with columns ``index`` bounded by ``lower``/``upper`` (the others as given)."""
 
+    def fork(self) -> SolverSession | None:
+        """A new session of the same program that goes on from this one's last basis and
+        objective and then runs on its own: another thread may use it while this one is in
+        use. ``None`` where the backend cannot (the caller then keeps to this session)."""
+        return None
+
     def vertex_extremes(
         self,
     ) -> tuple[NDArray[np.float64], NDArray[np.bool_], NDArray[np.bool_]] | None:

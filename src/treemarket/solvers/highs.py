@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from typing import Any
 
 import highspy
@@ -266,9 +267,12 @@ class _HighsSession(SolverSession):
     def __init__(self, lp: LinearProgram, options: SolveOptions) -> None:
         self.lp = lp.relaxation()
         self.deadline = time.monotonic() + options.time_limit  # every run stops there
+        self.options = options
         self.h = _highs(self.lp, options)
         self.h.setOptionValue("solver", "simplex")
         self.primal_from_scratch = options.simplex == "primal"
+        self.maximize = lp.maximize  # the sense of the last solve
+        self.based = False  # a basis was set (a fork): the next solve goes on from it
         self.h.setOptionValue("simplex_strategy", 4 if self.primal_from_scratch else 1)
         self.n = lp.n_cols
         self.index = np.arange(self.n, dtype=np.int32)
@@ -283,10 +287,10 @@ class _HighsSession(SolverSession):
         # ranges' sum LPs: about half the time of solving them from scratch, on 3 families).
         # From scratch: the method the options name.
         few = int(np.count_nonzero(c != self.cost)) <= FEW_COSTS
-        warm = self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        warm = self.based or self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         primal = few if warm else self.primal_from_scratch
         self.h.setOptionValue("simplex_strategy", 4 if primal else 1)
-        self.cost = c.copy()
+        self.cost, self.maximize, self.based = c.copy(), maximize, False
         self.h.changeColsCost(self.n, self.index, c)
         sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
         self.h.changeObjectiveSense(sense)
@@ -302,6 +306,19 @@ class _HighsSession(SolverSession):
             self.h.setBasis(basis)
             self.h.setOptionValue("simplex_strategy", 4)
         return self._run(confirm_infeasible=True)
+
+    def fork(self) -> _HighsSession:
+        left = max(0.0, self.deadline - time.monotonic())
+        other = _HighsSession(self.lp, replace(self.options, time_limit=left))
+        other.cost, other.maximize = self.cost.copy(), self.maximize
+        other.h.changeColsCost(self.n, self.index, other.cost)
+        sense = highspy.ObjSense.kMaximize if self.maximize else highspy.ObjSense.kMinimize
+        other.h.changeObjectiveSense(sense)
+        basis = self.h.getBasis()
+        if basis.valid:
+            other.h.setBasis(basis)
+            other.based = True
+        return other
 
     def solve_from(self, start: Start | None = None) -> Solution:
         crossover = 0

@@ -16,8 +16,11 @@ the LP relaxation is fractional, no prices satisfy them for the integer optimum.
 
 from __future__ import annotations
 
+import os
 import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from typing import Literal
 
@@ -27,7 +30,7 @@ from numpy.typing import NDArray
 
 from treemarket.errors import SolverError
 from treemarket.scenario import ScenarioTree
-from treemarket.solvers import LinearProgram, Solver, get_solver
+from treemarket.solvers import LinearProgram, Solution, Solver, get_solver
 from treemarket.solvers.base import SolveOptions, SolverSession
 from treemarket.ttp.formulation import candidate_mask, subtree_mask, tree_has_tiny_nodes
 from treemarket.ttp.model import TTPModel
@@ -47,6 +50,18 @@ LOCAL_COLUMNS = 9_000
 LOCAL_SHARE = 0.25
 #: a round of local LPs over fewer subtrees than this takes each one's ends on its own sessions
 SESSION_BLOCKS = 3
+#: the LPs of the last step of the ranges run on at most this many threads (a session each)
+RANGE_THREADS = 4
+
+
+def range_threads() -> int:
+    """Threads for the last step of the price ranges: RANGE_THREADS, or fewer where fewer
+    processors are ours."""
+    try:
+        ours = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on every platform
+        ours = os.cpu_count() or 1
+    return max(1, min(RANGE_THREADS, ours))
 
 
 class OutOfTime(SolverError):
@@ -290,7 +305,8 @@ class SupportLP:
            reaches to within the tolerance is proven. Besides the vertices, the supporting
            points include restrictions (:meth:`_reach_locally`): the last vertex re-optimized
            on the subtree and the path above it only;
-        4. one LP per end left, over the whole system.
+        4. one LP per end left, over the whole system, on up to RANGE_THREADS threads
+           (:meth:`_single_ends`).
         """
         own = time.perf_counter() + time_limit
         late = f"{time_limit:g} s" if own <= self.deadline else "the solve's time limit"
@@ -331,23 +347,80 @@ class SupportLP:
             self._local_bounds(ends, height, deadline)
             if ends.open_count > (1.0 - SETTLE_SHARE) * left:
                 break
-        c = np.zeros(self.lp.n_cols)
-        nodes, is_high = ends.open_pairs(untried_only=False)
-        for node, maximize in zip(nodes.tolist(), is_high.tolist(), strict=True):
-            if not (ends.high_open if maximize else ends.low_open)[node]:
-                continue  # met its bound at an earlier end's optimum
-            if time.perf_counter() > deadline:
-                raise SolverError(f"not finished within {late}")
-            c[node] = 1.0
-            value = self._node_optimum(c, node, maximize, ends)
-            c[node] = 0.0
-            (ends.settle_high if maximize else ends.settle_low)(node, value)
-            ends.settle_met(*ends.open_pairs(untried_only=False))
+        self._single_ends(ends, deadline, late)
         # p ≥ 0: a solver's −1e-12 within its tolerance is 0
         return PriceRanges(
             low=_clean(np.maximum(ends.low, 0.0) + 0.0),
             high=_clean(np.maximum(ends.high, 0.0) + 0.0),
         )
+
+    def _single_ends(self, ends: _Ends, deadline: float, late: str) -> None:
+        """Step 4 of :meth:`ranges`: one LP over the whole system for every end still open,
+        on up to RANGE_THREADS threads, each with a fork of the session (where the backend
+        can fork it). Every optimum is a supporting point: it settles the ends whose bound it
+        meets, and those are not solved again."""
+        nodes, is_high = ends.open_pairs(untried_only=False)
+        queue = deque(zip(nodes.tolist(), is_high.tolist(), strict=True))
+
+        def next_end() -> tuple[int, bool] | None:
+            while queue:
+                node, maximize = queue.popleft()
+                if (ends.high_open if maximize else ends.low_open)[node]:
+                    return node, maximize
+            return None  # the others met their bounds at earlier ends' optima
+
+        def settle(node: int, maximize: bool, value: float) -> None:
+            (ends.settle_high if maximize else ends.settle_low)(node, value)
+            ends.settle_met(*ends.open_pairs(untried_only=False))
+            if time.perf_counter() > deadline and queue:
+                raise SolverError(f"not finished within {late}")
+
+        threads = range_threads()
+        forks: list[SolverSession] = []
+        if threads > 1 and len(queue) >= 2 * threads and self._session is not None:
+            forks = [f for f in (self._session.fork() for _ in range(threads)) if f is not None]
+        if len(forks) < 2:
+            c = np.zeros(self.lp.n_cols)
+            while (end := next_end()) is not None:
+                node, maximize = end
+                c[node] = 1.0
+                value = self._node_optimum(c, node, maximize, ends)
+                c[node] = 0.0
+                settle(node, maximize, value)
+            return
+
+        n_cols = self.lp.n_cols
+
+        def solve(session: SolverSession, node: int, maximize: bool) -> Solution:
+            c = np.zeros(n_cols)
+            c[node] = 1.0
+            return session.solve_with_objective(c, maximize)
+
+        with ThreadPoolExecutor(len(forks)) as pool:
+            running: dict[Future[Solution], tuple[SolverSession, int, bool]] = {}
+
+            def start(session: SolverSession) -> None:
+                end = next_end()
+                if end is not None:
+                    running[pool.submit(solve, session, *end)] = (session, *end)
+
+            for session in forks:
+                start(session)
+            try:
+                while running:
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        session, node, maximize = running.pop(future)
+                        self.solves += 1
+                        found = self._end_value(future.result(), node, ends)
+                        if found is None:  # no supporting point: again as the serial step would
+                            c = np.zeros(n_cols)
+                            c[node] = 1.0
+                            found = self._node_optimum(c, node, maximize, ends)
+                        settle(node, maximize, found)
+                        start(session)
+            finally:
+                queue.clear()  # on an error, the LPs running finish and no other starts
 
     def _harvest(self, sense: NDArray[np.float64], ends: _Ends) -> str:
         """A supporting vertex maximizing ``sense · x``: the ends it provably attains are
@@ -703,22 +776,32 @@ class SupportLP:
         """min or max of p(node) (``c`` its unit vector); inf when unbounded. The optimal
         point is a supporting point: ``ends`` (if given) keeps every price it reaches."""
         sol = self._solve_feasible(c, maximize)
+        value = self._end_value(sol, node, ends)
+        if value is not None:
+            return value
+        if sol.status != "optimal" or sol.x is None:
+            raise SolverError(f"the price range LP at node {node} ended {sol.status}")
+        # a warm start can end off the system where probabilities are tiny: from scratch
+        self._session = None
+        sol = self._solve_feasible(c, maximize)
+        value = self._end_value(sol, node, ends)
+        if value is None:
+            off = np.inf if sol.x is None else _violation(self.lp, sol.x)
+            raise SolverError(
+                f"the price range LP at node {node} ended {sol.status}, off the system by {off:.1e}"
+            )
+        return value
+
+    def _end_value(self, sol: Solution, node: int, ends: _Ends | None) -> float | None:
+        """p(node) at the optimum ``sol`` of its own LP (inf when unbounded; ``ends`` keeps
+        every price the point reaches); None when it is no supporting point (the solve failed,
+        or its point lies off the system). :class:`OutOfTime` when the time limit ran out."""
         if sol.status == "unbounded":
             return np.inf
         if sol.status == "time_limit":
             raise OutOfTime("the price range LP ran out of time")
-        if sol.status != "optimal" or sol.x is None:
-            raise SolverError(f"the price range LP at node {node} ended {sol.status}")
-        if _violation(self.lp, sol.x) > self._zero():
-            # a warm start can end off the system where probabilities are tiny: from scratch
-            self._session = None
-            sol = self._solve_feasible(c, maximize)
-            off = np.inf if sol.x is None else _violation(self.lp, sol.x)
-            if sol.status != "optimal" or sol.x is None or off > self._zero():
-                raise SolverError(
-                    f"the price range LP at node {node} ended {sol.status}, off the system by "
-                    f"{off:.1e}"
-                )
+        if sol.status != "optimal" or sol.x is None or _violation(self.lp, sol.x) > self._zero():
+            return None
         if ends is not None:
             ends.reach(sol.x[: self.n_nodes])
         return max(0.0, float(sol.x[node]))
