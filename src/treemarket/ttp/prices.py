@@ -298,8 +298,9 @@ class SupportLP:
         1. ends fixed by the system: p = 0 where supply is unsold; no upper price where nobody
            buys (without carry-over, ψ + p ≥ v are then the node's only rows);
         2. supporting vertices maximizing Σ (open highs) − Σ (open lows), while a round settles
-           a tenth of the open ends: at each, the solver's cost ranging proves which p(n) the
-           vertex maximizes or minimizes (``vertex_extremes`` of the session);
+           a tenth of the open ends, each for less than step 4 would (:meth:`_vertex_rounds`):
+           at each, the solver's cost ranging proves which p(n) the vertex maximizes or
+           minimizes (``vertex_extremes`` of the session);
         3. local relaxations (:meth:`_local_bounds`): the system on the subtree of an ancestor,
            without the rows that tie it to the rest, bounds p(n); an end some supporting point
            reaches to within the tolerance is proven. Besides the vertices, the supporting
@@ -327,19 +328,7 @@ class SupportLP:
         if not self.model.carry_over:
             unbought = self.y.sum(axis=0) <= POSITIVE
             ends.settle_high(unbought & ~fixed, np.inf)
-        sense = np.zeros(self.lp.n_cols)
-        highs = 1.0  # 0 once the sum over the open highs is unbounded: the lows alone then
-        while not ends.done:
-            left = ends.open_count
-            sense[:n] = highs * ends.high_open - 1.0 * ends.low_open
-            outcome = self._harvest(sense, ends)
-            if outcome == "unbounded" and highs and ends.low_open.any():
-                highs = 0.0
-                continue
-            if outcome != "proven":
-                break
-            if ends.open_count > (1.0 - SETTLE_SHARE) * left or time.perf_counter() > deadline:
-                break
+        self._vertex_rounds(ends, deadline)
         for height in LOCAL_HEIGHTS:
             left = ends.open_count
             if ends.done or time.perf_counter() > deadline:
@@ -380,13 +369,10 @@ class SupportLP:
         if threads > 1 and len(queue) >= 2 * threads and self._session is not None:
             forks = [f for f in (self._session.fork() for _ in range(threads)) if f is not None]
         if len(forks) < 2:
-            c = np.zeros(self.lp.n_cols)
             while (end := next_end()) is not None:
-                node, maximize = end
-                c[node] = 1.0
-                value = self._node_optimum(c, node, maximize, ends)
-                c[node] = 0.0
-                settle(node, maximize, value)
+                self._one_end(ends, *end)
+                if time.perf_counter() > deadline and queue:
+                    raise SolverError(f"not finished within {late}")
             return
 
         n_cols = self.lp.n_cols
@@ -421,6 +407,60 @@ class SupportLP:
                         start(session)
             finally:
                 queue.clear()  # on an error, the LPs running finish and no other starts
+
+    def _vertex_rounds(self, ends: _Ends, deadline: float) -> None:
+        """Step 2 of :meth:`ranges`: supporting vertices maximizing Σ (open highs) − Σ (open
+        lows), each settling the ends its cost ranging proves, while a round settles
+        SETTLE_SHARE of the open ends, and settles an end for less than step 4 would.
+
+        Step 4's price is one end's LP over the whole system, timed on a fork of the session
+        (from its last optimum, as on step 4's threads, whose number divides it): after the
+        first round, then after every round that comes within half of it. Such an LP settles
+        its end (and those whose bound its optimum meets). Without forks, the share alone."""
+        n = self.n_nodes
+        sense = np.zeros(self.lp.n_cols)
+        highs = 1.0  # 0 once the sum over the open highs is unbounded: the lows alone then
+        timer: SolverSession | None = None  # forked after the first round
+        single: list[float] = []  # seconds of the LPs timed
+        while not ends.done:
+            left = ends.open_count
+            sense[:n] = highs * ends.high_open - 1.0 * ends.low_open
+            start = time.perf_counter()
+            outcome = self._harvest(sense, ends)
+            spent = time.perf_counter() - start
+            if outcome == "unbounded" and highs and ends.low_open.any():
+                highs = 0.0
+                continue
+            if outcome != "proven" or ends.done or time.perf_counter() > deadline:
+                return
+            if timer is None and self._session is not None:
+                timer = self._session.fork()
+            settled = left - ends.open_count
+            if ends.open_count > (1.0 - SETTLE_SHARE) * left:
+                return
+            per_end = spent * range_threads() / max(settled, 1)
+            if timer is not None and (not single or 2.0 * per_end > float(np.mean(single))):
+                nodes, high = ends.open_pairs(untried_only=False)
+                node, maximize = int(nodes[0]), bool(high[0])
+                start = time.perf_counter()
+                c = np.zeros(self.lp.n_cols)
+                c[node] = 1.0
+                found = self._end_value(timer.solve_with_objective(c, maximize), node, ends)
+                single.append(time.perf_counter() - start)
+                if found is not None:
+                    (ends.settle_high if maximize else ends.settle_low)(node, found)
+                    ends.settle_met(*ends.open_pairs(untried_only=False))
+            if single and per_end > float(np.mean(single)):
+                return
+
+    def _one_end(self, ends: _Ends, node: int, maximize: bool) -> None:
+        """Settle one end by its own LP over the whole system (on the session), and the ends
+        whose bound its optimum meets."""
+        c = np.zeros(self.lp.n_cols)
+        c[node] = 1.0
+        value = self._node_optimum(c, node, maximize, ends)
+        (ends.settle_high if maximize else ends.settle_low)(node, value)
+        ends.settle_met(*ends.open_pairs(untried_only=False))
 
     def _harvest(self, sense: NDArray[np.float64], ends: _Ends) -> str:
         """A supporting vertex maximizing ``sense · x``: the ends it provably attains are
