@@ -358,9 +358,7 @@ class SupportLP:
                     return node, maximize
             return None  # the others met their bounds at earlier ends' optima
 
-        def settle(node: int, maximize: bool, value: float) -> None:
-            (ends.settle_high if maximize else ends.settle_low)(node, value)
-            ends.settle_met(*ends.open_pairs(untried_only=False))
+        def go_on() -> None:
             if time.perf_counter() > deadline and queue:
                 raise SolverError(f"not finished within {late}")
 
@@ -371,16 +369,11 @@ class SupportLP:
         if len(forks) < 2:
             while (end := next_end()) is not None:
                 self._one_end(ends, *end)
-                if time.perf_counter() > deadline and queue:
-                    raise SolverError(f"not finished within {late}")
+                go_on()
             return
 
-        n_cols = self.lp.n_cols
-
         def solve(session: SolverSession, node: int, maximize: bool) -> Solution:
-            c = np.zeros(n_cols)
-            c[node] = 1.0
-            return session.solve_with_objective(c, maximize)
+            return session.solve_with_objective(self._unit(node), maximize)
 
         with ThreadPoolExecutor(len(forks)) as pool:
             running: dict[Future[Solution], tuple[SolverSession, int, bool]] = {}
@@ -400,10 +393,10 @@ class SupportLP:
                         self.solves += 1
                         found = self._end_value(future.result(), node, ends)
                         if found is None:  # no supporting point: again as the serial step would
-                            c = np.zeros(n_cols)
-                            c[node] = 1.0
-                            found = self._node_optimum(c, node, maximize, ends)
-                        settle(node, maximize, found)
+                            self._one_end(ends, node, maximize)
+                        else:
+                            _settle_end(ends, node, maximize, found)
+                        go_on()
                         start(session)
             finally:
                 queue.clear()  # on an error, the LPs running finish and no other starts
@@ -443,24 +436,25 @@ class SupportLP:
                 nodes, high = ends.open_pairs(untried_only=False)
                 node, maximize = int(nodes[0]), bool(high[0])
                 start = time.perf_counter()
-                c = np.zeros(self.lp.n_cols)
-                c[node] = 1.0
-                found = self._end_value(timer.solve_with_objective(c, maximize), node, ends)
+                sol = timer.solve_with_objective(self._unit(node), maximize)
                 single.append(time.perf_counter() - start)
+                found = self._end_value(sol, node, ends)
                 if found is not None:
-                    (ends.settle_high if maximize else ends.settle_low)(node, found)
-                    ends.settle_met(*ends.open_pairs(untried_only=False))
+                    _settle_end(ends, node, maximize, found)
             if single and per_end > float(np.mean(single)):
                 return
 
     def _one_end(self, ends: _Ends, node: int, maximize: bool) -> None:
         """Settle one end by its own LP over the whole system (on the session), and the ends
         whose bound its optimum meets."""
+        value = self._node_optimum(self._unit(node), node, maximize, ends)
+        _settle_end(ends, node, maximize, value)
+
+    def _unit(self, node: int) -> NDArray[np.float64]:
+        """The objective p(``node``) over the system's columns."""
         c = np.zeros(self.lp.n_cols)
         c[node] = 1.0
-        value = self._node_optimum(c, node, maximize, ends)
-        (ends.settle_high if maximize else ends.settle_low)(node, value)
-        ends.settle_met(*ends.open_pairs(untried_only=False))
+        return c
 
     def _harvest(self, sense: NDArray[np.float64], ends: _Ends) -> str:
         """A supporting vertex maximizing ``sense · x``: the ends it provably attains are
@@ -923,6 +917,13 @@ class _Ends:
 
     def give_up(self, node: NDArray[np.int64], high: NDArray[np.bool_]) -> None:
         self.tried[high.astype(np.int64), node] = True
+
+
+def _settle_end(ends: _Ends, node: int, maximize: bool, value: float) -> None:
+    """The end's own LP found ``value``; its optimum, a supporting point (already reached),
+    also settles the ends whose bound it meets."""
+    (ends.settle_high if maximize else ends.settle_low)(node, value)
+    ends.settle_met(*ends.open_pairs(untried_only=False))
 
 
 def _blocks(
