@@ -305,6 +305,28 @@ def test_vertex_rounds_stop_once_an_end_costs_more_there_than_by_its_own_lp(monk
     _assert_ranges_match(model, found, *one_lp_per_node(support))
 
 
+def test_the_single_lps_on_threads_stop_at_the_deadline(monkeypatch):
+    """Past the deadline no end's LP starts: the ones running finish, and the step ends with
+    an error naming the limit (the ranges are then not known)."""
+    model, y = _threads_case()
+    support = SupportLP(model, y)
+    support.price_system(np.zeros(support.n_nodes), maximize=False)
+    ends = _Ends(support.n_nodes, support._zero())
+    monkeypatch.setattr(prices, "range_threads", lambda: 2)
+    solved = []
+    end_value = SupportLP._end_value
+
+    def counted(self, *args):
+        solved.append(1)
+        return end_value(self, *args)
+
+    monkeypatch.setattr(SupportLP, "_end_value", counted)
+    with pytest.raises(SolverError, match="not finished within 1 s"):
+        support._single_ends(ends, deadline=0.0, late="1 s")
+    assert 1 <= len(solved) <= 2  # the two started before the first result, none after
+    assert ends.open_count >= 2 * support.n_nodes - 2
+
+
 class _FailingFork(SolverSession):
     """A fork whose every solve ends in an error."""
 
