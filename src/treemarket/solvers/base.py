@@ -150,7 +150,8 @@ class SolverSession(ABC):
     def fork(self) -> SolverSession | None:
         """A new session of the same program that goes on from this one's last basis and
         objective and then runs on its own: another thread may use it while this one is in
-        use. ``None`` where the backend cannot (the caller then keeps to this session)."""
+        use. Column bounds changed by :meth:`solve_with_bounds` are not carried over. ``None``
+        where the backend cannot (the caller then keeps to this session)."""
         return None
 
     def vertex_extremes(

@@ -363,7 +363,7 @@ class _HighsSession(SolverSession):
             return None
         # at the zero objective every basis of the vertex is optimal; cost ranging then says
         # for which c_j > 0 (c_j < 0) it stays optimal when minimizing c_j x_j
-        self.cost = np.zeros(self.n)
+        self.cost, self.maximize = np.zeros(self.n), False
         self.h.changeColsCost(self.n, self.index, self.cost)
         self.h.changeObjectiveSense(highspy.ObjSense.kMinimize)
         _run_until(self.h, self.deadline)
