@@ -253,7 +253,7 @@ def _threads_case():
 
 def test_the_single_lps_on_threads_give_the_ranges_of_one_thread(monkeypatch):
     """Step 4 on two threads (two forks of the session, even on one processor) settles every
-    end as the serial step does (51 ends are open there on this case)."""
+    end as the serial step does (about 50 ends are left to it on this case)."""
     model, y = _threads_case()
     monkeypatch.setattr(prices, "range_threads", lambda: 1)
     serial = SupportLP(model, y).ranges()
