@@ -359,7 +359,10 @@ class SupportLP:
             return None  # the others met their bounds at earlier ends' optima
 
         def go_on() -> None:
-            if time.perf_counter() > deadline and queue:
+            """Past the deadline, an error while an end is left open."""
+            if time.perf_counter() > deadline and any(
+                (ends.high_open if maximize else ends.low_open)[node] for node, maximize in queue
+            ):
                 raise SolverError(f"not finished within {late}")
 
         threads = range_threads()
