@@ -441,6 +441,7 @@ class SupportLP:
                 start = time.perf_counter()
                 sol = timer.solve_with_objective(self._unit(node), maximize)
                 single.append(time.perf_counter() - start)
+                self.solves += 1
                 found = self._end_value(sol, node, ends)
                 if found is not None:
                     _settle_end(ends, node, maximize, found)
@@ -688,14 +689,8 @@ class SupportLP:
         _, _, inside = _blocks(tree, np.array([top]))
         cols = np.nonzero(inside[col_node])[0]
         rows = np.nonzero(inside[row_top])[0]
-        relaxed = LinearProgram(
-            c=np.zeros(cols.size),
-            A=sp.csc_array(A[rows][:, cols]),
-            row_lower=self.lp.row_lower[rows],
-            row_upper=self.lp.row_upper[rows],
-            col_lower=self.lp.col_lower[cols],
-            col_upper=self.lp.col_upper[cols],
-            maximize=False,
+        relaxed = self._columns_lp(
+            cols, A[rows][:, cols], self.lp.row_lower[rows], self.lp.row_upper[rows]
         )
         bounds = self.solver.session(relaxed, options)
         moved: tuple[SolverSession, LinearProgram, NDArray[np.int64]] | None = None
@@ -720,15 +715,7 @@ class SupportLP:
                     r_cols, _, r_A, r_lower, r_upper = self._restriction(
                         np.array([top]), ends.point
                     )
-                    restricted = LinearProgram(
-                        c=np.zeros(r_cols.size),
-                        A=r_A,
-                        row_lower=r_lower,
-                        row_upper=r_upper,
-                        col_lower=self.lp.col_lower[r_cols],
-                        col_upper=self.lp.col_upper[r_cols],
-                        maximize=False,
-                    )
+                    restricted = self._columns_lp(r_cols, r_A, r_lower, r_upper)
                     moved = (self.solver.session(restricted, options), restricted, r_cols)
                 session, restricted, r_cols = moved
                 c = np.zeros(r_cols.size)
@@ -758,17 +745,26 @@ class SupportLP:
     ) -> LinearProgram:
         """min Σ p(target) for low ends − Σ p(target) for high ends, these capped at ``cap``,
         over the columns ``cols`` of the system (``target`` indexes ``cols``) and rows ``A``."""
-        c = np.zeros(cols.size)
-        c[target] = np.where(maximize, -1.0, 1.0)
-        col_upper = self.lp.col_upper[cols].copy()
-        col_upper[target[maximize]] = np.minimum(col_upper[target[maximize]], cap)
+        lp = self._columns_lp(cols, A, row_lower, row_upper)
+        lp.c[target] = np.where(maximize, -1.0, 1.0)
+        lp.col_upper[target[maximize]] = np.minimum(lp.col_upper[target[maximize]], cap)
+        return lp
+
+    def _columns_lp(
+        self,
+        cols: NDArray[np.int64],
+        A: sp.sparray,
+        row_lower: NDArray[np.float64],
+        row_upper: NDArray[np.float64],
+    ) -> LinearProgram:
+        """The system's columns ``cols`` (with their bounds) under the rows ``A``, objective 0."""
         return LinearProgram(
-            c=c,
+            c=np.zeros(cols.size),
             A=sp.csc_array(A),
             row_lower=row_lower,
             row_upper=row_upper,
             col_lower=self.lp.col_lower[cols],
-            col_upper=col_upper,
+            col_upper=self.lp.col_upper[cols],
             maximize=False,
         )
 
