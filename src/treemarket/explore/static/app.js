@@ -469,7 +469,9 @@ function fit() {
   for (const v of L.order) { maxX = Math.max(maxX, L.x[v] + BOX_W + 70); maxY = Math.max(maxY, L.y[v] + BOX_H); }
   const k = Math.min(1.2, Math.max(0.05, Math.min((box.width - 40) / maxX, (box.height - 40) / maxY)));
   state.view = { x: 20, y: 20, k };
-  applyView();
+  // drawn now, not at the next frame: what was drawn before fit is for the old view
+  applyView(true);
+  draw();
 }
 
 function setupPanZoom() {
