@@ -58,8 +58,11 @@ def measure(family: str, pairs: int, params: dict, limit: float, solve_limit: fl
     if not sol.reached:
         row["ranges"] = f"optimum not proven within {solve_limit:g} s"
         return row
-    if sol.supported is not Fact.PROVEN:
+    if sol.supported is Fact.REFUTED:
         row["ranges"] = "no supporting prices (fractional LP)"
+        return row
+    if sol.supported is not Fact.PROVEN:
+        row["ranges"] = "supporting prices not known: " + "; ".join(sol.notes)
         return row
     support = SupportLP(model, sol.priced_y)
     support.price_system(revenue_weight(model, sol.priced_y), maximize=False)

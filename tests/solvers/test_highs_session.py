@@ -105,3 +105,59 @@ def test_a_fork_goes_on_from_the_last_basis_and_then_on_its_own():
         assert sol.objective == pytest.approx(alone.objective, abs=1e-9)
     # the parent still stands at its own optimum
     assert session.solve_with_objective(session.cost, maximize=False).iterations == 0
+
+
+def _scripted_results(monkeypatch, script):
+    """HiGHS's answers, except that the first ones take the statuses of ``script`` (without a
+    point); every run's (simplex_strategy, presolve) is recorded."""
+    run_until, result, runs = highs_backend._run_until, highs_backend._result, []
+
+    def recorded(h, deadline):
+        option = highs_backend._option_value
+        runs.append((option(h, "simplex_strategy"), option(h, "presolve")))
+        run_until(h, deadline)
+
+    def scripted(h, is_mip):
+        sol = result(h, is_mip)
+        if script:
+            sol.status, sol.x = script.pop(0), None
+        return sol
+
+    monkeypatch.setattr(highs_backend, "_run_until", recorded)
+    monkeypatch.setattr(highs_backend, "_result", scripted)
+    return runs
+
+
+def test_a_feasible_system_called_infeasible_is_solved_again_until_confirmed(monkeypatch):
+    """Regression: primal simplex called a supporting-price system infeasible (markov_paths at
+    10^5 pairs: an error, then infeasible from scratch, with presolve and without) that dual
+    simplex from scratch solved. An error takes the next of FALLBACKS, an infeasibility to
+    confirm the next of CONFIRMS, each list in order, each run from scratch."""
+    from treemarket.solvers import SolveOptions
+
+    lp = _covering_lp(4, rows=300, cols=500)
+    c = np.random.default_rng(5).uniform(0.0, 1.0, lp.n_cols)
+    alone = get_solver("highs").solve(dataclasses.replace(lp, c=c))
+    session = get_solver("highs").session(lp, SolveOptions(simplex="primal"))
+    runs = _scripted_results(monkeypatch, ["error", "infeasible", "infeasible"])
+    found = session.solve_with_objective(c, maximize=False)
+    assert found.status == "optimal"
+    assert found.objective == pytest.approx(alone.objective, rel=1e-9)
+    primal, dual = 4, 1
+    assert runs == [
+        (primal, "choose"),  # error
+        (primal, "choose"),  # FALLBACKS[0], from scratch: infeasible
+        (primal, "off"),  # CONFIRMS[0]: infeasible
+        (dual, "choose"),  # CONFIRMS[1]: HiGHS's own answer
+    ]
+    assert [option for option, _ in highs_backend.CONFIRMS] == ["presolve", "simplex_strategy"]
+
+
+def test_an_infeasible_system_is_confirmed_by_every_remedy_and_then_said_so(monkeypatch):
+    lp = _covering_lp(6, rows=200, cols=300)
+    lp = dataclasses.replace(lp, row_lower=lp.row_lower + 10.0 * lp.A @ np.ones(lp.n_cols))
+    session = get_solver("highs").session(lp)
+    runs = _scripted_results(monkeypatch, [])
+    found = session.solve_with_objective(np.ones(lp.n_cols), maximize=False)
+    assert found.status == "infeasible"
+    assert len(runs) == 1 + len(highs_backend.CONFIRMS)

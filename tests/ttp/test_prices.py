@@ -1,5 +1,7 @@
 """Supporting prices: ranges, extreme price systems, the closed form of one market."""
 
+import inspect
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -443,3 +445,28 @@ def test_a_price_system_the_caller_rejects_sends_it_to_the_next_tolerance():
     first = support.price_system(revenue_weight(model, y), False, lambda system: True)
     assert support.tolerance == TOLERANCES[0]
     np.testing.assert_allclose(first.price, seen[0])
+
+
+def test_a_failing_vertex_lp_leaves_its_ends_to_the_later_steps(monkeypatch):
+    """Regression: where the solver failed on a sum LP of the vertex rounds (markov_paths at
+    10^5 pairs, tiny probabilities) the ranges ended "not known"; the system is feasible, so
+    the ends go on to the later steps. The same for the first try of a single end's LP."""
+    model, y = _reference_case("random_walk", 2_000)
+    expected = SupportLP(model, y).ranges()
+    failed = []
+    solve = SupportLP._solve_feasible
+
+    def failing(self, c, maximize):
+        caller = inspect.stack()[1].function
+        kind = {"_harvest": "sum", "_node_optimum": "single"}.get(caller)
+        if kind is not None and kind not in failed:  # the first of each kind fails
+            failed.append(kind)
+            return Solution("error")
+        return solve(self, c, maximize)
+
+    monkeypatch.setattr(SupportLP, "_solve_feasible", failing)
+    monkeypatch.setattr(highs._HighsSession, "fork", lambda self: None)  # all on the session
+    support = SupportLP(model, y)
+    found = support.ranges()
+    assert "sum" in failed and "single" in failed
+    _assert_ranges_match(model, found, expected.low, expected.high)

@@ -48,6 +48,16 @@ FALLBACKS: tuple[tuple[str, int | str], ...] = (
     ("solver", "ipm"),
 )
 
+#: What a session tries, each from scratch, before it reports a system infeasible when asked to
+#: confirm: presolve wrongly declared some degenerate systems infeasible (tiny conditional
+#: probabilities, a single feasible point), and primal simplex, with presolve or without, a
+#: supporting-price system of the zoo's markov_paths at 10^5 pairs that dual simplex solved
+#: from scratch in 3 s.
+CONFIRMS: tuple[tuple[str, int | str], ...] = (
+    ("presolve", "off"),
+    ("simplex_strategy", 1),
+)
+
 #: MIPs with a time limit run in a child process from this many columns up: HiGHS's presolve
 #: does not look at the clock (2.3·10^5 columns: 570 s past a 170 s limit; 5·10^4 columns: 17 s
 #: past a 300 s one), and a child costs about a second to start.
@@ -384,26 +394,27 @@ class _HighsSession(SolverSession):
         deadline = self.deadline if deadline is None else deadline
         _run_until(self.h, deadline)
         result = _result(self.h, False)
-        if result.status == "infeasible" and confirm_infeasible:
-            # Presolve wrongly declared some degenerate systems infeasible (tiny conditional
-            # probabilities, a single feasible point): confirm without it.
-            self.h.setOptionValue("presolve", "off")
-            self.h.clearSolver()
-            _run_until(self.h, deadline)
-            result = _result(self.h, False)
-            self.h.setOptionValue("presolve", "on")
-        for option, value in FALLBACKS:
-            if result.status != "error":
+        # simplex can end in an unknown state near the tolerances (node probabilities of
+        # 1e-30): FALLBACKS, in order; an infeasible system to confirm: CONFIRMS, in order
+        remedies = {"error": iter(FALLBACKS), "infeasible": iter(CONFIRMS)}
+        if not confirm_infeasible:
+            del remedies["infeasible"]
+        while result.status in remedies:
+            step = next(remedies[result.status], None)
+            if step is None:
                 break
-            # simplex can end in an unknown state near the tolerances (node probabilities of
-            # 1e-30): from scratch, then with primal simplex, then with the interior point
-            self.h.clearSolver()
-            if not option:
-                _run_until(self.h, deadline)
-            else:
-                previous = _option_value(self.h, option)
-                self.h.setOptionValue(option, value)
-                _run_until(self.h, deadline)
-                self.h.setOptionValue(option, previous)
-            result = _result(self.h, False)
+            result = self._again(*step, deadline)
         return result
+
+    def _again(self, option: str, value: int | str, deadline: float) -> Solution:
+        """The last solve again from scratch, with ``option`` set to ``value`` for it ("": as
+        it was)."""
+        self.h.clearSolver()
+        if not option:
+            _run_until(self.h, deadline)
+        else:
+            previous = _option_value(self.h, option)
+            self.h.setOptionValue(option, value)
+            _run_until(self.h, deadline)
+            self.h.setOptionValue(option, previous)
+        return _result(self.h, False)

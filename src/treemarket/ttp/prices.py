@@ -463,14 +463,18 @@ class SupportLP:
     def _harvest(self, sense: NDArray[np.float64], ends: _Ends) -> str:
         """A supporting vertex maximizing ``sense · x``: the ends it provably attains are
         settled, and every p(n) it reaches is kept as reached. Returns "proven", "unbounded",
-        or "stop" (the backend cannot prove extremes, or its vertex is off the system)."""
+        or "stop" (the backend failed or cannot prove extremes, or its vertex is off the
+        system)."""
         sol = self._solve_feasible(sense, maximize=True)
         if sol.status == "unbounded":
             return "unbounded"
         if sol.status == "time_limit":
             raise OutOfTime("the price range LP ran out of time")
         if sol.status != "optimal" or sol.x is None:
-            raise SolverError(f"the price range LP ended {sol.status}")
+            # the system is feasible: the solver failed (tiny probabilities); the ends stay
+            # open for the later steps, which start from scratch
+            self._session = None
+            return "stop"
         assert self._session is not None
         proven = self._session.vertex_extremes()
         x = sol.x if proven is None else proven[0]
@@ -812,9 +816,8 @@ class SupportLP:
         value = self._end_value(sol, node, ends)
         if value is not None:
             return value
-        if sol.status != "optimal" or sol.x is None:
-            raise SolverError(f"the price range LP at node {node} ended {sol.status}")
-        # a warm start can end off the system where probabilities are tiny: from scratch
+        # the system is feasible: where probabilities are tiny a warm start can fail or end
+        # off the system; from scratch
         self._session = None
         sol = self._solve_feasible(c, maximize)
         value = self._end_value(sol, node, ends)
