@@ -117,8 +117,8 @@ def _scripted_results(monkeypatch, script):
         runs.append((option(h, "simplex_strategy"), option(h, "presolve")))
         run_until(h, deadline)
 
-    def scripted(h, is_mip):
-        sol = result(h, is_mip)
+    def scripted(h, is_mip, duals=True):
+        sol = result(h, is_mip, duals)
         if script:
             sol.status, sol.x = script.pop(0), None
         return sol

@@ -135,7 +135,9 @@ class SolverSession(ABC):
     some columns' bounds changed (branch and bound); backends re-solve from the last basis."""
 
     @abstractmethod
-    def solve_with_objective(self, c: NDArray[np.float64], maximize: bool) -> Solution: ...
+    def solve_with_objective(self, c: NDArray[np.float64], maximize: bool) -> Solution:
+        """Solve with the objective ``c`` (the point; backends may leave the row duals out:
+        the callers, the price ranges, need points only)."""
 
     @abstractmethod
     def solve_from(self, start: Start | None = None) -> Solution:

@@ -145,7 +145,9 @@ def _run_until(h: highspy.Highs, deadline: float) -> None:
     h.run()
 
 
-def _result(h: highspy.Highs, is_mip: bool) -> Solution:
+def _result(h: highspy.Highs, is_mip: bool, duals: bool = True) -> Solution:
+    """The solve's answer; without ``duals``, no row duals (copying them costs about 1 ms at
+    4·10^4 rows, a twentieth of a price range LP)."""
     status = _STATUS.get(h.getModelStatus(), "error")
     info = h.getInfo()
     sol = h.getSolution()
@@ -159,7 +161,7 @@ def _result(h: highspy.Highs, is_mip: bool) -> Solution:
         out.bound = float(info.mip_dual_bound)
         out.gap = float(info.mip_gap)
         out.info["nodes"] = float(info.mip_node_count)
-    elif sol.dual_valid:
+    elif sol.dual_valid and duals:
         out.row_duals = np.asarray(sol.row_dual, dtype=np.float64)
         out.bound = out.objective
         out.gap = 0.0
@@ -296,12 +298,14 @@ class _HighsSession(SolverSession):
         # half the time of dual simplex); otherwise dual simplex from the last basis (the
         # ranges' sum LPs: about half the time of solving them from scratch, on 3 families).
         # From scratch: the method the options name.
-        few = int(np.count_nonzero(c != self.cost)) <= FEW_COSTS
+        changed = np.nonzero(c != self.cost)[0].astype(np.int32)
+        few = changed.size <= FEW_COSTS
         warm = self.based or self.h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         primal = few if warm else self.primal_from_scratch
         self.h.setOptionValue("simplex_strategy", 4 if primal else 1)
         self.cost, self.maximize, self.based = c.copy(), maximize, False
-        self.h.changeColsCost(self.n, self.index, c)
+        if changed.size:
+            self.h.changeColsCost(changed.size, changed, c[changed])
         sense = highspy.ObjSense.kMaximize if maximize else highspy.ObjSense.kMinimize
         self.h.changeObjectiveSense(sense)
         if warm and not few:
@@ -310,12 +314,12 @@ class _HighsSession(SolverSession):
             # LP. The dual gets DUAL_SECONDS; then primal simplex starts from that vertex.
             basis = self.h.getBasis()
             short = min(self.deadline, time.monotonic() + DUAL_SECONDS)
-            result = self._run(confirm_infeasible=True, deadline=short)
+            result = self._run(confirm_infeasible=True, deadline=short, duals=False)
             if result.status != "time_limit" or time.monotonic() >= self.deadline:
                 return result
             self.h.setBasis(basis)
             self.h.setOptionValue("simplex_strategy", 4)
-        return self._run(confirm_infeasible=True)
+        return self._run(confirm_infeasible=True, duals=False)
 
     def fork(self) -> _HighsSession:
         left = max(0.0, self.deadline - time.monotonic())
@@ -387,13 +391,16 @@ class _HighsSession(SolverSession):
         down = np.asarray(ranging.col_cost_dn.value_, dtype=np.float64)
         return x, up > 0.0, down < 0.0
 
-    def _run(self, confirm_infeasible: bool = False, deadline: float | None = None) -> Solution:
-        """Run HiGHS until ``deadline`` (``time.monotonic()``; the session's by default)."""
+    def _run(
+        self, confirm_infeasible: bool = False, deadline: float | None = None, duals: bool = True
+    ) -> Solution:
+        """Run HiGHS until ``deadline`` (``time.monotonic()``; the session's by default);
+        ``duals``: with the row duals."""
         if self.n == 0:
             return Solution("optimal", np.zeros(0), 0.0, np.zeros(self.lp.n_rows), 0.0, 0.0)
         deadline = self.deadline if deadline is None else deadline
         _run_until(self.h, deadline)
-        result = _result(self.h, False)
+        result = _result(self.h, False, duals)
         # simplex can end in an unknown state near the tolerances (node probabilities of
         # 1e-30): FALLBACKS, in order; an infeasible system to confirm: CONFIRMS, in order
         remedies = {"error": iter(FALLBACKS), "infeasible": iter(CONFIRMS)}
@@ -403,12 +410,12 @@ class _HighsSession(SolverSession):
             step = next(remedies[result.status], None)
             if step is None:
                 break
-            result = self._again(*step, deadline)
+            result = self._again(*step, deadline, duals)
         return result
 
-    def _again(self, option: str, value: int | str, deadline: float) -> Solution:
+    def _again(self, option: str, value: int | str, deadline: float, duals: bool) -> Solution:
         """The last solve again from scratch, with ``option`` set to ``value`` for it ("": as
-        it was)."""
+        it was); ``duals``: with the row duals."""
         self.h.clearSolver()
         if not option:
             _run_until(self.h, deadline)
@@ -417,4 +424,4 @@ class _HighsSession(SolverSession):
             self.h.setOptionValue(option, value)
             _run_until(self.h, deadline)
             self.h.setOptionValue(option, previous)
-        return _result(self.h, False)
+        return _result(self.h, False, duals)
