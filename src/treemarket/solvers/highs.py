@@ -49,10 +49,10 @@ FALLBACKS: tuple[tuple[str, int | str], ...] = (
 )
 
 #: What a session tries, each from scratch, before it reports a system infeasible when asked to
-#: confirm: presolve wrongly declared some degenerate systems infeasible (tiny conditional
-#: probabilities, a single feasible point), and primal simplex, with presolve or without, a
-#: supporting-price system of the zoo's markov_paths at 10^5 pairs that dual simplex solved
-#: from scratch in 3 s.
+#: confirm. Both were seen to be needed: presolve declared some degenerate systems infeasible
+#: (tiny conditional probabilities, a single feasible point); primal simplex, with presolve and
+#: without, declared a supporting-price system of the zoo's markov_paths at 10^5 pairs
+#: infeasible that dual simplex from scratch solved in 3 s.
 CONFIRMS: tuple[tuple[str, int | str], ...] = (
     ("presolve", "off"),
     ("simplex_strategy", 1),
