@@ -470,3 +470,26 @@ def test_a_failing_vertex_lp_leaves_its_ends_to_the_later_steps(monkeypatch):
     found = support.ranges()
     assert "sum" in failed and "single" in failed
     _assert_ranges_match(model, found, expected.low, expected.high)
+
+
+def test_after_a_failed_vertex_lp_the_single_lps_still_run_on_threads(monkeypatch):
+    """The failed LP drops the session; step 4 makes a new one with its first end and forks
+    it, and gives the ranges of one thread."""
+    model, y = _threads_case()
+    monkeypatch.setattr(prices, "range_threads", lambda: 1)
+    serial = SupportLP(model, y).ranges()
+    monkeypatch.setattr(prices, "range_threads", lambda: 2)
+    solve = SupportLP._solve_feasible
+
+    def failing(self, c, maximize):
+        if inspect.stack()[1].function == "_harvest":
+            return Solution("error")
+        return solve(self, c, maximize)
+
+    forks = []
+    fork = highs._HighsSession.fork
+    monkeypatch.setattr(SupportLP, "_solve_feasible", failing)
+    monkeypatch.setattr(highs._HighsSession, "fork", lambda self: forks.append(1) or fork(self))
+    found = SupportLP(model, y).ranges()
+    assert len(forks) >= 2
+    _assert_ranges_match(model, found, serial.low, serial.high)

@@ -367,7 +367,12 @@ class SupportLP:
 
         threads = range_threads()
         forks: list[SolverSession] = []
-        if threads > 1 and len(queue) >= 2 * threads and self._session is not None:
+        many = threads > 1 and len(queue) >= 2 * threads
+        if many and self._session is None and (end := next_end()) is not None:
+            # a failed LP dropped the session: the first end makes a new one to fork
+            self._one_end(ends, *end)
+            go_on()
+        if many and self._session is not None:
             forks = [f for f in (self._session.fork() for _ in range(threads)) if f is not None]
         if len(forks) < 2:
             while (end := next_end()) is not None:
