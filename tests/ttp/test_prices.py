@@ -493,3 +493,26 @@ def test_after_a_failed_vertex_lp_the_single_lps_still_run_on_threads(monkeypatc
     found = SupportLP(model, y).ranges()
     assert len(forks) >= 2
     _assert_ranges_match(model, found, serial.low, serial.high)
+
+
+def test_an_end_one_simplex_method_fails_on_is_solved_by_the_other(monkeypatch):
+    """Regression: on markov_paths at 10^5 pairs primal simplex failed at a single end, warm
+    and from scratch, and the ranges ended "not known"; dual simplex from scratch solved it.
+    Here every solve of a single end by the system's own method (dual) fails."""
+    model, y = _threads_case()  # about 50 ends are left to the single LPs
+    monkeypatch.setattr(prices, "range_threads", lambda: 1)  # all on the session
+    expected = SupportLP(model, y).ranges()
+    solve = SupportLP._solve_feasible
+    methods = []
+
+    def failing(self, c, maximize):
+        if inspect.stack()[1].function == "_node_optimum":
+            methods.append(self.simplex)
+            if self.simplex == "dual":
+                return Solution("error")
+        return solve(self, c, maximize)
+
+    monkeypatch.setattr(SupportLP, "_solve_feasible", failing)
+    found = SupportLP(model, y).ranges()
+    assert "primal" in methods
+    _assert_ranges_match(model, found, expected.low, expected.high)
